@@ -1,0 +1,161 @@
+// Package config loads and validates the lane's one TOML file.
+//
+// Every problem is reported at once, each naming its key and the file, and
+// unknown keys are errors because they are usually typos. Durations are
+// written like "500ms" or "3m" and amounts as strings like "20.00".
+package config
+
+import (
+	"time"
+
+	"github.com/exitlane/exitlane/money"
+	"github.com/exitlane/exitlane/ticket"
+)
+
+// Config is the whole lane configuration. Fields tagged toml:"-" are
+// derived by Load (keys read from files, the time zone).
+type Config struct {
+	// Path is the file the config was loaded from ("" for the built-in
+	// simulation config).
+	Path string `toml:"-"`
+
+	Site    Site          `toml:"site"`
+	Ticket  Ticket        `toml:"ticket"`
+	Tariff  ticket.Tariff `toml:"tariff"`
+	PayBy   PayBy         `toml:"payby"`
+	Scanner Scanner       `toml:"scanner"`
+	Relay   Relay         `toml:"relay"`
+	Loop    Loop          `toml:"loop"`
+	Ledger  Ledger        `toml:"ledger"`
+	Lane    Lane          `toml:"lane"`
+	Admin   Admin         `toml:"admin"`
+	Log     Log           `toml:"log"`
+}
+
+// Site names the car park and this lane.
+type Site struct {
+	// ID is the site code in ticket codes and order numbers: 1-8 of A-Z 0-9.
+	ID string `toml:"id"`
+	// Lane is this exit lane's code: 1-8 of A-Z 0-9.
+	Lane string `toml:"lane"`
+	// Name is shown to drivers and sent to PayBy as the store name.
+	Name string `toml:"name"`
+	// Merchant is the legal merchant name shown on the checkout.
+	Merchant string `toml:"merchant"`
+	// Timezone is an IANA zone name; day types are evaluated in it.
+	Timezone string `toml:"timezone"`
+
+	Location *time.Location `toml:"-"`
+}
+
+// Ticket says how codes are read and authenticated.
+type Ticket struct {
+	// KeyFile holds the site's ticket key as hex (at least 32 hex digits).
+	KeyFile string `toml:"key_file"`
+	// Format is "signed" (EL1 codes, the default) or "pattern" (unsigned
+	// codes of a third-party entry terminal).
+	Format string `toml:"format"`
+	// Pattern is a regular expression with named groups "serial" and
+	// "entry", for Format "pattern".
+	Pattern string `toml:"pattern"`
+	// TimeLayout is the Go time layout of the "entry" group, or "unix".
+	TimeLayout string `toml:"time_layout"`
+	// ClockTolerance is how far in the future an entry time may be before
+	// the ticket is refused (entry and exit clocks disagree a little).
+	ClockTolerance Duration `toml:"clock_tolerance"`
+
+	Key []byte `toml:"-"`
+}
+
+// PayBy configures the payment client.
+type PayBy struct {
+	BaseURL        string `toml:"base_url"`
+	PartnerID      string `toml:"partner_id"`
+	PrivateKeyFile string `toml:"private_key_file"`
+	PublicKeyFile  string `toml:"public_key_file"`
+	// NotifyURL is sent with each order; empty means no notifications.
+	NotifyURL string `toml:"notify_url"`
+	// Listen is the address of the notification listener; empty: none.
+	Listen string `toml:"listen"`
+	// NotifyReply is "json" ({"response":"SUCCESS"}, the default) or
+	// "plain" (the bare word SUCCESS).
+	NotifyReply  string   `toml:"notify_reply"`
+	PollInterval Duration `toml:"poll_interval"`
+	PayWindow    Duration `toml:"pay_window"`
+	Timeout      Duration `toml:"timeout"`
+	// MaxAmount sends larger fees to the attendant instead of a QR.
+	MaxAmount money.Fils `toml:"max_amount"`
+	Subject   string     `toml:"subject"`
+}
+
+// Scanner configures the serial barcode scanner.
+type Scanner struct {
+	Port   string `toml:"port"`
+	Baud   int    `toml:"baud"`
+	Parity string `toml:"parity"`
+	// Dedup is how long the same code read again counts as one read.
+	Dedup Duration `toml:"dedup"`
+}
+
+// Relay configures the relay board that pulses the barrier.
+type Relay struct {
+	Port      string   `toml:"port"`
+	Board     string   `toml:"board"`
+	Baud      int      `toml:"baud"`
+	Channel   int      `toml:"channel"`
+	Pulse     Duration `toml:"pulse"`
+	ActiveLow bool     `toml:"active_low"`
+	// Address is the Modbus slave address (modbus boards only).
+	Address int `toml:"address"`
+}
+
+// Loop configures the optional vehicle-presence input.
+type Loop struct {
+	// Port is the serial port whose modem line (or Numato GPIO) carries
+	// the loop detector's presence contact; empty: no loop.
+	Port string `toml:"port"`
+	// Line is "cts", "dsr", "dcd", "ri" or "gpio".
+	Line      string   `toml:"line"`
+	GPIO      int      `toml:"gpio"`
+	ActiveLow bool     `toml:"active_low"`
+	Debounce  Duration `toml:"debounce"`
+}
+
+// Ledger configures the SQLite ledger.
+type Ledger struct {
+	Path string `toml:"path"`
+}
+
+// Lane holds the lane's own timings.
+type Lane struct {
+	// Notice is how long a notice (invalid ticket, ...) stays on screen.
+	Notice Duration `toml:"notice"`
+	// Opened is how long the "barrier opening" screen stays after a pulse
+	// when no loop reports the vehicle.
+	Opened Duration `toml:"opened"`
+}
+
+// Admin configures the attendant screen.
+type Admin struct {
+	LockoutAttempts int         `toml:"lockout_attempts"`
+	Lockout         Duration    `toml:"lockout"`
+	IdleTimeout     Duration    `toml:"idle_timeout"`
+	Reasons         []string    `toml:"reasons"`
+	Attendants      []Attendant `toml:"attendants"`
+}
+
+// Attendant is one person who may use the admin screen.
+type Attendant struct {
+	ID   string `toml:"id"`
+	Name string `toml:"name"`
+	// PINHash is a bcrypt hash made by "exitlane admin add-attendant".
+	PINHash string `toml:"pin_hash"`
+	// Badge is the code on the attendant's badge, scanned to open admin.
+	Badge string `toml:"badge"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
