@@ -1,0 +1,104 @@
+// Package assets holds the files the kiosk embeds so that it depends on
+// nothing installed on the machine: the application icon, an
+// Arabic-capable font (Noto Sans Arabic, SIL Open Font License, see
+// fonts/OFL.txt) and the driver-screen translations, kept as data (one
+// JSON file per language under i18n/).
+//
+// The package has no Fyne dependency; ui wraps these bytes as resources.
+package assets
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+//go:embed icon.png
+var icon []byte
+
+//go:embed fonts/NotoSansArabic-Regular.ttf
+var fontRegular []byte
+
+//go:embed fonts/NotoSansArabic-Bold.ttf
+var fontBold []byte
+
+//go:embed fonts/OFL.txt
+var fontLicence string
+
+//go:embed i18n/*.json
+var i18nFS embed.FS
+
+// Icon is the application icon, a 512x512 PNG.
+func Icon() []byte { return icon }
+
+// FontRegular and FontBold are Noto Sans Arabic. It covers Arabic letters,
+// digits and common punctuation; Fyne falls back to its bundled Noto Sans
+// for Latin letters, so both scripts render from embedded fonts.
+func FontRegular() []byte { return fontRegular }
+
+// FontBold is the bold face of FontRegular.
+func FontBold() []byte { return fontBold }
+
+// FontLicence is the text of the font's licence, shipped with the binary.
+func FontLicence() string { return fontLicence }
+
+// Catalog maps message keys to the text of one language. Texts may hold
+// placeholders written {name}.
+type Catalog map[string]string
+
+var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
+
+// Languages lists the languages with a translation file, sorted ("ar", "en").
+func Languages() []string {
+	ents, _ := fs.ReadDir(i18nFS, "i18n")
+	var out []string
+	for _, e := range ents {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Translations loads the catalog of one language.
+func Translations(lang string) (Catalog, error) {
+	b, err := i18nFS.ReadFile("i18n/" + lang + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("load translations %q: %w", lang, err)
+	}
+	return ParseCatalog(b)
+}
+
+// ParseCatalog reads a translation file: one JSON object of strings.
+func ParseCatalog(b []byte) (Catalog, error) {
+	var c Catalog
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse translations: %w", err)
+	}
+	return c, nil
+}
+
+// Placeholders returns the sorted placeholders of a text ("{amount}", ...).
+func Placeholders(text string) []string {
+	p := placeholder.FindAllString(text, -1)
+	sort.Strings(p)
+	return p
+}
+
+// Format replaces each {name} in text with args[name].
+func Format(text string, args map[string]string) string {
+	if len(args) == 0 {
+		return text
+	}
+	return placeholder.ReplaceAllStringFunc(text, func(p string) string {
+		if v, ok := args[p[1:len(p)-1]]; ok {
+			return v
+		}
+		return p
+	})
+}
