@@ -128,3 +128,14 @@ func (f *Fils) UnmarshalText(b []byte) error {
 	*f = v
 	return nil
 }
+
+// UnmarshalTOML refuses bare TOML numbers: `price = 20` is ambiguous
+// (dirhams or fils?) and a float is never an amount, so config files write
+// amounts as strings, `price = "20.00"`.
+func (f *Fils) UnmarshalTOML(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("amount %v: write amounts as strings, like \"20.00\"", v)
+	}
+	return f.UnmarshalText([]byte(s))
+}

@@ -1,0 +1,500 @@
+package ticket
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/exitlane/exitlane/money"
+)
+
+// Block is the length of one tariff block: caps, restarts and extra days
+// count in 24 h blocks from entry, not calendar days.
+const Block = 24 * time.Hour
+
+// Tariff prices a stay. It is data, written in the [tariff] section of the
+// config file; README.md documents every rule.
+//
+// The price of a stay is computed in constant time from the number of
+// whole blocks, never by walking minutes.
+type Tariff struct {
+	// Grace: billable stays up to and including Grace are free; once
+	// exceeded the whole stay is charged from minute 0.
+	Grace time.Duration `toml:"grace"`
+	// ExitGrace: a driver who paid at T leaves free until T+ExitGrace
+	// (inclusive); later, the fee owed is fee(entry..now) minus what was
+	// paid.
+	ExitGrace time.Duration `toml:"exit_grace"`
+	// LostFee is the flat price of a lost ticket.
+	LostFee money.Fils `toml:"lost_fee"`
+	// Tables are the day types; each weekday (of the entry, in the site's
+	// zone) belongs to exactly one table. One table with no days covers
+	// the whole week.
+	Tables []Table `toml:"tables"`
+	// Validations are the named discounts a lane accepts (a validation
+	// barcode or an attendant's choice).
+	Validations []NamedValidation `toml:"validations"`
+
+	// Location is the site's zone, set by the config loader; nil is UTC.
+	Location *time.Location `toml:"-"`
+}
+
+// Table is the price schedule of one day type: either Slabs, or the
+// increment engine (FirstPeriod, FirstPrice, Increment, IncrementPrice,
+// optional Free and Cap).
+type Table struct {
+	Name string   `toml:"name"`
+	Days []string `toml:"days"` // "mon" ... "sun"
+
+	// Slabs: the price of a stay up to and including UpTo. The last slab
+	// must reach 24h; longer stays follow After24h.
+	Slabs []Slab `toml:"slabs"`
+
+	// Free is a period at the start of each block that is not charged;
+	// the first period starts after it.
+	Free           time.Duration `toml:"free"`
+	FirstPeriod    time.Duration `toml:"first_period"`
+	FirstPrice     money.Fils    `toml:"first_price"`
+	Increment      time.Duration `toml:"increment"`
+	IncrementPrice money.Fils    `toml:"increment_price"`
+	// Cap is the most one 24 h block costs; 0 means no cap.
+	Cap money.Fils `toml:"cap"`
+
+	// After24h is "restart" (default: each further 24 h block from entry
+	// is priced by the schedule again, full blocks at the 24 h price) or
+	// "per_day" (the 24 h price, plus ExtraDay for each further started
+	// 24 h block).
+	After24h string     `toml:"after_24h"`
+	ExtraDay money.Fils `toml:"extra_day"`
+}
+
+// Slab is one row of a slab table.
+type Slab struct {
+	UpTo  time.Duration `toml:"up_to"`
+	Price money.Fils    `toml:"price"`
+}
+
+// Validation is a discount applied at exit: Time is taken off the stay
+// before pricing; then Amount is taken off the fee, or Percent of it.
+type Validation struct {
+	Time    time.Duration `toml:"time"`
+	Amount  money.Fils    `toml:"amount"`
+	Percent int           `toml:"percent"`
+}
+
+// IsZero reports whether v discounts nothing.
+func (v Validation) IsZero() bool { return v == Validation{} }
+
+// NamedValidation is a validation a lane accepts by code.
+type NamedValidation struct {
+	Code string `toml:"code"`
+	Name string `toml:"name"`
+	Validation
+}
+
+// Stay is what Quote prices.
+type Stay struct {
+	Entry, Exit time.Time
+	Lost        bool
+	Validation  Validation
+	// Paid is what this ticket has paid before; LastPaid is when.
+	Paid     money.Fils
+	LastPaid time.Time
+}
+
+// Why a quote is free.
+const (
+	FreeGrace      = "grace"
+	FreeExitGrace  = "exit_grace"
+	FreeValidation = "validation"
+)
+
+// Quote is a priced stay and how it was reached.
+type Quote struct {
+	// Due is what is owed now: 0 within the exit grace after a payment,
+	// otherwise Fee minus Paid, never negative.
+	Due money.Fils `json:"due_fils"`
+	// Fee is the price of the whole stay after validations.
+	Fee  money.Fils `json:"fee_fils"`
+	Paid money.Fils `json:"paid_fils"`
+	// Stay is the time from entry to exit in whole seconds; Billable is
+	// Stay less any validation time.
+	Stay     time.Duration `json:"stay_ns"`
+	Billable time.Duration `json:"billable_ns"`
+	Lost     bool          `json:"lost"`
+	// Free says why nothing is owed: "grace", "exit_grace", "validation".
+	Free  string `json:"free,omitempty"`
+	Table string `json:"table,omitempty"`
+	// Slab is the slab that priced the last (partial) block, if any.
+	Slab time.Duration `json:"slab_ns,omitempty"`
+	// Increments counts the started increments charged in all blocks.
+	Increments int64 `json:"increments,omitempty"`
+	// FullBlocks is the number of whole 24 h blocks before the last one;
+	// ExtraDays the started days charged at ExtraDay.
+	FullBlocks int64 `json:"full_blocks,omitempty"`
+	ExtraDays  int64 `json:"extra_days,omitempty"`
+	Capped     bool  `json:"capped,omitempty"`
+	// Steps explain the price in words, one line each.
+	Steps []string `json:"steps"`
+}
+
+var weekdays = map[string]time.Weekday{
+	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+}
+
+// Validate reports every problem of the tariff, each naming its key under
+// prefix (for example "tariff").
+func (t *Tariff) Validate(prefix string) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
+	}
+	if t.Grace < 0 {
+		bad("grace", "must not be negative")
+	}
+	if t.ExitGrace < 0 {
+		bad("exit_grace", "must not be negative")
+	}
+	if t.LostFee < 0 {
+		bad("lost_fee", "must not be negative")
+	}
+	if len(t.Tables) == 0 {
+		bad("tables", "at least one table is needed ([[tariff.tables]])")
+	}
+	seen := map[time.Weekday]string{}
+	for i, tb := range t.Tables {
+		key := fmt.Sprintf("tables[%d]", i)
+		if tb.Name != "" {
+			key = fmt.Sprintf("tables[%d] (%s)", i, tb.Name)
+		}
+		if len(tb.Days) == 0 && len(t.Tables) > 1 {
+			bad(key+".days", "name the days of this table; with several tables each needs days")
+		}
+		for _, d := range tb.Days {
+			wd, ok := weekdays[strings.ToLower(d)]
+			if !ok {
+				bad(key+".days", "%q is not a day (mon, tue, wed, thu, fri, sat, sun)", d)
+				continue
+			}
+			if other, dup := seen[wd]; dup {
+				bad(key+".days", "%s is already in table %s", d, other)
+			}
+			seen[wd] = tb.Name
+		}
+		errs = append(errs, tb.validate(prefix+"."+key)...)
+	}
+	if len(t.Tables) > 1 && len(seen) != 7 && len(seen) > 0 {
+		var missing []string
+		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+			if _, ok := seen[weekdays[d]]; !ok {
+				missing = append(missing, d)
+			}
+		}
+		bad("tables", "no table for %s", strings.Join(missing, ", "))
+	}
+	codes := map[string]bool{}
+	for i, v := range t.Validations {
+		key := fmt.Sprintf("validations[%d]", i)
+		if v.Code == "" {
+			bad(key+".code", "is empty")
+		} else if codes[v.Code] {
+			bad(key+".code", "%q is used twice", v.Code)
+		}
+		codes[v.Code] = true
+		errs = append(errs, v.Validation.validate(prefix+"."+key)...)
+	}
+	return errs
+}
+
+func (v Validation) validate(prefix string) []error {
+	var errs []error
+	if v.Time < 0 {
+		errs = append(errs, fmt.Errorf("%s.time: must not be negative", prefix))
+	}
+	if v.Amount < 0 {
+		errs = append(errs, fmt.Errorf("%s.amount: must not be negative", prefix))
+	}
+	if v.Percent < 0 || v.Percent > 100 {
+		errs = append(errs, fmt.Errorf("%s.percent: %d is not 0-100", prefix, v.Percent))
+	}
+	if v.Amount > 0 && v.Percent > 0 {
+		errs = append(errs, fmt.Errorf("%s: give amount or percent, not both", prefix))
+	}
+	return errs
+}
+
+func (tb *Table) validate(prefix string) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
+	}
+	increments := tb.FirstPeriod != 0 || tb.FirstPrice != 0 || tb.Increment != 0 || tb.IncrementPrice != 0 || tb.Free != 0
+	switch {
+	case len(tb.Slabs) > 0 && increments:
+		bad("slabs", "a table has slabs or first_period/increment, not both")
+	case len(tb.Slabs) > 0:
+		var last Slab
+		for i, s := range tb.Slabs {
+			k := fmt.Sprintf("slabs[%d]", i)
+			if s.UpTo <= last.UpTo {
+				bad(k+".up_to", "%s must be longer than the slab before (%s)", s.UpTo, last.UpTo)
+			}
+			if s.UpTo%time.Second != 0 {
+				bad(k+".up_to", "%s is not whole seconds", s.UpTo)
+			}
+			if s.Price < last.Price {
+				bad(k+".price", "%s is less than the slab before (%s); a longer stay never costs less", s.Price, last.Price)
+			}
+			last = s
+		}
+		if last.UpTo != Block {
+			bad("slabs", "the last slab must be up_to = \"24h\" (it is %s); longer stays follow after_24h", last.UpTo)
+		}
+	default:
+		if tb.FirstPeriod <= 0 {
+			bad("first_period", "must be positive (or give slabs)")
+		}
+		if tb.Free < 0 {
+			bad("free", "must not be negative")
+		}
+		if tb.Free+tb.FirstPeriod < Block {
+			if tb.Increment <= 0 {
+				bad("increment", "must be positive")
+			}
+		}
+		if tb.Increment > 0 && tb.Increment%time.Second != 0 {
+			bad("increment", "%s is not whole seconds", tb.Increment)
+		}
+		if tb.FirstPrice < 0 || tb.IncrementPrice < 0 {
+			bad("first_price", "prices must not be negative")
+		}
+	}
+	if tb.Cap < 0 {
+		bad("cap", "must not be negative")
+	}
+	switch tb.After24h {
+	case "", "restart":
+		if tb.ExtraDay != 0 {
+			bad("extra_day", "is only used with after_24h = \"per_day\"")
+		}
+	case "per_day":
+		if tb.ExtraDay <= 0 {
+			bad("extra_day", "after_24h = \"per_day\" needs the price of each additional day")
+		}
+	default:
+		bad("after_24h", "%q is not \"restart\" or \"per_day\"", tb.After24h)
+	}
+	return errs
+}
+
+// Table returns the table for a stay that entered at entry.
+func (t *Tariff) table(entry time.Time) *Table {
+	loc := t.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	wd := entry.In(loc).Weekday()
+	for i := range t.Tables {
+		tb := &t.Tables[i]
+		if len(tb.Days) == 0 {
+			return tb
+		}
+		for _, d := range tb.Days {
+			if weekdays[strings.ToLower(d)] == wd {
+				return tb
+			}
+		}
+	}
+	return &t.Tables[0] // unreachable for a validated tariff
+}
+
+// Validation returns the named validation with code.
+func (t *Tariff) Validation(code string) (NamedValidation, bool) {
+	for _, v := range t.Validations {
+		if v.Code == code {
+			return v, true
+		}
+	}
+	return NamedValidation{}, false
+}
+
+// Quote prices a stay. The tariff must have passed Validate.
+func (t *Tariff) Quote(s Stay) Quote {
+	q := Quote{Paid: s.Paid, Lost: s.Lost}
+	if d := s.Exit.Sub(s.Entry); d > 0 {
+		q.Stay = d.Truncate(time.Second)
+	}
+	step := func(format string, args ...any) { q.Steps = append(q.Steps, fmt.Sprintf(format, args...)) }
+
+	if s.Lost {
+		q.Fee = t.LostFee
+		step("lost ticket: flat %s", t.LostFee)
+	} else {
+		t.price(&q, s, step)
+	}
+
+	if s.Paid > 0 {
+		if !s.LastPaid.IsZero() && !s.Exit.After(s.LastPaid.Add(t.ExitGrace)) {
+			q.Due = 0
+			q.Free = FreeExitGrace
+			step("paid %s at %s; exit grace %s runs to %s: nothing owed",
+				s.Paid, s.LastPaid.UTC().Format(time.RFC3339), t.ExitGrace, s.LastPaid.Add(t.ExitGrace).UTC().Format(time.RFC3339))
+			return q
+		}
+		q.Due = max(q.Fee-s.Paid, 0)
+		step("already paid %s: %s owed", s.Paid, q.Due)
+		return q
+	}
+	q.Due = q.Fee
+	return q
+}
+
+func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) {
+	tb := t.table(s.Entry)
+	q.Table = tb.Name
+	q.Billable = max(q.Stay-s.Validation.Time, 0)
+	step("stay %s (%s table, entry %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), s.Entry.In(t.loc()).Format("Mon 2006-01-02 15:04"))
+	if s.Validation.Time > 0 {
+		step("validation takes off %s: %s billable", fmtDur(s.Validation.Time), fmtDur(q.Billable))
+	}
+	if q.Billable <= t.Grace {
+		q.Free = FreeGrace
+		if s.Validation.Time > 0 && q.Stay > t.Grace {
+			q.Free = FreeValidation
+		}
+		step("grace: stays up to %s are free", fmtDur(t.Grace))
+		return
+	}
+	q.Fee = tb.fee(q, step)
+	if q.Fee == 0 {
+		q.Free = FreeGrace
+		if s.Validation.Time > 0 {
+			q.Free = FreeValidation
+		}
+	}
+	v := s.Validation
+	switch {
+	case v.Amount > 0 && q.Fee > 0:
+		q.Fee = max(q.Fee-v.Amount, 0)
+		step("validation takes off %s: %s", v.Amount, q.Fee)
+	case v.Percent > 0 && q.Fee > 0:
+		// Rounded in the driver's favour: the discounted fee is floored.
+		q.Fee = q.Fee * money.Fils(100-v.Percent) / 100
+		step("validation takes off %d%%: %s", v.Percent, q.Fee)
+	default:
+		return
+	}
+	if q.Fee == 0 {
+		q.Free = FreeValidation
+	}
+}
+
+func (t *Tariff) loc() *time.Location {
+	if t.Location == nil {
+		return time.UTC
+	}
+	return t.Location
+}
+
+// fee prices a billable stay d > 0 with this table.
+func (tb *Table) fee(q *Quote, step func(string, ...any)) money.Fils {
+	d := q.Billable
+	if d <= Block {
+		return tb.block(q, d, step)
+	}
+	full := tb.block(&Quote{}, Block, func(string, ...any) {})
+	if tb.After24h == "per_day" {
+		q.ExtraDays = int64((d - Block + Block - time.Second) / Block)
+		q.FullBlocks = 1
+		step("first 24 h: %s", full)
+		step("%d more started day(s) at %s", q.ExtraDays, tb.ExtraDay)
+		return full + money.Fils(q.ExtraDays)*tb.ExtraDay
+	}
+	// restart: whole blocks at the 24 h price, then the last (partial or
+	// whole) block from the start of the schedule. Slab ends are
+	// inclusive, so exactly 48h is one full block plus a 24h block.
+	k := int64((d - time.Second) / Block)
+	rest := d - time.Duration(k)*Block
+	q.FullBlocks = k
+	step("%d full 24 h block(s) at %s", k, full)
+	step("then %s from the start of the schedule", fmtDur(rest))
+	if tb.Increment > 0 && (tb.Cap == 0 || tb.uncapped(Block) <= tb.Cap) {
+		q.Increments += k * tb.increments(Block)
+	}
+	return money.Fils(k)*full + tb.block(q, rest, step)
+}
+
+// increments counts the started increments a block of d charges.
+func (tb *Table) increments(d time.Duration) int64 {
+	d -= tb.Free + tb.FirstPeriod
+	if d <= 0 || tb.Increment <= 0 {
+		return 0
+	}
+	return int64((d + tb.Increment - 1) / tb.Increment)
+}
+
+func (tb *Table) uncapped(d time.Duration) money.Fils {
+	if d <= tb.Free {
+		return 0
+	}
+	return tb.FirstPrice + money.Fils(tb.increments(d))*tb.IncrementPrice
+}
+
+// block prices 0 < d <= 24h within one block.
+func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) money.Fils {
+	var f money.Fils
+	if len(tb.Slabs) > 0 {
+		for _, s := range tb.Slabs {
+			if d <= s.UpTo {
+				q.Slab = s.UpTo
+				step("slab up to %s: %s", fmtDur(s.UpTo), s.Price)
+				f = s.Price
+				break
+			}
+		}
+	} else {
+		switch {
+		case d <= tb.Free:
+			step("free period %s", fmtDur(tb.Free))
+			return 0
+		default:
+			n := tb.increments(d)
+			f = tb.uncapped(d)
+			q.Increments += n
+			if n > 0 {
+				step("first %s %s, then %d started %s at %s", fmtDur(tb.FirstPeriod), tb.FirstPrice, n, fmtDur(tb.Increment), tb.IncrementPrice)
+			} else {
+				step("first %s: %s", fmtDur(tb.FirstPeriod), tb.FirstPrice)
+			}
+		}
+	}
+	if tb.Cap > 0 && f > tb.Cap {
+		f = tb.Cap
+		q.Capped = true
+		step("capped at %s per 24 h block", tb.Cap)
+	}
+	return f
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// fmtDur writes a duration as people read it: "4h", "6h10m", "26h30m5s".
+func fmtDur(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	s := d.Truncate(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
