@@ -62,7 +62,7 @@ type Ticket struct {
 	TimeLayout string `toml:"time_layout"`
 	// ClockTolerance is how far in the future an entry time may be before
 	// the ticket is refused (entry and exit clocks disagree a little).
-	ClockTolerance Duration `toml:"clock_tolerance"`
+	ClockTolerance time.Duration `toml:"clock_tolerance"`
 
 	Key []byte `toml:"-"`
 }
@@ -79,10 +79,10 @@ type PayBy struct {
 	Listen string `toml:"listen"`
 	// NotifyReply is "json" ({"response":"SUCCESS"}, the default) or
 	// "plain" (the bare word SUCCESS).
-	NotifyReply  string   `toml:"notify_reply"`
-	PollInterval Duration `toml:"poll_interval"`
-	PayWindow    Duration `toml:"pay_window"`
-	Timeout      Duration `toml:"timeout"`
+	NotifyReply  string        `toml:"notify_reply"`
+	PollInterval time.Duration `toml:"poll_interval"`
+	PayWindow    time.Duration `toml:"pay_window"`
+	Timeout      time.Duration `toml:"timeout"`
 	// MaxAmount sends larger fees to the attendant instead of a QR.
 	MaxAmount money.Fils `toml:"max_amount"`
 	Subject   string     `toml:"subject"`
@@ -94,17 +94,17 @@ type Scanner struct {
 	Baud   int    `toml:"baud"`
 	Parity string `toml:"parity"`
 	// Dedup is how long the same code read again counts as one read.
-	Dedup Duration `toml:"dedup"`
+	Dedup time.Duration `toml:"dedup"`
 }
 
 // Relay configures the relay board that pulses the barrier.
 type Relay struct {
-	Port      string   `toml:"port"`
-	Board     string   `toml:"board"`
-	Baud      int      `toml:"baud"`
-	Channel   int      `toml:"channel"`
-	Pulse     Duration `toml:"pulse"`
-	ActiveLow bool     `toml:"active_low"`
+	Port      string        `toml:"port"`
+	Board     string        `toml:"board"`
+	Baud      int           `toml:"baud"`
+	Channel   int           `toml:"channel"`
+	Pulse     time.Duration `toml:"pulse"`
+	ActiveLow bool          `toml:"active_low"`
 	// Address is the Modbus slave address (modbus boards only).
 	Address int `toml:"address"`
 }
@@ -115,10 +115,10 @@ type Loop struct {
 	// the loop detector's presence contact; empty: no loop.
 	Port string `toml:"port"`
 	// Line is "cts", "dsr", "dcd", "ri" or "gpio".
-	Line      string   `toml:"line"`
-	GPIO      int      `toml:"gpio"`
-	ActiveLow bool     `toml:"active_low"`
-	Debounce  Duration `toml:"debounce"`
+	Line      string        `toml:"line"`
+	GPIO      int           `toml:"gpio"`
+	ActiveLow bool          `toml:"active_low"`
+	Debounce  time.Duration `toml:"debounce"`
 }
 
 // Ledger configures the SQLite ledger.
@@ -129,19 +129,19 @@ type Ledger struct {
 // Lane holds the lane's own timings.
 type Lane struct {
 	// Notice is how long a notice (invalid ticket, ...) stays on screen.
-	Notice Duration `toml:"notice"`
+	Notice time.Duration `toml:"notice"`
 	// Opened is how long the "barrier opening" screen stays after a pulse
 	// when no loop reports the vehicle.
-	Opened Duration `toml:"opened"`
+	Opened time.Duration `toml:"opened"`
 }
 
 // Admin configures the attendant screen.
 type Admin struct {
-	LockoutAttempts int         `toml:"lockout_attempts"`
-	Lockout         Duration    `toml:"lockout"`
-	IdleTimeout     Duration    `toml:"idle_timeout"`
-	Reasons         []string    `toml:"reasons"`
-	Attendants      []Attendant `toml:"attendants"`
+	LockoutAttempts int           `toml:"lockout_attempts"`
+	Lockout         time.Duration `toml:"lockout"`
+	IdleTimeout     time.Duration `toml:"idle_timeout"`
+	Reasons         []string      `toml:"reasons"`
+	Attendants      []Attendant   `toml:"attendants"`
 }
 
 // Attendant is one person who may use the admin screen.

@@ -1,0 +1,384 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // the site's zone must not depend on the machine's tzdata
+
+	"github.com/BurntSushi/toml"
+	"github.com/exitlane/exitlane/ticket"
+)
+
+// Problems is every problem found in one config file. Its Error lists
+// them one per line, each as "file: key: problem".
+type Problems struct {
+	File string
+	List []string
+}
+
+func (p *Problems) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problem(s):", p.File, len(p.List))
+	for _, s := range p.List {
+		b.WriteString("\n  " + p.File + ": " + s)
+	}
+	return b.String()
+}
+
+func (p *Problems) add(format string, args ...any) {
+	p.List = append(p.List, fmt.Sprintf(format, args...))
+}
+
+// Default returns the configuration every omitted key falls back to.
+func Default() *Config {
+	return &Config{
+		Site:   Site{Timezone: "Asia/Dubai", Name: "Car park", Merchant: "exitlane"},
+		Ticket: Ticket{Format: "signed", ClockTolerance: ticket.DefaultTolerance},
+		PayBy: PayBy{
+			NotifyReply:  "json",
+			PollInterval: 2 * time.Second,
+			PayWindow:    3 * time.Minute,
+			Timeout:      10 * time.Second,
+			Subject:      "Parking fee",
+		},
+		Scanner: Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
+		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
+		Loop:    Loop{Line: "cts", Debounce: 200 * time.Millisecond},
+		Ledger:  Ledger{Path: "exitlane.db"},
+		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second},
+		Admin: Admin{
+			LockoutAttempts: 5,
+			Lockout:         5 * time.Minute,
+			IdleTimeout:     2 * time.Minute,
+			Reasons: []string{
+				"Payment failed, driver paid another way",
+				"Emergency vehicle",
+				"Barrier test",
+				"Ticket unreadable",
+				"Staff vehicle",
+			},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads, completes and validates the config file at path. Relative
+// file names in it are taken from the file's directory. The error, when
+// not nil, is a *Problems listing everything wrong at once.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse is Load for a file already read; path names it in errors and
+// anchors relative file names.
+func Parse(data []byte, path string) (*Config, error) {
+	c := Default()
+	c.Path = path
+	probs := &Problems{File: path}
+	// Decode section by section so that a bad value in one section does
+	// not hide the problems of the others.
+	var top map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &top)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			probs.add("line %d: %s", pe.Position.Line, pe.Message)
+		} else {
+			probs.add("%v", err)
+		}
+		return nil, probs
+	}
+	sections := map[string]any{
+		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
+		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "ledger": &c.Ledger,
+		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+	}
+	bad := map[string]bool{}
+	for _, k := range md.Keys() {
+		if len(k) != 1 {
+			continue
+		}
+		name := k[0]
+		target, ok := sections[name]
+		if !ok {
+			continue // reported below as an unknown key
+		}
+		if err := md.PrimitiveDecode(top[name], target); err != nil {
+			probs.add("%s", decodeMessage(name, data, err))
+			bad[name] = true
+		}
+	}
+	for _, k := range md.Undecoded() {
+		if len(k) > 0 && bad[k[0]] {
+			continue // the section failed to decode; its keys were not reached
+		}
+		probs.add("%s: unknown key (a typo?)", k)
+	}
+	c.resolve(filepath.Dir(path))
+	c.validate(probs)
+	// A section that failed to decode is half-filled: its validation
+	// problems would be noise next to the real one.
+	kept := probs.List[:0]
+	for _, line := range probs.List {
+		sec, _, _ := strings.Cut(line, ".")
+		if !bad[sec] || strings.Contains(line, "line ") {
+			kept = append(kept, line)
+		}
+	}
+	probs.List = kept
+	if len(probs.List) > 0 {
+		return nil, probs
+	}
+	return c, nil
+}
+
+// resolve makes relative file names relative to dir.
+func (c *Config) resolve(dir string) {
+	for _, p := range []*string{&c.Ticket.KeyFile, &c.PayBy.PrivateKeyFile, &c.PayBy.PublicKeyFile, &c.Ledger.Path} {
+		if *p != "" && !filepath.IsAbs(*p) && *p != ":memory:" {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+}
+
+var codeRE = regexp.MustCompile(`^[A-Z0-9]{1,8}$`)
+
+func (c *Config) validate(p *Problems) {
+	// [site]
+	if !codeRE.MatchString(c.Site.ID) {
+		p.add("site.id: %q must be 1-8 of A-Z 0-9", c.Site.ID)
+	}
+	if !codeRE.MatchString(c.Site.Lane) {
+		p.add("site.lane: %q must be 1-8 of A-Z 0-9", c.Site.Lane)
+	}
+	loc, err := time.LoadLocation(c.Site.Timezone)
+	if err != nil {
+		p.add("site.timezone: %q is not a time zone (like Asia/Dubai)", c.Site.Timezone)
+		loc = time.UTC
+	}
+	c.Site.Location = loc
+	c.Tariff.Location = loc
+
+	// [ticket]
+	switch c.Ticket.Format {
+	case "signed":
+		if c.Ticket.KeyFile == "" {
+			p.add("ticket.key_file: needed for signed tickets (a file with at least 32 hex digits)")
+		} else if key, err := ReadSecret(c.Ticket.KeyFile); err != nil {
+			p.add("ticket.key_file: %v", err)
+		} else if k, err := ticket.ParseKey(string(key)); err != nil {
+			p.add("ticket.key_file: %s: %v", c.Ticket.KeyFile, err)
+		} else {
+			c.Ticket.Key = k
+		}
+	case "pattern":
+		if _, err := ticket.NewPattern(c.Ticket.Pattern, c.Ticket.TimeLayout, loc, c.Ticket.ClockTolerance); err != nil {
+			p.add("ticket.pattern: %v", err)
+		}
+	default:
+		p.add("ticket.format: %q is not \"signed\" or \"pattern\"", c.Ticket.Format)
+	}
+	if c.Ticket.ClockTolerance < 0 || c.Ticket.ClockTolerance > time.Hour {
+		p.add("ticket.clock_tolerance: %s is not between 0 and 1h", c.Ticket.ClockTolerance)
+	}
+
+	// [tariff]
+	for _, err := range c.Tariff.Validate("tariff") {
+		p.add("%v", err)
+	}
+
+	// [payby]
+	if c.PayBy.BaseURL == "" {
+		p.add("payby.base_url: missing (PayBy UAT is https://uat.test2pay.com/sgs/api)")
+	} else if u, err := url.Parse(c.PayBy.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.add("payby.base_url: %q is not an http(s) URL", c.PayBy.BaseURL)
+	}
+	if c.PayBy.PartnerID == "" || len(c.PayBy.PartnerID) > 12 {
+		p.add("payby.partner_id: %q must be the merchant ID, 1-12 characters", c.PayBy.PartnerID)
+	}
+	if c.PayBy.PrivateKeyFile == "" {
+		p.add("payby.private_key_file: missing (the merchant's RSA private key, PEM)")
+	} else if err := checkSecretFile(c.PayBy.PrivateKeyFile); err != nil {
+		p.add("payby.private_key_file: %v", err)
+	}
+	if c.PayBy.PublicKeyFile == "" {
+		p.add("payby.public_key_file: missing (PayBy's RSA public key, PEM)")
+	} else if _, err := os.Stat(c.PayBy.PublicKeyFile); err != nil {
+		p.add("payby.public_key_file: %v", err)
+	}
+	if c.PayBy.NotifyURL != "" {
+		if u, err := url.Parse(c.PayBy.NotifyURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p.add("payby.notify_url: %q is not an http(s) URL", c.PayBy.NotifyURL)
+		}
+	}
+	if c.PayBy.NotifyReply != "json" && c.PayBy.NotifyReply != "plain" {
+		p.add("payby.notify_reply: %q is not \"json\" or \"plain\"", c.PayBy.NotifyReply)
+	}
+	if c.PayBy.PollInterval < time.Second || c.PayBy.PollInterval > 6*time.Second {
+		p.add("payby.poll_interval: %s is not between 1s and 6s (PayBy's acceptance cadence)", c.PayBy.PollInterval)
+	}
+	if c.PayBy.PayWindow < 30*time.Second || c.PayBy.PayWindow > 30*time.Minute {
+		p.add("payby.pay_window: %s is not between 30s and 30m", c.PayBy.PayWindow)
+	}
+	if c.PayBy.Timeout < time.Second || c.PayBy.Timeout > time.Minute {
+		p.add("payby.timeout: %s is not between 1s and 1m", c.PayBy.Timeout)
+	}
+	if c.PayBy.MaxAmount < 0 {
+		p.add("payby.max_amount: must not be negative")
+	}
+	if c.PayBy.Subject == "" || len(c.PayBy.Subject) > 12 {
+		p.add("payby.subject: %q must be 1-12 characters (PayBy's smaller documented limit)", c.PayBy.Subject)
+	}
+
+	// [scanner]
+	if c.Scanner.Port == "" {
+		p.add("scanner.port: missing (for example /dev/exitlane-scanner)")
+	}
+	if c.Scanner.Baud <= 0 {
+		p.add("scanner.baud: %d must be positive", c.Scanner.Baud)
+	}
+	switch c.Scanner.Parity {
+	case "none", "even", "odd":
+	default:
+		p.add("scanner.parity: %q is not none, even or odd", c.Scanner.Parity)
+	}
+	if c.Scanner.Dedup < 0 || c.Scanner.Dedup > time.Minute {
+		p.add("scanner.dedup: %s is not between 0 and 1m", c.Scanner.Dedup)
+	}
+
+	// [relay]
+	if c.Relay.Port == "" {
+		p.add("relay.port: missing (for example /dev/exitlane-relay)")
+	}
+	switch c.Relay.Board {
+	case "lcus", "kmtronic", "numato", "devantech", "modbus":
+	default:
+		p.add("relay.board: %q is not lcus, kmtronic, numato, devantech or modbus", c.Relay.Board)
+	}
+	if c.Relay.Baud <= 0 {
+		p.add("relay.baud: %d must be positive", c.Relay.Baud)
+	}
+	if c.Relay.Channel < 0 || c.Relay.Channel > 255 {
+		p.add("relay.channel: %d is out of range", c.Relay.Channel)
+	}
+	if c.Relay.Pulse < 100*time.Millisecond || c.Relay.Pulse > 3*time.Second {
+		p.add("relay.pulse: %s is not between 100ms and 3s", c.Relay.Pulse)
+	}
+	if c.Relay.Address < 1 || c.Relay.Address > 247 {
+		p.add("relay.address: %d is not a Modbus address 1-247", c.Relay.Address)
+	}
+
+	// [loop]
+	if c.Loop.Port != "" {
+		switch c.Loop.Line {
+		case "cts", "dsr", "dcd", "ri", "gpio":
+		default:
+			p.add("loop.line: %q is not cts, dsr, dcd, ri or gpio", c.Loop.Line)
+		}
+		if c.Loop.Debounce < 0 || c.Loop.Debounce > 5*time.Second {
+			p.add("loop.debounce: %s is not between 0 and 5s", c.Loop.Debounce)
+		}
+	}
+
+	// [ledger]
+	if c.Ledger.Path == "" {
+		p.add("ledger.path: missing")
+	}
+
+	// [lane]
+	if c.Lane.Notice < time.Second || c.Lane.Notice > time.Minute {
+		p.add("lane.notice: %s is not between 1s and 1m", c.Lane.Notice)
+	}
+	if c.Lane.Opened < time.Second || c.Lane.Opened > 5*time.Minute {
+		p.add("lane.opened: %s is not between 1s and 5m", c.Lane.Opened)
+	}
+
+	// [admin]
+	if c.Admin.LockoutAttempts < 1 || c.Admin.LockoutAttempts > 20 {
+		p.add("admin.lockout_attempts: %d is not between 1 and 20", c.Admin.LockoutAttempts)
+	}
+	if c.Admin.Lockout < time.Minute {
+		p.add("admin.lockout: %s is shorter than 1m", c.Admin.Lockout)
+	}
+	if c.Admin.IdleTimeout < 10*time.Second {
+		p.add("admin.idle_timeout: %s is shorter than 10s", c.Admin.IdleTimeout)
+	}
+	ids := map[string]bool{}
+	for i, a := range c.Admin.Attendants {
+		key := fmt.Sprintf("admin.attendants[%d]", i)
+		if a.ID == "" {
+			p.add("%s.id: missing", key)
+		} else if ids[a.ID] {
+			p.add("%s.id: %q is used twice", key, a.ID)
+		}
+		ids[a.ID] = true
+		if !strings.HasPrefix(a.PINHash, "$2a$") && !strings.HasPrefix(a.PINHash, "$2b$") && !strings.HasPrefix(a.PINHash, "$2y$") {
+			p.add("%s.pin_hash: not a bcrypt hash (make one with: exitlane admin add-attendant)", key)
+		}
+	}
+
+	// [log]
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format: %q is not text or json", c.Log.Format)
+	}
+}
+
+// ReadSecret reads a key file, refusing one that group or others can read:
+// a ticket key or a merchant key readable by anyone on the kiosk lets them
+// forge tickets or payments.
+func ReadSecret(path string) ([]byte, error) {
+	if err := checkSecretFile(path); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+func checkSecretFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s has mode %04o; a key file must not be readable by group or others (chmod 600 %s)", path, perm, path)
+	}
+	return nil
+}
+
+// decodeMessage turns a TOML decode error in section into
+// "section.key (line N): message", reading the key from the line.
+func decodeMessage(section string, data []byte, err error) string {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		key := section
+		lines := strings.Split(string(data), "\n")
+		if n := pe.Position.Line; n >= 1 && n <= len(lines) {
+			if k, _, ok := strings.Cut(lines[n-1], "="); ok {
+				if k = strings.TrimSpace(k); k != "" && !strings.ContainsAny(k, "{[") {
+					key = section + "." + k
+				}
+			}
+		}
+		return fmt.Sprintf("%s (line %d): %s", key, pe.Position.Line, pe.Message)
+	}
+	return section + ": " + strings.TrimPrefix(err.Error(), "toml: ")
+}
