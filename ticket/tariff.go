@@ -113,29 +113,29 @@ const (
 type Quote struct {
 	// Due is what is owed now: 0 within the exit grace after a payment,
 	// otherwise Fee minus Paid, never negative.
-	Due money.Fils `json:"due_fils"`
+	Due money.Fils
 	// Fee is the price of the whole stay after validations.
-	Fee  money.Fils `json:"fee_fils"`
-	Paid money.Fils `json:"paid_fils"`
+	Fee  money.Fils
+	Paid money.Fils
 	// Stay is the time from entry to exit in whole seconds; Billable is
 	// Stay less any validation time.
-	Stay     time.Duration `json:"stay_ns"`
-	Billable time.Duration `json:"billable_ns"`
-	Lost     bool          `json:"lost"`
+	Stay     time.Duration
+	Billable time.Duration
+	Lost     bool
 	// Free says why nothing is owed: "grace", "exit_grace", "validation".
-	Free  string `json:"free,omitempty"`
-	Table string `json:"table,omitempty"`
+	Free  string
+	Table string
 	// Slab is the slab that priced the last (partial) block, if any.
-	Slab time.Duration `json:"slab_ns,omitempty"`
+	Slab time.Duration
 	// Increments counts the started increments charged in all blocks.
-	Increments int64 `json:"increments,omitempty"`
+	Increments int64
 	// FullBlocks is the number of whole 24 h blocks before the last one;
 	// ExtraDays the started days charged at ExtraDay.
-	FullBlocks int64 `json:"full_blocks,omitempty"`
-	ExtraDays  int64 `json:"extra_days,omitempty"`
-	Capped     bool  `json:"capped,omitempty"`
+	FullBlocks int64
+	ExtraDays  int64
+	Capped     bool
 	// Steps explain the price in words, one line each.
-	Steps []string `json:"steps"`
+	Steps []string
 }
 
 var weekdays = map[string]time.Weekday{
