@@ -293,3 +293,20 @@ func BenchmarkQuote30Days(b *testing.B) {
 		b.Fatalf("30 days: %s", q.Due)
 	}
 }
+
+// The README shows every fixture as a complete example; keep them equal.
+func TestReadmeShowsTariffs(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+		src, err := os.ReadFile("testdata/tariffs/" + n + ".toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), "```toml\n"+string(src)+"```") {
+			t.Errorf("README.md does not show testdata/tariffs/%s.toml as it is", n)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+# exitlane: one command to run the simulated lane, one to run the tests.
+# Both install what they need on Debian 12 (as root, or with sudo).
+#
+#   make run    the whole lane in simulation (sandbox PayBy, pty devices, SQLite)
+#   make test   every test; what .ci/run calls
+
+SHELL := /bin/bash
+GO ?= go
+export LANG ?= en_US.UTF-8
+
+# Build: gcc and the GL/X11 headers Fyne's GLFW driver compiles against.
+BUILD_PACKAGES := ca-certificates gcc libc6-dev pkg-config \
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+# Tests and screenshots: a virtual X server, screenshot and QR-decoding
+# tools, and the browser that presses Pay on the sandbox's checkout page.
+TEST_PACKAGES := $(BUILD_PACKAGES) xvfb xauth x11-apps imagemagick zbar-tools chromium openssl
+# Running the kiosk under X: the software GL driver.
+RUN_PACKAGES := $(BUILD_PACKAGES) libgl1-mesa-dri xvfb xauth
+
+# Packages without cgo or Fyne, tested again under the race detector.
+RACE_PKGS = $$($(GO) list ./... | grep -v -e '/ui' -e '^github.com/exitlane/exitlane$$')
+
+.PHONY: run test deps-build deps-test deps-run build vet fmt-check bench package
+
+run: deps-run
+	$(GO) mod download
+	$(GO) run . sim $(ARGS)
+
+test: deps-test
+	$(GO) mod download
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
+
+build: deps-build
+	$(GO) build -o exitlane .
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./ticket ./payby/... ./barrier ./ledger ./lane
+
+package: deps-build
+	./scripts/package.sh
+
+deps-build:
+	@./scripts/apt-install.sh $(BUILD_PACKAGES)
+deps-test:
+	@./scripts/apt-install.sh $(TEST_PACKAGES)
+deps-run:
+	@./scripts/apt-install.sh $(RUN_PACKAGES)
