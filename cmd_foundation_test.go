@@ -125,7 +125,7 @@ func TestTicketIssueCheck(t *testing.T) {
 		t.Fatalf("issue: %d %s", code, errOut)
 	}
 	tcode := strings.TrimSpace(out)
-	if !strings.HasPrefix(tcode, "EL1:GRG01:E1:42:1772431200:") {
+	if tcode != "EL1:GRG01:E1:42:1772431200:C3C4CDEC411498DF" { // as README.md shows
 		t.Fatalf("code %q", tcode)
 	}
 	out, _, code = runCLI("ticket", "check", "--config", cfg, "--now", "2026-03-02 11:30", tcode)
