@@ -1,0 +1,345 @@
+package ui
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/money"
+)
+
+// fakeLane records the actions the screens submit.
+type fakeLane struct {
+	mu      sync.Mutex
+	actions chan lane.Action
+	err     error
+}
+
+func newFakeLane() *fakeLane { return &fakeLane{actions: make(chan lane.Action, 16)} }
+
+func (f *fakeLane) Do(_ context.Context, a lane.Action) error {
+	f.actions <- a
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// next waits for the next action (the kiosk submits off the UI goroutine).
+func (f *fakeLane) next(t *testing.T) lane.Action {
+	t.Helper()
+	select {
+	case a := <-f.actions:
+		return a
+	case <-time.After(5 * time.Second):
+		t.Fatal("no action submitted")
+		return nil
+	}
+}
+
+var (
+	testNow   = time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	testEntry = testNow.Add(-2*time.Hour - 17*time.Minute)
+)
+
+func baseSnap() lane.Snapshot {
+	return lane.Snapshot{
+		Seq: 1, At: testNow, Site: "City Mall Parking", Lane: "Exit 2",
+		State: lane.Idle, Ready: true, LaneOpen: true,
+		Health: lane.Health{Scanner: lane.DeviceOK, Relay: lane.DeviceOK, PayBy: lane.DeviceOK, Ledger: lane.DeviceOK, Loop: lane.DeviceAbsent},
+	}
+}
+
+func feeSnap() lane.Snapshot {
+	s := baseSnap()
+	s.State, s.Visit = lane.FeeDue, 7
+	s.Ticket = &lane.TicketInfo{Serial: "000123", Format: "EL1", Site: "CM", Lane: "E1", Entry: testEntry, Signed: true}
+	s.Stay = testNow.Sub(testEntry)
+	s.Fee, s.Due = money.MustParse("25.00"), money.MustParse("25.00")
+	s.MerchantOrderNo = "CM-X2-7-1"
+	s.TokenURL = "https://sandbox.payby.test/checkout/tok_7f3a9c2e1b"
+	s.Deadline = testNow.Add(2*time.Minute + 30*time.Second)
+	return s
+}
+
+// screens are the driver screens, each a snapshot, named for goldens and
+// docs/screenshots.
+func screens() []struct {
+	name string
+	snap lane.Snapshot
+} {
+	idle := baseSnap()
+	starting := baseSnap()
+	starting.Ready = false
+	checking := baseSnap()
+	checking.State, checking.Visit = lane.Checking, 7
+	fee := feeSnap()
+	preparing := feeSnap()
+	preparing.TokenURL, preparing.Deadline = "", time.Time{}
+	unavailable := feeSnap()
+	unavailable.TokenURL, unavailable.Deadline, unavailable.Notice = "", time.Time{}, lane.NoticePaymentUnavailable
+	paid := feeSnap()
+	paid.State, paid.Cause, paid.TokenURL = lane.Opening, lane.CausePaid, ""
+	open := paid
+	open.State = lane.Open
+	free := baseSnap()
+	free.State, free.Cause, free.Visit = lane.Opening, lane.CauseGrace, 8
+	closed := baseSnap()
+	closed.State, closed.LaneOpen = lane.Closed, false
+	fault := baseSnap()
+	fault.State, fault.Notice = lane.Fault, lane.NoticeDeviceFault
+	out := []struct {
+		name string
+		snap lane.Snapshot
+	}{
+		{"welcome", idle}, {"starting", starting}, {"checking", checking},
+		{"fee", fee}, {"fee-preparing", preparing}, {"fee-unavailable", unavailable},
+		{"paid", paid}, {"open", open}, {"free", free},
+		{"closed", closed}, {"fault", fault},
+	}
+	for _, n := range []lane.NoticeKind{lane.NoticeInvalid, lane.NoticeForged, lane.NoticeAlreadyUsed, lane.NoticeExpired, lane.NoticeCallAttendant} {
+		s := baseSnap()
+		s.State, s.Notice = lane.Notice, n
+		out = append(out, struct {
+			name string
+			snap lane.Snapshot
+		}{"notice-" + n.String(), s})
+	}
+	return out
+}
+
+func newTestKiosk(t *testing.T, f *fakeLane, lang string) (*Kiosk, fyne.Window) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	k := NewKiosk(f, KioskOptions{Lang: lang, Now: func() time.Time { return testNow }, noTicker: true})
+	w := test.NewTempWindow(t, k.Content())
+	w.SetPadded(false)
+	return k, w
+}
+
+func TestKioskScreensMarkup(t *testing.T) {
+	for _, lang := range []string{LangEnglish, LangArabic} {
+		for _, sc := range screens() {
+			t.Run(lang+"/"+sc.name, func(t *testing.T) {
+				k, w := newTestKiosk(t, newFakeLane(), lang)
+				w.Resize(fyne.NewSize(1920, 1080))
+				k.Show(sc.snap)
+				test.AssertRendersToMarkup(t, "kiosk/"+lang+"/"+sc.name+".xml", w.Canvas())
+				writeScreenshot(t, "kiosk-"+sc.name+"-"+lang, w)
+			})
+		}
+	}
+}
+
+func TestKioskFeeLayouts(t *testing.T) {
+	for _, sz := range []struct {
+		name string
+		size fyne.Size
+	}{{"landscape", fyne.NewSize(1920, 1080)}, {"portrait", fyne.NewSize(1080, 1920)}, {"small", fyne.NewSize(800, 480)}} {
+		for _, lang := range []string{LangEnglish, LangArabic} {
+			t.Run(sz.name+"/"+lang, func(t *testing.T) {
+				k, w := newTestKiosk(t, newFakeLane(), lang)
+				w.Resize(sz.size)
+				k.Show(feeSnap())
+				if k.qr == nil {
+					t.Fatal("no QR on the fee screen")
+				}
+				short := min(sz.size.Width, sz.size.Height)
+				if got := k.qr.Size(); got.Width < 0.6*short-12 || got.Height < 0.6*short-12 {
+					t.Errorf("QR is %v, want at least 60%% of %v", got, short)
+				}
+				test.AssertRendersToMarkup(t, "kiosk/layout/fee-"+sz.name+"-"+lang+".xml", w.Canvas())
+				writeScreenshot(t, "kiosk-fee-"+sz.name+"-"+lang, w)
+			})
+		}
+	}
+}
+
+func TestKioskTaps(t *testing.T) {
+	f := newFakeLane()
+	k, w := newTestKiosk(t, f, LangEnglish)
+	w.Resize(fyne.NewSize(1920, 1080))
+	k.Show(feeSnap())
+	tapButton(t, w, "Cancel")
+	if a := f.next(t); a != (lane.Cancel{}) {
+		t.Errorf("Cancel tapped: got %#v", a)
+	}
+	tapButton(t, w, "New QR")
+	if a := f.next(t); a != (lane.NewQR{}) {
+		t.Errorf("New QR tapped: got %#v", a)
+	}
+	tapButton(t, w, "Call attendant")
+	if a := f.next(t); a != (lane.CallAttendant{}) {
+		t.Errorf("Call attendant tapped: got %#v", a)
+	}
+	if findButton(w.Canvas().Content(), "The attendant has been called") == nil {
+		t.Error("no confirmation after calling the attendant")
+	}
+	k.Close()
+}
+
+func TestKioskLanguageSwitch(t *testing.T) {
+	k, w := newTestKiosk(t, newFakeLane(), LangEnglish)
+	w.Resize(fyne.NewSize(1920, 1080))
+	k.Show(feeSnap())
+	tapButton(t, w, "العربية")
+	if k.Lang() != LangArabic {
+		t.Fatalf("language after switch = %q", k.Lang())
+	}
+	if findButton(w.Canvas().Content(), "إلغاء") == nil {
+		t.Error("no Arabic cancel button after switching")
+	}
+	// The next driver gets the default language back.
+	k.Show(baseSnap())
+	if k.Lang() != LangEnglish {
+		t.Errorf("language after the visit = %q, want en", k.Lang())
+	}
+}
+
+func TestKioskCountdown(t *testing.T) {
+	now := testNow
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	k := NewKiosk(newFakeLane(), KioskOptions{Now: func() time.Time { return now }, noTicker: true})
+	w := test.NewTempWindow(t, k.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	k.Show(feeSnap())
+	if got := k.countdown.Text; got != "150 s left to pay" {
+		t.Errorf("countdown = %q", got)
+	}
+	now = now.Add(61 * time.Second)
+	k.tick()
+	if got := k.countdown.Text; got != "89 s left to pay" {
+		t.Errorf("countdown after 61 s = %q", got)
+	}
+	k.Show(baseSnap())
+	if k.countdown != nil {
+		t.Error("countdown still present on the welcome screen")
+	}
+}
+
+func TestKioskIdleRunsNoTicker(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	k := NewKiosk(newFakeLane(), KioskOptions{Now: func() time.Time { return testNow }})
+	w := test.NewTempWindow(t, k.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	k.Show(baseSnap())
+	if k.tickStop != nil {
+		t.Error("a ticker runs on the welcome screen")
+	}
+	k.Show(feeSnap())
+	if k.tickStop == nil {
+		t.Error("no ticker on the fee screen")
+	}
+	k.Show(baseSnap())
+	if k.tickStop != nil {
+		t.Error("ticker kept running after the fee screen")
+	}
+	k.Close()
+}
+
+func TestKioskLongPressCorner(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	var fire func()
+	opened := 0
+	k := NewKiosk(newFakeLane(), KioskOptions{
+		OnAdmin:   func() { opened++ },
+		afterFunc: func(_ time.Duration, f func()) func() bool { fire = f; return func() bool { fire = nil; return true } },
+	})
+	w := test.NewTempWindow(t, k.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	k.Show(baseSnap())
+	corner := findCorner(w.Canvas().Content())
+	if corner == nil {
+		t.Fatal("no corner")
+	}
+	// A short press does nothing.
+	corner.MouseDown(nil)
+	corner.MouseUp(nil)
+	if fire != nil || opened != 0 {
+		t.Fatal("short press opened admin")
+	}
+	corner.MouseDown(nil)
+	fire()
+	if opened != 1 {
+		t.Errorf("long press: admin opened %d times", opened)
+	}
+}
+
+func tapButton(t *testing.T, w fyne.Window, label string) {
+	t.Helper()
+	b := findButton(w.Canvas().Content(), label)
+	if b == nil {
+		t.Fatalf("no button %q", label)
+	}
+	test.Tap(b)
+}
+
+func walk(o fyne.CanvasObject, f func(fyne.CanvasObject) bool) bool {
+	if f(o) {
+		return true
+	}
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			if walk(c, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func findButton(root fyne.CanvasObject, label string) *widget.Button {
+	var found *widget.Button
+	walk(root, func(o fyne.CanvasObject) bool {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			found = b
+			return true
+		}
+		return false
+	})
+	return found
+}
+
+func findCorner(root fyne.CanvasObject) *cornerPress {
+	var found *cornerPress
+	walk(root, func(o fyne.CanvasObject) bool {
+		if c, ok := o.(*cornerPress); ok {
+			found = c
+			return true
+		}
+		return false
+	})
+	return found
+}
+
+// writeScreenshot saves the software-painted window as a PNG under
+// $EXITLANE_SCREENSHOTS (docs/screenshots), when that is set.
+func writeScreenshot(t *testing.T, name string, w fyne.Window) {
+	dir := os.Getenv("EXITLANE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	img := w.Canvas().Capture()
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
