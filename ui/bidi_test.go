@@ -15,11 +15,10 @@ func TestVisualRuns(t *testing.T) {
 		shown string    // what a reader sees left to right
 	}{
 		{
-			name:  "pure arabic is one run",
-			in:    "امسح تذكرتك",
-			rtl:   true,
-			runs:  []bidiRun{{"امسح تذكرتك", true}},
-			
+			name: "pure arabic is one run",
+			in:   "امسح تذكرتك",
+			rtl:  true,
+			runs: []bidiRun{{"امسح تذكرتك", true}},
 		},
 		{
 			name: "amount after arabic word",
