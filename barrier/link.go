@@ -180,6 +180,9 @@ func boardFault(err error) bool {
 func (l *Link) Do(fn func(Port) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if sp, ok := l.port.(interface{ Gone() bool }); ok && sp.Gone() {
+		l.lost(errors.New("port vanished"))
+	}
 	if !l.tryOpen() {
 		return l.err
 	}
@@ -199,6 +202,9 @@ func (l *Link) Run(ctx context.Context) error {
 		l.mu.Lock()
 		if sp, ok := l.port.(interface{ Gone() bool }); ok && sp.Gone() {
 			l.lost(errors.New("port vanished"))
+		}
+		if sp, ok := l.port.(interface{ HungUp() bool }); ok && sp.HungUp() {
+			l.lost(errors.New("port hung up"))
 		}
 		up := l.tryOpen()
 		if !up && !down {

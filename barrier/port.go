@@ -103,10 +103,25 @@ func OpenPort(path string, cfg PortConfig) (*SerialPort, error) {
 func (p *SerialPort) Path() string { return p.path }
 
 // Gone reports whether the path no longer names the file that was opened:
-// the adapter was unplugged, or re-plugged as a different device node.
+// the adapter was unplugged, or re-plugged as a different device node. It
+// only stats the path, so it is cheap enough to call before each exchange.
 func (p *SerialPort) Gone() bool {
 	info, err := os.Stat(p.path)
 	return err != nil || !os.SameFile(info, p.info)
+}
+
+// HungUp reports whether the open port has been hung up (its device went
+// away, even if a new one now has the same name, as pseudo-terminal and
+// ttyUSB numbers are reused). It reads with a 1ms timeout, so any stray
+// input waiting in the port is consumed; the drivers discard stale input
+// before each query anyway.
+func (p *SerialPort) HungUp() bool {
+	if err := p.SetReadTimeout(time.Millisecond); err != nil {
+		return true
+	}
+	var b [64]byte
+	_, err := p.Read(b[:])
+	return err != nil
 }
 
 // Opener opens a port; the Link calls it again after the port is lost.
