@@ -75,6 +75,13 @@ func NewBoard(name string, address int, timeout time.Duration) (Board, error) {
 	return nil, fmt.Errorf("%w: board %q (one of %s)", ErrBoard, name, strings.Join(Boards, ", "))
 }
 
+// ReadsBack reports whether the board can report relay state (all but
+// LCUS, whose status query differs from clone to clone).
+func ReadsBack(b Board) bool {
+	_, lcus := b.(LCUS)
+	return !lcus
+}
+
 func checkChannel(b Board, ch int) error {
 	if ch < 1 || ch > b.MaxChannel() {
 		return fmt.Errorf("%w: %s channel %d (1-%d)", ErrBoard, b.Name(), ch, b.MaxChannel())

@@ -33,6 +33,12 @@ type PortConfig struct {
 // ErrPortConfig reports a PortConfig that cannot be applied.
 var ErrPortConfig = errors.New("bad port config")
 
+// Validate checks the settings without opening anything.
+func (c PortConfig) Validate() error {
+	_, err := c.mode()
+	return err
+}
+
 func (c PortConfig) mode() (*serial.Mode, error) {
 	m := &serial.Mode{BaudRate: c.Baud, DataBits: c.DataBits}
 	if m.BaudRate == 0 {
