@@ -32,7 +32,8 @@ var (
 	// ErrNotNow: the action does not apply in the lane's current state
 	// (e.g. "new QR" with no order shown).
 	ErrNotNow = errors.New("action not possible now")
-	// ErrReasonRequired: opens, exemptions, overrides, closes and refunds need a reason.
+	// ErrReasonRequired: manual opens, exemptions, unable-to-collect exits,
+	// overrides, refunds and resolutions need a reason.
 	ErrReasonRequired = errors.New("a reason is required")
 	// ErrAttendantRequired: attendant actions need the attendant's id.
 	ErrAttendantRequired = errors.New("an attendant id is required")
@@ -90,6 +91,7 @@ type (
 	Resolve struct {
 		Attendant       string
 		MerchantOrderNo string
+		Visit           int64 // for "unable to collect" entries without an order
 		Reason          string
 	}
 	// ClearFault leaves the Fault state (after the device is back).

@@ -1,0 +1,546 @@
+package lane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Deps are what a Runner drives. Zero durations mean the defaults.
+type Deps struct {
+	Tickets  Tickets
+	Payments Payments
+	Gate     Gate
+	Journal  Journal
+	Logger   *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Timeout bounds each PayBy call (default 10 s, PayBy's own advice).
+	Timeout time.Duration
+	// CheckTimeout bounds a ticket check with its ledger lookup (default 5 s).
+	CheckTimeout time.Duration
+	// PulseTimeout bounds one barrier pulse (default 5 s).
+	PulseTimeout time.Duration
+	// ReconcileEvery is the cadence of the background reconciler of
+	// orders no visit waits for (default 30 s; first run at start).
+	ReconcileEvery time.Duration
+}
+
+// Runner is the one goroutine that owns a Machine: it executes the
+// machine's commands, feeds their results back, arms its timer and
+// publishes snapshots. Create it with New, start it with Run.
+type Runner struct {
+	m     *Machine
+	d     Deps
+	log   *slog.Logger
+	first int64 // first visit of this process: older non-final orders are reconciled
+
+	events  chan Event
+	acts    chan actReq
+	stopped chan struct{}
+	running atomic.Bool
+
+	mu   sync.Mutex
+	last Snapshot
+	subs map[int]chan Snapshot
+	nsub int
+
+	unresolved atomic.Int64
+	reconBusy  atomic.Bool
+	wg         sync.WaitGroup
+}
+
+type actReq struct {
+	a     Action
+	ev    Event // or an event that wants the outcome of its writes (notifications)
+	reply chan error
+}
+
+// New prepares a runner: it reads the next visit id from the journal (so
+// the ledger must be open and migrated) and sets up the machine. No device
+// is touched: the lane never pulses at start-up.
+func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
+	if d.Tickets == nil || d.Payments == nil || d.Gate == nil || d.Journal == nil {
+		return nil, errors.New("lane: new runner: tickets, payments, gate and journal are required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = 10 * time.Second
+	}
+	if d.CheckTimeout <= 0 {
+		d.CheckTimeout = 5 * time.Second
+	}
+	if d.PulseTimeout <= 0 {
+		d.PulseTimeout = 5 * time.Second
+	}
+	if d.ReconcileEvery <= 0 {
+		d.ReconcileEvery = 30 * time.Second
+	}
+	next, err := d.Journal.NextVisit(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lane: new runner: %w", err)
+	}
+	p.FirstVisit = next
+	m := NewMachine(p)
+	r := &Runner{
+		m: m, d: d, first: next,
+		log:     d.Logger.With("lane", m.p.Lane),
+		events:  make(chan Event, 64),
+		acts:    make(chan actReq),
+		stopped: make(chan struct{}),
+		subs:    map[int]chan Snapshot{},
+	}
+	r.last = m.Snapshot(d.Now())
+	r.last.Ready = false
+	return r, nil
+}
+
+// Machine exposes the machine's parameters (read-only use).
+func (r *Runner) Params() Params { return r.m.Params() }
+
+// Run runs the lane until ctx ends. It returns ctx's error.
+func (r *Runner) Run(ctx context.Context) error {
+	r.running.Store(true)
+	defer func() {
+		close(r.stopped)
+		r.wg.Wait()
+	}()
+	r.publish()
+	r.log.Info("lane running", "first_visit", r.first)
+	r.reconcile(ctx)
+	recon := time.NewTicker(r.d.ReconcileEvery)
+	defer recon.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if next := r.m.Next(); !next.IsZero() {
+			timer.Reset(max(next.Sub(r.d.Now()), 0))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			r.log.Info("lane stopping")
+			return ctx.Err()
+		case ev := <-r.events:
+			r.step(ctx, ev)
+		case req := <-r.acts:
+			var err error
+			if req.a != nil {
+				now := r.d.Now()
+				var cmds []Command
+				cmds, err = r.m.Act(now, req.a)
+				r.log.Info("action", "action", req.a.actionName(), "state", r.m.State().String(), "refused", errString(err))
+				if err == nil {
+					err = r.exec(ctx, cmds)
+				}
+			} else {
+				err = r.step(ctx, req.ev)
+			}
+			req.reply <- err
+		case <-timer.C:
+			r.step(ctx, Tick{})
+		case <-recon.C:
+			r.reconcile(ctx)
+		}
+		r.publish()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (r *Runner) step(ctx context.Context, ev Event) error {
+	now := r.d.Now()
+	before := r.m.State()
+	cmds := r.m.Step(now, ev)
+	if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
+		r.log.Debug("event", "event", Describe(ev), "state", r.m.State().String(), "from", before.String(), "commands", len(cmds))
+	}
+	return r.exec(ctx, cmds)
+}
+
+// exec executes commands in order. Ledger writes run here, synchronously;
+// if one fails the rest of the batch (the side effects it authorises) is
+// dropped and WriteFailed is fed back. Other commands run in goroutines
+// under a timeout and answer with events.
+func (r *Runner) exec(ctx context.Context, cmds []Command) error {
+	for i, c := range cmds {
+		switch c := c.(type) {
+		case Write:
+			wctx, cancel := context.WithTimeout(ctx, r.d.CheckTimeout)
+			err := r.d.Journal.Record(wctx, c.Rec)
+			cancel()
+			if err != nil {
+				r.log.Error("ledger write failed; side effects dropped", "visit", c.Visit, "record", Describe(c), "dropped", len(cmds)-i-1, "err", err)
+				r.exec(ctx, r.m.Step(r.d.Now(), WriteFailed{Visit: c.Visit, Err: err}))
+				return fmt.Errorf("ledger: %w", err)
+			}
+			r.log.Debug("ledger", "visit", c.Visit, "record", Describe(c))
+		case CheckTicket:
+			r.goCheck(ctx, c)
+		case CreateOrder:
+			r.log.Info("create order", "visit", c.Visit, "merchant_order_no", c.Req.MerchantOrderNo, "fee_fils", int64(c.Req.Amount))
+			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+				res, err := r.d.Payments.Create(ctx, c.Req)
+				return CreateResult{Visit: c.Visit, No: c.Req.MerchantOrderNo, Res: res, Err: err}
+			})
+		case GetOrder:
+			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+				st, err := r.d.Payments.Get(ctx, c.No)
+				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourcePoll, Err: err}
+			})
+		case CancelOrder:
+			r.log.Info("cancel order", "visit", c.Visit, "merchant_order_no", c.No)
+			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+				st, err := r.d.Payments.Cancel(ctx, c.No)
+				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourceCancel, Err: err}
+			})
+		case Pulse:
+			r.log.Info("pulse", "visit", c.Visit, "auth", c.Auth, "cause", c.Cause.String())
+			// The pulse is authorised and recorded: it must not be cut by a
+			// shutdown half-way.
+			r.async(context.WithoutCancel(ctx), r.d.PulseTimeout, func(ctx context.Context) Event {
+				err := r.d.Gate.Open(ctx, c.Cause.String())
+				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
+			})
+		}
+	}
+	return nil
+}
+
+func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
+	now := r.d.Now()
+	p := r.m.Params()
+	r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+		ev := Checked{Visit: c.Visit}
+		if c.Lost {
+			ev.Ticket = TicketInfo{Format: "lost", Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
+			ev.Quote = r.d.Tickets.Lost(now)
+			return ev
+		}
+		t, id, err := r.d.Tickets.Check(c.Code, now)
+		if err != nil {
+			ev.Refused = NoticeInvalid
+			var re *RefusedError
+			if errors.As(err, &re) {
+				ev.Refused = re.Kind
+			}
+			r.log.Info("ticket refused", "visit", c.Visit, "notice", ev.Refused.String(), "err", err)
+			return ev
+		}
+		ev.Ticket, ev.ID = t, id
+		h, err := r.d.Journal.Lookup(ctx, id, OrderKey(p.Site, p.Lane, t.Serial))
+		if err != nil {
+			ev.Err = err
+			return ev
+		}
+		ev.History = h
+		ev.Quote = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid)
+		return ev
+	})
+}
+
+// async runs f in a goroutine with a timeout and feeds its event back.
+func (r *Runner) async(ctx context.Context, timeout time.Duration, f func(context.Context) Event) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		ev := f(cctx)
+		cancel()
+		select {
+		case r.events <- ev:
+		case <-r.stopped:
+		}
+	}()
+}
+
+// post feeds an event from outside (scanner, devices).
+func (r *Runner) post(ev Event) {
+	select {
+	case r.events <- ev:
+	case <-r.stopped:
+	}
+}
+
+// Scan feeds a code read by the scanner.
+func (r *Runner) Scan(code string) { r.post(Scanned{Code: code}) }
+
+// Device reports a device going up or down.
+func (r *Runner) Device(d Device, s DeviceState) { r.post(DeviceChanged{Device: d, State: s}) }
+
+// Loop reports the vehicle loop's presence input.
+func (r *Runner) Loop(present bool) { r.post(LoopChanged{Present: present}) }
+
+// Notify feeds a verified PayBy notification and returns once it is
+// recorded; an error means the ledger could not record it (reply failure
+// so that PayBy retries).
+func (r *Runner) Notify(ctx context.Context, no string, st OrderState) error {
+	return r.submit(ctx, actReq{ev: OrderUpdate{No: no, State: st, Source: SourceNotification}})
+}
+
+func (r *Runner) submit(ctx context.Context, req actReq) error {
+	req.reply = make(chan error, 1)
+	select {
+	case r.acts <- req:
+	case <-r.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Do submits a driver or attendant action (see Console).
+func (r *Runner) Do(ctx context.Context, a Action) error {
+	switch x := a.(type) {
+	case Refund:
+		return r.refund(ctx, x)
+	case Resolve:
+		if err := needs(x.Attendant, x.Reason); err != nil {
+			return err
+		}
+		if x.MerchantOrderNo == "" && x.Visit == 0 {
+			return ErrNotFound
+		}
+		now := r.d.Now()
+		if err := r.d.Journal.Record(ctx, ResolveRec{No: x.MerchantOrderNo, Visit: x.Visit, At: now, Attendant: x.Attendant, Reason: x.Reason}); err != nil {
+			return fmt.Errorf("resolve: %w", err)
+		}
+		r.refreshUnresolved(ctx)
+		return r.d.Journal.Record(ctx, AuditRec{At: now, Attendant: x.Attendant, Action: "resolve", Reason: x.Reason, Visit: x.Visit, No: x.MerchantOrderNo})
+	case StartShift, EndShift:
+		id := ""
+		start := false
+		if s, ok := x.(StartShift); ok {
+			id, start = s.Attendant, true
+		} else {
+			id = x.(EndShift).Attendant
+		}
+		if strings.TrimSpace(id) == "" {
+			return ErrAttendantRequired
+		}
+		now := r.d.Now()
+		if err := r.d.Journal.Record(ctx, ShiftRec{At: now, Attendant: id, Start: start}); err != nil {
+			return fmt.Errorf("shift: %w", err)
+		}
+		return r.d.Journal.Record(ctx, AuditRec{At: now, Attendant: id, Action: a.actionName()})
+	}
+	return r.submit(ctx, actReq{a: a})
+}
+
+func needs(attendant, reason string) error {
+	if strings.TrimSpace(attendant) == "" {
+		return ErrAttendantRequired
+	}
+	if strings.TrimSpace(reason) == "" {
+		return ErrReasonRequired
+	}
+	return nil
+}
+
+// refund records the refund before sending it (so a crash leaves a
+// "pending" row to check), sends it, records the outcome.
+func (r *Runner) refund(ctx context.Context, x Refund) error {
+	if err := needs(x.Attendant, x.Reason); err != nil {
+		return err
+	}
+	paid, err := r.d.Journal.Paid(ctx, x.MerchantOrderNo)
+	if err != nil {
+		return fmt.Errorf("refund %s: %w", x.MerchantOrderNo, err)
+	}
+	amount := x.Amount
+	if amount == 0 {
+		amount = paid
+	}
+	if amount <= 0 || amount > paid {
+		return fmt.Errorf("refund %s of %s (paid %s): %w", x.MerchantOrderNo, amount, paid, ErrAmount)
+	}
+	now := r.d.Now()
+	base := x.MerchantOrderNo
+	suffix := "-R" + strconv.FormatInt(now.UnixMilli(), 36)
+	if len(base)+len(suffix) > 64 {
+		base = base[len(base)+len(suffix)-64:]
+	}
+	rec := RefundRec{RefundNo: base + suffix, No: x.MerchantOrderNo, Amount: amount, At: now,
+		Attendant: x.Attendant, Reason: x.Reason, Status: "pending"}
+	if err := r.d.Journal.Record(ctx, rec); err != nil {
+		return fmt.Errorf("refund %s: %w", x.MerchantOrderNo, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+	perr := r.d.Payments.Refund(cctx, x.MerchantOrderNo, rec.RefundNo, amount, x.Reason)
+	cancel()
+	rec.Status, rec.At = "done", r.d.Now()
+	if perr != nil {
+		rec.Status = "failed"
+	}
+	r.log.Info("refund", "merchant_order_no", x.MerchantOrderNo, "refund_no", rec.RefundNo, "amount_fils", int64(amount), "attendant", x.Attendant, "err", errString(perr))
+	if err := r.d.Journal.Record(ctx, rec); err != nil {
+		return fmt.Errorf("refund %s: %w", x.MerchantOrderNo, err)
+	}
+	if err := r.d.Journal.Record(ctx, AuditRec{At: rec.At, Attendant: x.Attendant, Action: "refund", Reason: x.Reason, No: x.MerchantOrderNo, Amount: amount}); err != nil {
+		return err
+	}
+	r.refreshUnresolved(ctx)
+	if perr != nil {
+		return fmt.Errorf("refund %s: %w", x.MerchantOrderNo, perr)
+	}
+	return nil
+}
+
+// reconcile starts one background pass over orders that are not final and
+// that no visit waits for: get; cancel if still CREATED; record. A pass
+// never touches the live visit's orders.
+func (r *Runner) reconcile(ctx context.Context) {
+	if !r.reconBusy.CompareAndSwap(false, true) {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.reconBusy.Store(false)
+		defer r.refreshUnresolved(ctx)
+		nos, err := r.d.Journal.Reconcilable(ctx, r.first)
+		if err != nil {
+			r.log.Error("reconcile: list", "err", err)
+			return
+		}
+		for _, no := range nos {
+			if ctx.Err() != nil {
+				return
+			}
+			r.reconcileOne(ctx, no)
+		}
+	}()
+}
+
+func (r *Runner) reconcileOne(ctx context.Context, no string) {
+	cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+	st, err := r.d.Payments.Get(cctx, no)
+	cancel()
+	if err != nil {
+		r.log.Warn("reconcile: get", "merchant_order_no", no, "err", err)
+		return
+	}
+	if st.Status == OrderCreated {
+		cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+		st, err = r.d.Payments.Cancel(cctx, no)
+		cancel()
+		if err != nil {
+			r.log.Warn("reconcile: cancel", "merchant_order_no", no, "err", err)
+			return
+		}
+	}
+	if st.Status == OrderUnknown {
+		return
+	}
+	if err := r.d.Journal.Record(ctx, StatusRec{No: no, State: st, Source: SourceReconcile, At: r.d.Now()}); err != nil {
+		r.log.Error("reconcile: record", "merchant_order_no", no, "err", err)
+		return
+	}
+	lvl := slog.LevelInfo
+	if st.Status == OrderPaid {
+		lvl = slog.LevelWarn // paid, not exited: an attendant must look
+	}
+	r.log.Log(ctx, lvl, "reconciled", "merchant_order_no", no, "status", st.Status.String())
+}
+
+func (r *Runner) refreshUnresolved(ctx context.Context) {
+	u, err := r.d.Journal.Unresolved(ctx)
+	if err != nil {
+		return
+	}
+	n := 0
+	for _, e := range u {
+		if e.Kind != UnresolvedNotFinal {
+			n++
+		}
+	}
+	r.unresolved.Store(int64(n))
+}
+
+// publish sends the current snapshot to every subscriber (latest wins).
+func (r *Runner) publish() {
+	s := r.m.Snapshot(r.d.Now())
+	s.Unresolved = int(r.unresolved.Load())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last.Seq++
+	s.Seq = r.last.Seq
+	r.last = s
+	for _, ch := range r.subs {
+		select {
+		case ch <- s:
+		default:
+			select {
+			case <-ch:
+			default:
+			}
+			ch <- s
+		}
+	}
+}
+
+// Snapshot returns the latest published snapshot.
+func (r *Runner) Snapshot() Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// Subscribe returns a channel of snapshots (latest wins) and its cancel.
+// The current snapshot is delivered at once.
+func (r *Runner) Subscribe() (<-chan Snapshot, func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ch := make(chan Snapshot, 1)
+	ch <- r.last
+	id := r.nsub
+	r.nsub++
+	r.subs[id] = ch
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			r.mu.Lock()
+			delete(r.subs, id)
+			close(ch)
+			r.mu.Unlock()
+		})
+	}
+}
+
+// Reports, read from the journal.
+
+func (r *Runner) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
+	return r.d.Journal.Totals(ctx, from, to)
+}
+func (r *Runner) Shift(ctx context.Context) (ShiftReport, error) { return r.d.Journal.Shift(ctx) }
+func (r *Runner) Unresolved(ctx context.Context) ([]Unresolved, error) {
+	return r.d.Journal.Unresolved(ctx)
+}
+func (r *Runner) Transactions(ctx context.Context, before int64, limit int) ([]Transaction, error) {
+	return r.d.Journal.Transactions(ctx, before, limit)
+}
+
+var _ Console = (*Runner)(nil)
