@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -291,6 +292,8 @@ func walk(o fyne.CanvasObject, f func(fyne.CanvasObject) bool) bool {
 		return true
 	}
 	switch v := o.(type) {
+	case *container.Scroll:
+		return walk(v.Content, f)
 	case *fyne.Container:
 		for _, c := range v.Objects {
 			if walk(c, f) {

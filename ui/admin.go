@@ -1,0 +1,667 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/money"
+)
+
+// AdminConsole is what the attendant screen needs from the lane: actions
+// and the ledger's read-only reports. *lane.Runner satisfies it.
+type AdminConsole interface {
+	Actions
+	lane.Reports
+}
+
+// AdminOptions configures the attendant screen. Zero fields mean defaults.
+type AdminOptions struct {
+	// Reasons are the choices offered for opens, exemptions, closes and
+	// refunds (config admin.reasons); a typed reason is always possible.
+	Reasons []string
+	// Location is the site's zone for times and "today" (UTC if nil).
+	Location *time.Location
+	Now      func() time.Time
+	// OnExit returns to the driver screens.
+	OnExit func()
+	Logger *slog.Logger
+	// PageSize is the number of transactions per page (10).
+	PageSize int
+	// ActionTimeout bounds one action (30 s: a refund waits for PayBy).
+	ActionTimeout time.Duration
+
+	afterFunc func(time.Duration, func()) func() bool
+	// sync runs actions on the calling goroutine (tests).
+	sync bool
+}
+
+// DefaultReasons are offered when the config names none.
+var DefaultReasons = []string{
+	"Ticket unreadable", "Payment app problem", "Emergency vehicle",
+	"Staff vehicle", "Customer complaint", "Barrier test",
+}
+
+// Admin is the PIN-protected attendant screen.
+type Admin struct {
+	con  AdminConsole
+	gate *Gate
+	opt  AdminOptions
+	log  *slog.Logger
+	root *fyne.Container
+
+	snap     lane.Snapshot
+	selected string // attendant chosen on the login screen
+	message  string
+	msgErr   bool
+	tab      int
+	reason   string
+	code     string
+	before   []int64 // paging stack of "before" ids; last is the current page
+	pending  sync.WaitGroup
+
+	idleStop func() bool
+}
+
+// NewAdmin builds the attendant screen.
+func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Location == nil {
+		opt.Location = time.UTC
+	}
+	if len(opt.Reasons) == 0 {
+		opt.Reasons = DefaultReasons
+	}
+	if opt.PageSize <= 0 {
+		opt.PageSize = 10
+	}
+	if opt.ActionTimeout <= 0 {
+		opt.ActionTimeout = 30 * time.Second
+	}
+	if opt.afterFunc == nil {
+		opt.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger, root: container.NewStack()}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if atts := gate.Attendants(); len(atts) == 1 {
+		a.selected = atts[0].ID
+	}
+	a.before = []int64{0}
+	a.rebuild()
+	return a
+}
+
+// Content is the canvas object of the admin screen.
+func (a *Admin) Content() fyne.CanvasObject { return a.root }
+
+// Open shows the login (or the session if one is active). A badge scan
+// passes the attendant's id; the PIN is still required.
+func (a *Admin) Open(attendant string) {
+	if attendant != "" {
+		a.selected = attendant
+	}
+	a.message, a.msgErr = "", false
+	a.rebuild()
+}
+
+// Show updates the lane status shown. Call on the Fyne goroutine.
+func (a *Admin) Show(s lane.Snapshot) {
+	a.snap = s
+	if a.gate.session != "" && a.tab == 0 {
+		a.rebuild()
+	}
+}
+
+// Session is the logged-in attendant ("" none).
+func (a *Admin) Session() string { return a.gate.Session(a.opt.Now()) }
+
+// Close ends the session and waits for pending actions.
+func (a *Admin) Close() {
+	a.gate.Logout()
+	a.stopIdle()
+	a.pending.Wait()
+}
+
+func (a *Admin) exit() {
+	if a.opt.OnExit != nil {
+		a.opt.OnExit()
+	}
+}
+
+// touch records activity and re-arms the idle logout.
+func (a *Admin) touch() {
+	now := a.opt.Now()
+	if a.gate.Session(now) == "" {
+		return
+	}
+	a.gate.Touch(now)
+	a.armIdle()
+}
+
+func (a *Admin) armIdle() {
+	a.stopIdle()
+	d := a.gate.IdleDeadline().Sub(a.opt.Now())
+	a.idleStop = a.opt.afterFunc(d, func() { fyne.Do(a.checkIdle) })
+}
+
+func (a *Admin) stopIdle() {
+	if a.idleStop != nil {
+		a.idleStop()
+		a.idleStop = nil
+	}
+}
+
+// checkIdle ends an idle session and returns to the driver screens.
+func (a *Admin) checkIdle() {
+	if a.gate.session == "" {
+		return
+	}
+	if a.gate.Session(a.opt.Now()) == "" {
+		a.stopIdle()
+		a.message, a.msgErr = "Session ended after 2 minutes without a touch", false
+		a.rebuild()
+		a.exit()
+		return
+	}
+	a.armIdle()
+}
+
+func (a *Admin) rebuild() {
+	var c fyne.CanvasObject
+	if a.gate.session == "" {
+		c = a.loginScreen()
+	} else {
+		c = a.sessionScreen()
+	}
+	bg := canvas.NewRectangle(colBackground)
+	a.root.Objects = []fyne.CanvasObject{bg, container.NewPadded(c)}
+	a.root.Refresh()
+}
+
+func heading(s string) *canvas.Text {
+	t := canvas.NewText(s, colForeground)
+	t.TextSize = 40
+	t.TextStyle.Bold = true
+	return t
+}
+
+func (a *Admin) messageLine() fyne.CanvasObject {
+	col := color.Color(colSuccess)
+	if a.msgErr {
+		col = colError
+	}
+	t := canvas.NewText(a.message, col)
+	t.TextSize = 26
+	return t
+}
+
+func (a *Admin) loginScreen() fyne.CanvasObject {
+	now := a.opt.Now()
+	var who []fyne.CanvasObject
+	for _, at := range a.gate.Attendants() {
+		b := widget.NewButton(at.Name, func() { a.selected = at.ID; a.message = ""; a.rebuild() })
+		if at.ID == a.selected {
+			b.Importance = widget.HighImportance
+		}
+		who = append(who, b)
+	}
+	if len(who) == 0 {
+		who = append(who, widget.NewLabel("No attendants are configured ([[admin.attendants]] in the config)."))
+	}
+	kp := newKeypad(func(pin string) { a.login(pin) }, nil)
+	msg := a.message
+	if until := a.gate.LockedUntil(now); !until.IsZero() {
+		msg, a.msgErr = "Locked after 5 wrong PINs until "+until.In(a.opt.Location).Format("15:04:05"), true
+	}
+	a.message = msg
+	back := widget.NewButton("Back to the lane", a.exit)
+	top := container.NewBorder(nil, nil, heading("Attendant login"), container.NewGridWrap(fyne.NewSize(300, 72), back))
+	return container.NewBorder(top, nil, nil, nil,
+		container.NewVBox(
+			container.NewCenter(container.NewHBox(who...)),
+			container.NewCenter(a.messageLine()),
+			kp.box,
+		))
+}
+
+func (a *Admin) login(pin string) {
+	if a.selected == "" {
+		a.message, a.msgErr = "Choose your name first", true
+		a.rebuild()
+		return
+	}
+	err := a.gate.Login(a.opt.Now(), a.selected, pin)
+	switch {
+	case err == nil:
+		a.message, a.msgErr, a.tab = "", false, 0
+		a.armIdle()
+	case errors.Is(err, ErrLocked):
+		a.message, a.msgErr = "Too many wrong PINs: admin locked", true
+	default:
+		left := a.gate.policy.MaxAttempts - a.gate.wrong
+		a.message, a.msgErr = fmt.Sprintf("Wrong PIN (%d tries left before lockout)", left), true
+	}
+	a.rebuild()
+}
+
+func (a *Admin) attendantName() string {
+	for _, at := range a.gate.Attendants() {
+		if at.ID == a.gate.session {
+			return at.Name + " (" + at.ID + ")"
+		}
+	}
+	return a.gate.session
+}
+
+func (a *Admin) sessionScreen() fyne.CanvasObject {
+	logout := widget.NewButton("Log out", func() { a.gate.Logout(); a.stopIdle(); a.rebuild(); a.exit() })
+	back := widget.NewButton("Back to the lane", func() { a.touch(); a.exit() })
+	top := container.NewBorder(nil, nil, heading("Attendant: "+a.attendantName()),
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(280, 72), back), container.NewGridWrap(fyne.NewSize(200, 72), logout)))
+	tabs := []struct {
+		name  string
+		build func() fyne.CanvasObject
+	}{
+		{"Status", a.statusTab}, {"Actions", a.actionsTab}, {"Reports", a.reportsTab}, {"History", a.historyTab},
+	}
+	var tabButtons []fyne.CanvasObject
+	for i, tb := range tabs {
+		b := widget.NewButton(tb.name, func() { a.touch(); a.tab = i; a.rebuild() })
+		if i == a.tab {
+			b.Importance = widget.HighImportance
+		}
+		tabButtons = append(tabButtons, b)
+	}
+	bar := container.NewGridWithColumns(len(tabButtons), tabButtons...)
+	body := tabs[a.tab].build()
+	return container.NewBorder(container.NewVBox(top, container.New(&fixedHeight{h: 72}, bar), a.messageLine()), nil, nil, nil, body)
+}
+
+// kv lists key/value pairs in two columns with compact fixed rows
+// (the Arabic-capable font has tall line metrics; Fyne's form layout
+// would space rows far apart).
+func kv(pairs ...string) fyne.CanvasObject {
+	var objs []fyne.CanvasObject
+	for i := 0; i+1 < len(pairs); i += 2 {
+		k := canvas.NewText(pairs[i], colMuted)
+		k.TextSize = 24
+		v := canvas.NewText(pairs[i+1], colForeground)
+		v.TextSize = 24
+		v.TextStyle.Bold = true
+		objs = append(objs, k, v)
+	}
+	return container.New(&kvLayout{rowH: 40}, objs...)
+}
+
+// kvLayout places key/value pairs in rows of rowH, values aligned after
+// the widest key.
+type kvLayout struct{ rowH float32 }
+
+func (l *kvLayout) keyWidth(objs []fyne.CanvasObject) float32 {
+	var w float32
+	for i := 0; i < len(objs); i += 2 {
+		w = max(w, objs[i].MinSize().Width)
+	}
+	return w + 24
+}
+
+func (l *kvLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	kw := l.keyWidth(objs)
+	for i := 0; i+1 < len(objs); i += 2 {
+		y := float32(i/2) * l.rowH
+		objs[i].Move(fyne.NewPos(0, y))
+		objs[i].Resize(fyne.NewSize(kw, l.rowH))
+		objs[i+1].Move(fyne.NewPos(kw, y))
+		objs[i+1].Resize(fyne.NewSize(max(size.Width-kw, 0), l.rowH))
+	}
+}
+
+func (l *kvLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var vw float32
+	for i := 1; i < len(objs); i += 2 {
+		vw = max(vw, objs[i].MinSize().Width)
+	}
+	return fyne.NewSize(l.keyWidth(objs)+vw, float32(len(objs)/2)*l.rowH)
+}
+
+func deviceText(d lane.DeviceState) string {
+	switch d {
+	case lane.DeviceOK:
+		return "OK"
+	case lane.DeviceDown:
+		return "DOWN"
+	case lane.DeviceAbsent:
+		return "not configured"
+	}
+	return "unknown"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func (a *Admin) statusTab() fyne.CanvasObject {
+	s := a.snap
+	h := s.Health
+	open := "open"
+	if !s.LaneOpen {
+		open = "CLOSED"
+	}
+	skew := "unknown"
+	if h.ClockSkew != 0 {
+		skew = h.ClockSkew.Round(time.Second).String()
+		if h.ClockSkew > 10*time.Minute || h.ClockSkew < -10*time.Minute {
+			skew += " (PayBy refuses requests 15 min off)"
+		}
+	}
+	lanePairs := []string{
+		"Lane", s.Site + " " + s.Lane + " · " + open,
+		"State", s.State.String(),
+		"Notice", s.Notice.String(),
+		"Attendant called", yesNo(s.AttendantCalled),
+		"Unresolved entries", fmt.Sprint(s.Unresolved),
+	}
+	if t := s.Ticket; t != nil {
+		auth := "signed, verified"
+		if !t.Signed {
+			auth = "NOT authenticated (unsigned format or lost ticket)"
+		}
+		lanePairs = append(lanePairs,
+			"Ticket", t.Serial+" ("+t.Format+", "+auth+")",
+			"Entry", t.Entry.In(a.opt.Location).Format("2006-01-02 15:04"),
+			"Fee / paid / due", s.Fee.String()+" / "+s.Paid.String()+" / "+s.Due.String(),
+		)
+		if s.MerchantOrderNo != "" {
+			lanePairs = append(lanePairs, "Order", fmt.Sprintf("%s (attempt %d)", s.MerchantOrderNo, s.Attempt))
+		}
+	}
+	devices := kv(
+		"Scanner", deviceText(h.Scanner),
+		"Relay", deviceText(h.Relay),
+		"Vehicle loop", deviceText(h.Loop)+", vehicle present: "+yesNo(h.VehiclePresent),
+		"PayBy", deviceText(h.PayBy),
+		"Clock skew to PayBy", skew,
+		"Ledger", deviceText(h.Ledger),
+	)
+	return container.NewGridWithColumns(2,
+		container.NewVBox(heading("Lane"), kv(lanePairs...)),
+		container.NewVBox(heading("Devices"), devices))
+}
+
+// act submits an attendant action off the Fyne goroutine and shows the
+// outcome.
+func (a *Admin) act(label string, x lane.Action) {
+	a.touch()
+	if a.gate.session == "" {
+		return
+	}
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opt.ActionTimeout)
+		defer cancel()
+		err := a.con.Do(ctx, x)
+		done := func() {
+			if err != nil {
+				a.message, a.msgErr = label+": "+describe(err), true
+			} else {
+				a.message, a.msgErr = label+": done", false
+			}
+			a.rebuild()
+		}
+		if a.opt.sync {
+			done()
+		} else {
+			fyne.Do(done)
+		}
+	}
+	if a.opt.sync {
+		run()
+		return
+	}
+	a.pending.Add(1)
+	go func() { defer a.pending.Done(); run() }()
+}
+
+// describe turns a lane error into words for the attendant.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, lane.ErrReasonRequired):
+		return "choose or type a reason first"
+	case errors.Is(err, lane.ErrNotNow):
+		return "not possible in the lane's current state"
+	case errors.Is(err, lane.ErrAmount):
+		return "invalid amount"
+	case errors.Is(err, lane.ErrNotFound):
+		return "no such order"
+	case errors.Is(err, lane.ErrStopped):
+		return "the lane has stopped"
+	}
+	return err.Error()
+}
+
+func (a *Admin) actionsTab() fyne.CanvasObject {
+	id := a.gate.session
+	sel := widget.NewSelect(a.opt.Reasons, func(s string) { a.touch(); a.reason = s })
+	sel.PlaceHolder = "Choose a reason"
+	if contains(a.opt.Reasons, a.reason) {
+		sel.Selected = a.reason
+	}
+	typed := widget.NewEntry()
+	typed.SetPlaceHolder("or type a reason")
+	if !contains(a.opt.Reasons, a.reason) {
+		typed.Text = a.reason
+	}
+	typed.OnChanged = func(s string) { a.touch(); a.reason = s }
+	code := widget.NewEntry()
+	code.SetPlaceHolder("ticket code typed from the ticket")
+	code.Text = a.code
+	code.OnChanged = func(s string) { a.touch(); a.code = s }
+	r := func() string { return strings.TrimSpace(a.reason) }
+	btn := func(label string, imp widget.Importance, f func()) fyne.CanvasObject {
+		b := widget.NewButton(label, f)
+		b.Importance = imp
+		return b
+	}
+	laneBtn := btn("Close lane", widget.WarningImportance, func() { a.act("Close lane", lane.CloseLane{Attendant: id, Reason: r()}) })
+	if !a.snap.LaneOpen {
+		laneBtn = btn("Open lane", widget.SuccessImportance, func() { a.act("Open lane", lane.OpenLane{Attendant: id}) })
+	}
+	buttons := []fyne.CanvasObject{
+		btn("Open barrier", widget.HighImportance, func() { a.act("Open barrier", lane.ManualOpen{Attendant: id, Reason: r()}) }),
+		btn("Lost ticket", widget.MediumImportance, func() { a.act("Lost ticket", lane.LostTicket{Attendant: id, Reason: r()}) }),
+		btn("Exempt this visit", widget.MediumImportance, func() { a.act("Exempt", lane.Exempt{Attendant: id, Reason: r()}) }),
+		btn("Unable to collect", widget.MediumImportance, func() { a.act("Unable to collect", lane.UnableToCollect{Attendant: id, Reason: r()}) }),
+		btn("Override used ticket", widget.MediumImportance, func() { a.act("Override", lane.Override{Attendant: id, Reason: r()}) }),
+		btn("Serve typed code", widget.MediumImportance, func() { a.act("Typed code", lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
+		laneBtn,
+		btn("Clear fault", widget.MediumImportance, func() { a.act("Clear fault", lane.ClearFault{Attendant: id}) }),
+		btn("Start shift", widget.MediumImportance, func() { a.act("Start shift", lane.StartShift{Attendant: id}) }),
+		btn("End shift", widget.MediumImportance, func() { a.act("End shift", lane.EndShift{Attendant: id}) }),
+	}
+	grid := container.New(&cellGrid{cols: 3, cell: fyne.NewSize(360, 84), gap: 10}, buttons...)
+	return container.NewVScroll(container.NewVBox(
+		kv("Reason (required for opens, exemptions, closes, refunds)", ""),
+		sel, typed,
+		kv("Unreadable barcode", ""), code,
+		widget.NewSeparator(),
+		container.NewCenter(grid),
+	))
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Admin) reportsTab() fyne.CanvasObject {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := a.opt.Now().In(a.opt.Location)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, a.opt.Location)
+	today := []fyne.CanvasObject{heading("Today")}
+	if t, err := a.con.Totals(ctx, day.UTC(), now.UTC()); err != nil {
+		today = append(today, errText(err))
+	} else {
+		today = append(today, totalsView(t))
+	}
+	shift := []fyne.CanvasObject{heading("Shift")}
+	if sh, err := a.con.Shift(ctx); err != nil {
+		shift = append(shift, errText(err))
+	} else if sh.ID == 0 {
+		shift = append(shift, kv("Shift", "none started"))
+	} else {
+		end := "open"
+		if !sh.End.IsZero() {
+			end = sh.End.In(a.opt.Location).Format("15:04")
+		}
+		shift = append(shift, kv("Attendant", sh.Attendant, "From", sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), "To", end), totalsView(sh.Totals))
+	}
+	objs := []fyne.CanvasObject{
+		container.NewGridWithColumns(2, container.NewVBox(today...), container.NewVBox(shift...)),
+		heading("Unresolved"),
+	}
+	us, err := a.con.Unresolved(ctx)
+	switch {
+	case err != nil:
+		objs = append(objs, errText(err))
+	case len(us) == 0:
+		objs = append(objs, kv("Nothing to resolve", ""))
+	}
+	id := a.gate.session
+	for _, u := range us {
+		parts := []string{unresolvedText(u.Kind), "ticket " + u.Ticket, u.Amount.String()}
+		if u.MerchantOrderNo != "" {
+			parts = append(parts, u.MerchantOrderNo+" "+u.Status)
+		}
+		parts = append(parts, "since "+u.Since.In(a.opt.Location).Format("02 Jan 15:04"))
+		label := strings.Join(parts, " · ")
+		row := []fyne.CanvasObject{}
+		if u.MerchantOrderNo != "" && u.Kind == lane.UnresolvedPaidNotExited {
+			row = append(row, widget.NewButton("Refund", func() {
+				a.act("Refund", lane.Refund{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+			}))
+		}
+		if u.Kind != lane.UnresolvedNotFinal {
+			row = append(row, widget.NewButton("Resolve", func() {
+				a.act("Resolve", lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+			}))
+		}
+		t := canvas.NewText(label, colForeground)
+		t.TextSize = 24
+		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(row...), t))
+	}
+	refresh := widget.NewButton("Refresh", func() { a.touch(); a.rebuild() })
+	objs = append(objs, container.NewHBox(refresh, widget.NewLabel("Refunds and resolutions use the reason chosen on the Actions tab.")))
+	return container.NewVScroll(container.NewVBox(objs...))
+}
+
+func unresolvedText(k lane.UnresolvedKind) string {
+	switch k {
+	case lane.UnresolvedPaidNotExited:
+		return "paid, not exited"
+	case lane.UnresolvedUnableToCollect:
+		return "unable to collect"
+	}
+	return "order not final"
+}
+
+func errText(err error) fyne.CanvasObject {
+	t := canvas.NewText("could not read the ledger: "+err.Error(), colError)
+	t.TextSize = 24
+	return t
+}
+
+func totalsView(t lane.Totals) fyne.CanvasObject {
+	pairs := []string{
+		"Visits / exits", fmt.Sprintf("%d / %d", t.Visits, t.Exits),
+		"Collected", t.Collected.String(),
+		"Refunded", t.Refunded.String(),
+		"Owed (unable to collect)", t.Owed.String(),
+	}
+	for c := lane.CausePaid; c <= lane.CauseOverride; c++ {
+		if ct, ok := t.ByCause[c]; ok {
+			pairs = append(pairs, "Exits: "+c.String(), fmt.Sprintf("%d · %s", ct.Count, ct.Amount))
+		}
+	}
+	return kv(pairs...)
+}
+
+func (a *Admin) historyTab() fyne.CanvasObject {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	before := a.before[len(a.before)-1]
+	txs, err := a.con.Transactions(ctx, before, a.opt.PageSize)
+	if err != nil {
+		return errText(err)
+	}
+	rows := []fyne.CanvasObject{}
+	for _, tx := range txs {
+		line := fmt.Sprintf("#%d  %s  %-7s  ticket %s  %s  %s", tx.ID, tx.At.In(a.opt.Location).Format("02 Jan 15:04:05"), tx.Kind, tx.Ticket, amountOrEmpty(tx.Amount), tx.Status)
+		if tx.Cause != lane.CauseNone {
+			line += "  " + tx.Cause.String()
+		}
+		if tx.Attendant != "" {
+			line += "  by " + tx.Attendant
+		}
+		if tx.Reason != "" {
+			line += ": " + tx.Reason
+		}
+		t := canvas.NewText(line, colForeground)
+		t.TextSize = 22
+		t.TextStyle.Monospace = true
+		rows = append(rows, t)
+	}
+	if len(rows) == 0 {
+		rows = append(rows, kv("No transactions", ""))
+	}
+	newer := widget.NewButton("< Newer", func() {
+		a.touch()
+		if len(a.before) > 1 {
+			a.before = a.before[:len(a.before)-1]
+		}
+		a.rebuild()
+	})
+	if len(a.before) == 1 {
+		newer.Disable()
+	}
+	older := widget.NewButton("Older >", func() {
+		a.touch()
+		a.before = append(a.before, txs[len(txs)-1].ID)
+		a.rebuild()
+	})
+	if len(txs) < a.opt.PageSize {
+		older.Disable()
+	}
+	page := canvas.NewText(fmt.Sprintf("page %d", len(a.before)), colMuted)
+	page.TextSize = 24
+	nav := container.NewHBox(container.NewGridWrap(fyne.NewSize(220, 72), newer), page, container.NewGridWrap(fyne.NewSize(220, 72), older))
+	return container.NewBorder(nil, container.NewCenter(nav), nil, nil, container.NewVBox(rows...))
+}
+
+func amountOrEmpty(f money.Fils) string {
+	if f == 0 {
+		return ""
+	}
+	return f.String()
+}

@@ -1,0 +1,206 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/money"
+)
+
+// fakeConsole is a lane with canned reports.
+type fakeConsole struct {
+	*fakeLane
+	txs []lane.Transaction
+}
+
+func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
+	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
+		ByCause: map[lane.Cause]lane.CauseTotal{lane.CausePaid: {Count: 30, Amount: money.MustParse("612.50")}, lane.CauseGrace: {Count: 8}, lane.CauseManual: {Count: 2}}}, nil
+}
+
+func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
+	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00")}}, nil
+}
+
+func (f *fakeConsole) Unresolved(context.Context) ([]lane.Unresolved, error) {
+	return []lane.Unresolved{
+		{Kind: lane.UnresolvedPaidNotExited, Visit: 5, Ticket: "000118", MerchantOrderNo: "CM-X2-5-1", Status: "PAID_SUCCESS", Amount: money.MustParse("25.00"), Since: testNow.Add(-40 * time.Minute)},
+		{Kind: lane.UnresolvedUnableToCollect, Visit: 6, Ticket: "000121", Amount: money.MustParse("10.00"), Since: testNow.Add(-20 * time.Minute)},
+	}, nil
+}
+
+func (f *fakeConsole) Transactions(_ context.Context, before int64, limit int) ([]lane.Transaction, error) {
+	var out []lane.Transaction
+	for _, t := range f.txs {
+		if (before == 0 || t.ID < before) && len(out) < limit {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func newFakeConsole() *fakeConsole {
+	f := &fakeConsole{fakeLane: newFakeLane()}
+	for id := int64(25); id >= 1; id-- {
+		f.txs = append(f.txs, lane.Transaction{ID: id, At: testNow.Add(-time.Duration(25-id) * time.Minute), Kind: "exit", Visit: id, Ticket: "0001" + string(rune('0'+id%10)), Cause: lane.CausePaid, Amount: money.AED(id)})
+	}
+	return f
+}
+
+type adminHarness struct {
+	a    *Admin
+	w    fyne.Window
+	con  *fakeConsole
+	now  time.Time
+	idle func()
+	log  auditLog
+}
+
+func newAdminHarness(t *testing.T) *adminHarness {
+	t.Helper()
+	app := test.NewTempApp(t)
+	app.Settings().SetTheme(NewTheme())
+	h := &adminHarness{con: newFakeConsole(), now: testNow}
+	g := NewGate(testAttendants(t), GatePolicy{}, h.log.add)
+	h.a = NewAdmin(h.con, g, AdminOptions{
+		Now:       func() time.Time { return h.now },
+		afterFunc: func(_ time.Duration, f func()) func() bool { h.idle = f; return func() bool { return true } },
+		sync:      true,
+	})
+	h.a.Show(baseSnap())
+	h.w = test.NewTempWindow(t, h.a.Content())
+	h.w.Resize(fyne.NewSize(1920, 1080))
+	return h
+}
+
+func (h *adminHarness) enter(t *testing.T, pin string) {
+	t.Helper()
+	for _, d := range pin {
+		tapButton(t, h.w, string(d))
+	}
+	tapButton(t, h.w, "OK")
+}
+
+func TestAdminLoginAndActions(t *testing.T) {
+	h := newAdminHarness(t)
+	test.AssertRendersToMarkup(t, "admin/login.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-login", h.w)
+	h.enter(t, "2468")
+	if h.a.Session() != "A1" {
+		t.Fatalf("not logged in: %v", h.log)
+	}
+	test.AssertRendersToMarkup(t, "admin/status.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-status", h.w)
+
+	tapButton(t, h.w, "Actions")
+	sel := findSelect(h.w.Canvas().Content())
+	sel.SetSelected("Emergency vehicle")
+	tapButton(t, h.w, "Open barrier")
+	if a := h.con.next(t); a != (lane.ManualOpen{Attendant: "A1", Reason: "Emergency vehicle"}) {
+		t.Errorf("open barrier: %#v", a)
+	}
+	test.AssertRendersToMarkup(t, "admin/actions.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-actions", h.w)
+	tapButton(t, h.w, "Close lane")
+	if a := h.con.next(t); a != (lane.CloseLane{Attendant: "A1", Reason: "Emergency vehicle"}) {
+		t.Errorf("close lane: %#v", a)
+	}
+
+	tapButton(t, h.w, "Reports")
+	test.AssertRendersToMarkup(t, "admin/reports.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-reports", h.w)
+	tapButton(t, h.w, "Refund")
+	if a := h.con.next(t); a != (lane.Refund{Attendant: "A1", MerchantOrderNo: "CM-X2-5-1", Reason: "Emergency vehicle"}) {
+		t.Errorf("refund: %#v", a)
+	}
+
+	tapButton(t, h.w, "History")
+	test.AssertRendersToMarkup(t, "admin/history.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-history", h.w)
+	tapButton(t, h.w, "Older >")
+	if got := h.a.before; len(got) != 2 || got[1] != 16 {
+		t.Errorf("paging stack after Older = %v", got)
+	}
+	tapButton(t, h.w, "< Newer")
+	if len(h.a.before) != 1 {
+		t.Errorf("paging stack after Newer = %v", h.a.before)
+	}
+}
+
+func TestAdminLockoutByTaps(t *testing.T) {
+	h := newAdminHarness(t)
+	for i := 0; i < 5; i++ {
+		h.enter(t, "1111")
+	}
+	if !strings.Contains(strings.ToLower(h.a.message), "locked") {
+		t.Errorf("message after 5 wrong PINs = %q", h.a.message)
+	}
+	h.a.Open("")
+	test.AssertRendersToMarkup(t, "admin/locked.xml", h.w.Canvas())
+	writeScreenshot(t, "admin-locked", h.w)
+	h.enter(t, "2468")
+	if h.a.Session() != "" {
+		t.Fatal("logged in while locked")
+	}
+	h.now = h.now.Add(5 * time.Minute)
+	h.enter(t, "2468")
+	if h.a.Session() != "A1" {
+		t.Fatal("not logged in after the lockout")
+	}
+	if n := strings.Count(strings.Join(h.log, ","), "pin_"); n != 7 {
+		t.Errorf("audited %d PIN attempts, want 7: %v", n, h.log)
+	}
+}
+
+func TestAdminIdleLogout(t *testing.T) {
+	h := newAdminHarness(t)
+	exited := 0
+	h.a.opt.OnExit = func() { exited++ }
+	h.enter(t, "2468")
+	h.now = h.now.Add(time.Minute)
+	tapButton(t, h.w, "Reports") // a touch re-arms the timer
+	h.now = h.now.Add(119 * time.Second)
+	h.idle()
+	if h.a.Session() != "A1" {
+		t.Fatal("logged out 119 s after the last touch")
+	}
+	h.now = h.now.Add(time.Second)
+	h.idle()
+	if h.a.Session() != "" || exited != 1 {
+		t.Fatalf("session %q, exited %d after 2 min idle", h.a.Session(), exited)
+	}
+	if last := h.log[len(h.log)-1]; last != "A1 idle_logout" {
+		t.Errorf("last audit %q", last)
+	}
+}
+
+func TestAdminRefusedActionShown(t *testing.T) {
+	h := newAdminHarness(t)
+	h.con.err = lane.ErrReasonRequired
+	h.enter(t, "2468")
+	tapButton(t, h.w, "Actions")
+	tapButton(t, h.w, "Exempt this visit")
+	h.con.next(t)
+	if !strings.Contains(h.a.message, "reason") || !h.a.msgErr {
+		t.Errorf("message = %q", h.a.message)
+	}
+}
+
+func findSelect(root fyne.CanvasObject) *widget.Select {
+	var found *widget.Select
+	walk(root, func(o fyne.CanvasObject) bool {
+		if s, ok := o.(*widget.Select); ok {
+			found = s
+			return true
+		}
+		return false
+	})
+	return found
+}
