@@ -131,7 +131,7 @@ func (b *Barrier) set(ch int, closed bool) error {
 		default:
 			return nil
 		}
-		b.link.Fault(err)
+		b.link.fault(err)
 		return err
 	})
 }
@@ -175,6 +175,11 @@ func (b *Barrier) Open(ctx context.Context, cause string) error {
 	ch := b.opts.Channel
 	start := time.Now()
 	onErr := b.set(ch, true)
+	if errors.Is(onErr, ErrDown) {
+		// The port could not be opened: nothing was sent.
+		b.log.Error("barrier pulse not sent", "cause", cause, "channel", ch, "err", onErr)
+		return fmt.Errorf("barrier: open: %w", onErr)
+	}
 	if onErr != nil && !errors.Is(onErr, ErrMismatch) && !errors.Is(onErr, ErrNoReply) && !errors.Is(onErr, ErrBadReply) {
 		// The "on" may or may not have reached the board: send "off"
 		// anyway, then report.
@@ -214,7 +219,8 @@ func (b *Barrier) release(ch int) error {
 		}
 	}
 	err = fmt.Errorf("relay %d may be stuck closed: %w", ch, err)
-	b.link.Fault(err)
+	b.link.fault(err)
+	b.link.flush()
 	return err
 }
 

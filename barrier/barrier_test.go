@@ -352,3 +352,17 @@ func (m *modemPort) GetModemStatusBits() (*serialBits, error) {
 }
 
 type serialBits = serial.ModemStatusBits
+
+func TestOpenWithPortAbsent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ev := &events{}
+		link := NewLink(func() (Port, error) { return nil, errors.New("no such file") }, LinkOptions{OnEvent: ev.add})
+		b, _ := New(link, Options{})
+		if err := b.Open(t.Context(), "paid"); !errors.Is(err, ErrDown) {
+			t.Fatalf("Open = %v, want ErrDown", err)
+		}
+		if k := ev.kinds(); len(k) != 0 {
+			t.Errorf("events %v: nothing was sent, so no stuck-relay fault", k)
+		}
+	})
+}

@@ -67,7 +67,9 @@ type LinkOptions struct {
 	// (its path gone or re-pointed); default 1s.
 	Check time.Duration
 	// OnEvent receives Up, Down and Fault events (and the Barrier's and
-	// Loop's events). Calls are serialised; it must not block for long.
+	// Loop's events), in order, one call at a time, never while the port
+	// is in use. It must not block and must not call back into the Link,
+	// Barrier or Loop: hand the event to a channel.
 	OnEvent func(Event)
 	Logger  *slog.Logger
 }
@@ -85,8 +87,10 @@ type Link struct {
 	port Port
 	err  error // why the port is down
 
-	evMu sync.Mutex
-	kick chan struct{}
+	qMu   sync.Mutex // guards queue
+	queue []Event    // events not yet delivered
+	evMu  sync.Mutex // serialises deliveries
+	kick  chan struct{}
 }
 
 // NewLink makes a Link that opens its port with open. The port is opened
@@ -114,16 +118,36 @@ func NewLink(open Opener, opts LinkOptions) *Link {
 // Name is the Link's device name.
 func (l *Link) Name() string { return l.opts.Name }
 
+// emit queues an event; flush delivers it once no lock is held, so that
+// OnEvent never runs inside an exchange.
 func (l *Link) emit(kind EventKind, err error) {
+	l.qMu.Lock()
+	l.queue = append(l.queue, Event{Device: l.opts.Name, Kind: kind, Err: err, At: time.Now()})
+	l.qMu.Unlock()
+}
+
+// flush delivers queued events in order. l.mu must not be held.
+func (l *Link) flush() {
 	l.evMu.Lock()
 	defer l.evMu.Unlock()
-	if l.opts.OnEvent != nil {
-		l.opts.OnEvent(Event{Device: l.opts.Name, Kind: kind, Err: err, At: time.Now()})
+	for {
+		l.qMu.Lock()
+		q := l.queue
+		l.queue = nil
+		l.qMu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		if l.opts.OnEvent != nil {
+			for _, ev := range q {
+				l.opts.OnEvent(ev)
+			}
+		}
 	}
 }
 
-// Fault reports a board fault on this Link's event stream.
-func (l *Link) Fault(err error) {
+// fault queues a board fault (delivered at the end of the exchange).
+func (l *Link) fault(err error) {
 	l.log.Warn("device fault", "err", err)
 	l.emit(Fault, err)
 }
@@ -178,6 +202,7 @@ func boardFault(err error) bool {
 // tries one open first and fails with ErrDown if that fails. An I/O error
 // from fn (anything but a board fault) closes the port and reports Down.
 func (l *Link) Do(fn func(Port) error) error {
+	defer l.flush()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if sp, ok := l.port.(interface{ Gone() bool }); ok && sp.Gone() {
@@ -219,6 +244,7 @@ func (l *Link) Run(ctx context.Context) error {
 			backoff = min(backoff*2, l.opts.MaxBackoff)
 		}
 		down = !up
+		l.flush()
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

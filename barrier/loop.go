@@ -107,7 +107,8 @@ func (l *Loop) Run(ctx context.Context) error {
 		})
 		if err != nil {
 			if !faulted && !errors.Is(err, ErrDown) && boardFault(err) {
-				l.link.Fault(fmt.Errorf("loop input: %w", err))
+				l.link.fault(fmt.Errorf("loop input: %w", err))
+				l.link.flush()
 			}
 			faulted = true
 			since = time.Time{}
@@ -131,6 +132,7 @@ func (l *Loop) Run(ctx context.Context) error {
 				kind = VehiclePresent
 			}
 			l.link.emit(kind, nil)
+			l.link.flush()
 		}
 	}
 }
