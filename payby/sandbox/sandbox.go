@@ -468,6 +468,9 @@ type Keys struct {
 // merchant's public key; if empty, dir/merchant_public.pem is used, and a
 // merchant pair is generated there on first run for convenience.
 func LoadKeyDir(dir, merchantPub string) (*Keys, error) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // printed paths go into config files
+	}
 	k := &Keys{PrivatePath: filepath.Join(dir, "payby_private.pem"), PublicPath: filepath.Join(dir, "payby_public.pem")}
 	if _, err := os.Stat(k.PrivatePath); errors.Is(err, os.ErrNotExist) {
 		if _, _, err := payby.WriteKeyPair(dir, "payby"); err != nil {
