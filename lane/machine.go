@@ -41,6 +41,9 @@ type Params struct {
 	FirstVisit int64
 	// HaveLoop: a vehicle loop is configured (Open ends when it clears).
 	HaveLoop bool
+	// Epoch prefixes barrier authorisation ids so they stay unique across
+	// restarts (the runner uses its start time); may be empty in tests.
+	Epoch string
 }
 
 func (p Params) withDefaults() Params {
@@ -479,7 +482,8 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 	}
 	m.payByOK(e.State)
 	var cmds []Command
-	if e.State.Status != o.status && e.State.Status != OrderUnknown {
+	resolving := !o.created && e.State.Status == OrderNotFound // the stored number was never created: create it now
+	if e.State.Status != o.status && e.State.Status != OrderUnknown && !resolving {
 		cmds = append(cmds, Write{Visit: v.id, Rec: StatusRec{No: e.No, State: e.State, Source: e.Source, At: now}})
 	}
 	switch e.State.Status {
@@ -570,7 +574,11 @@ func (m *Machine) authoriseExit(now time.Time, cause Cause, amount money.Fils, n
 
 func (m *Machine) newAuth(visitID int64) string {
 	m.authCount++
-	return itoa(visitID) + "-" + itoa(int64(m.authCount))
+	a := itoa(visitID) + "-" + itoa(int64(m.authCount))
+	if m.p.Epoch != "" {
+		a = m.p.Epoch + "-" + a
+	}
+	return a
 }
 
 // dropOrder abandons the visit's current order (cancelling it if PayBy

@@ -27,6 +27,9 @@ type Deps struct {
 	CheckTimeout time.Duration
 	// PulseTimeout bounds one barrier pulse (default 5 s).
 	PulseTimeout time.Duration
+	// Trace, if set, is called after every step with the event, its
+	// commands and the new state (scenario transcripts, debugging).
+	Trace func(at time.Time, ev Event, cmds []Command, st State, err error)
 	// ReconcileEvery is the cadence of the background reconciler of
 	// orders no visit waits for (default 30 s; first run at start).
 	ReconcileEvery time.Duration
@@ -92,6 +95,9 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		return nil, fmt.Errorf("lane: new runner: %w", err)
 	}
 	p.FirstVisit = next
+	if p.Epoch == "" {
+		p.Epoch = strconv.FormatInt(d.Now().UnixMilli(), 36)
+	}
 	m := NewMachine(p)
 	r := &Runner{
 		m: m, d: d, first: next,
@@ -141,6 +147,9 @@ func (r *Runner) Run(ctx context.Context) error {
 				now := r.d.Now()
 				var cmds []Command
 				cmds, err = r.m.Act(now, req.a)
+				if r.d.Trace != nil {
+					r.d.Trace(now, Acted{Action: req.a}, cmds, r.m.State(), err)
+				}
 				r.log.Info("action", "action", req.a.actionName(), "state", r.m.State().String(), "refused", errString(err))
 				if err == nil {
 					err = r.exec(ctx, cmds)
@@ -169,6 +178,11 @@ func (r *Runner) step(ctx context.Context, ev Event) error {
 	now := r.d.Now()
 	before := r.m.State()
 	cmds := r.m.Step(now, ev)
+	if r.d.Trace != nil {
+		if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
+			r.d.Trace(now, ev, cmds, r.m.State(), nil)
+		}
+	}
 	if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
 		r.log.Debug("event", "event", Describe(ev), "state", r.m.State().String(), "from", before.String(), "commands", len(cmds))
 	}
@@ -180,6 +194,12 @@ func (r *Runner) step(ctx context.Context, ev Event) error {
 // dropped and WriteFailed is fed back. Other commands run in goroutines
 // under a timeout and answer with events.
 func (r *Runner) exec(ctx context.Context, cmds []Command) error {
+	refresh := false
+	defer func() {
+		if refresh {
+			r.refreshUnresolved(ctx)
+		}
+	}()
 	for i, c := range cmds {
 		switch c := c.(type) {
 		case Write:
@@ -188,10 +208,14 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			cancel()
 			if err != nil {
 				r.log.Error("ledger write failed; side effects dropped", "visit", c.Visit, "record", Describe(c), "dropped", len(cmds)-i-1, "err", err)
-				r.exec(ctx, r.m.Step(r.d.Now(), WriteFailed{Visit: c.Visit, Err: err}))
+				r.step(ctx, WriteFailed{Visit: c.Visit, Err: err})
 				return fmt.Errorf("ledger: %w", err)
 			}
 			r.log.Debug("ledger", "visit", c.Visit, "record", Describe(c))
+			switch c.Rec.(type) {
+			case StatusRec, PulseRec, ExitRec:
+				refresh = true
+			}
 		case CheckTicket:
 			r.goCheck(ctx, c)
 		case CreateOrder:

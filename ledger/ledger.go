@@ -351,7 +351,7 @@ func recordStatus(ctx context.Context, tx *sql.Tx, s Status) error {
 	if cur == StatusPaid {
 		return nil // never downgrade a payment
 	}
-	if s.Status == StatusNew || (s.Status == StatusCreated && cur != StatusNew) {
+	if s.Status == StatusNew || (s.Status == StatusCreated && cur != StatusNew && cur != StatusNotFound) {
 		return nil
 	}
 	paid := int64(0)

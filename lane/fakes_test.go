@@ -1,0 +1,465 @@
+package lane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exitlane/exitlane/money"
+)
+
+// fakeTickets accepts codes "T<serial>@<minutes before now at check time>"
+// resolved against a fixed entry map set by the test, plus "FORGED",
+// "OTHER", "FUTURE" and anything else as malformed. Tariff: 15 min grace,
+// then AED 10 per started hour; exit grace 10 min after a payment; lost
+// ticket AED 150.
+type fakeTickets struct {
+	mu      sync.Mutex
+	entries map[string]time.Time // code -> entry
+}
+
+func (f *fakeTickets) add(code string, entry time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.entries == nil {
+		f.entries = map[string]time.Time{}
+	}
+	f.entries[code] = entry
+}
+
+var errFake = errors.New("fake")
+
+func (f *fakeTickets) Check(code string, now time.Time) (TicketInfo, string, error) {
+	switch code {
+	case "FORGED":
+		return TicketInfo{}, "", &RefusedError{Kind: NoticeForged, Err: errFake}
+	case "OTHER":
+		return TicketInfo{}, "", &RefusedError{Kind: NoticeOtherSite, Err: errFake}
+	case "FUTURE":
+		return TicketInfo{}, "", &RefusedError{Kind: NoticeFutureEntry, Err: errFake}
+	}
+	f.mu.Lock()
+	entry, ok := f.entries[code]
+	f.mu.Unlock()
+	if !ok {
+		return TicketInfo{}, "", errFake
+	}
+	serial := strings.TrimPrefix(code, "T")
+	return TicketInfo{Serial: serial, Format: "EL1", Site: "S", Lane: "E1", Entry: entry, Signed: true}, "S/E1/" + serial, nil
+}
+
+const hourly = money.Fils(1000)
+
+func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) Quote {
+	stay := now.Sub(t.Entry)
+	var fee money.Fils
+	if stay > 15*time.Minute {
+		fee = money.Fils(int64((stay+time.Hour-1)/time.Hour)) * hourly
+	}
+	q := Quote{Fee: fee, Paid: paid, Stay: stay, Table: "fake"}
+	switch {
+	case paid > 0 && now.Sub(lastPaid) <= 10*time.Minute:
+		q.Free = "exit_grace"
+	case fee == 0:
+		q.Free = "grace"
+	default:
+		q.Due = max(fee-paid, 0)
+	}
+	q.Steps = []string{fmt.Sprintf("stay %s", stay)}
+	return q
+}
+
+func (f *fakeTickets) Lost(now time.Time) Quote {
+	return Quote{Fee: 15000, Due: 15000, Table: "lost"}
+}
+
+// fakePay is PayBy in memory.
+type fakePay struct {
+	mu     sync.Mutex
+	orders map[string]*fakeOrder
+	down   bool
+	calls  []string
+	// payOnCancel makes the payment win the race against a cancel.
+	payOnCancel bool
+	refunds     map[string]money.Fils
+}
+
+type fakeOrder struct {
+	amount money.Fils
+	status OrderStatus
+}
+
+func (f *fakePay) call(s string) error {
+	f.calls = append(f.calls, s)
+	if f.down {
+		return errors.New("payby unreachable")
+	}
+	return nil
+}
+
+func (f *fakePay) state(no string) OrderState {
+	o := f.orders[no]
+	if o == nil {
+		return OrderState{Status: OrderNotFound}
+	}
+	st := OrderState{Status: o.status}
+	if o.status == OrderPaid {
+		st.Paid = o.amount
+		st.PayByStatus = "PAID_SUCCESS"
+	}
+	return st
+}
+
+func (f *fakePay) Create(ctx context.Context, o OrderRequest) (Created, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("create " + o.MerchantOrderNo); err != nil {
+		return Created{}, err
+	}
+	if f.orders == nil {
+		f.orders = map[string]*fakeOrder{}
+	}
+	if f.orders[o.MerchantOrderNo] == nil {
+		f.orders[o.MerchantOrderNo] = &fakeOrder{amount: o.Amount, status: OrderCreated}
+	}
+	st := f.state(o.MerchantOrderNo)
+	c := Created{State: st}
+	if st.Status == OrderCreated {
+		c.TokenURL = "https://pay.example/" + o.MerchantOrderNo
+	}
+	return c, nil
+}
+
+func (f *fakePay) Get(ctx context.Context, no string) (OrderState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("get " + no); err != nil {
+		return OrderState{}, err
+	}
+	return f.state(no), nil
+}
+
+func (f *fakePay) Cancel(ctx context.Context, no string) (OrderState, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("cancel " + no); err != nil {
+		return OrderState{}, err
+	}
+	o := f.orders[no]
+	if o == nil {
+		return OrderState{Status: OrderNotFound}, nil
+	}
+	if f.payOnCancel && o.status == OrderCreated {
+		o.status = OrderPaid
+	}
+	if o.status == OrderCreated {
+		o.status = OrderFailed
+	}
+	return f.state(no), nil
+}
+
+func (f *fakePay) Refund(ctx context.Context, no, refundNo string, amount money.Fils, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("refund " + no + " " + amount.Decimal()); err != nil {
+		return err
+	}
+	if f.refunds == nil {
+		f.refunds = map[string]money.Fils{}
+	}
+	f.refunds[refundNo] = amount
+	return nil
+}
+
+// pay simulates the driver paying order no on the phone.
+func (f *fakePay) pay(no string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orders[no]
+	if o == nil || o.status != OrderCreated {
+		return false
+	}
+	o.status = OrderPaid
+	return true
+}
+
+func (f *fakePay) setDown(d bool) {
+	f.mu.Lock()
+	f.down = d
+	f.mu.Unlock()
+}
+
+// fakeGate counts pulses.
+type fakeGate struct {
+	mu     sync.Mutex
+	pulses []string
+	fail   bool
+}
+
+func (g *fakeGate) Open(ctx context.Context, cause string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fail {
+		return errors.New("relay: port gone")
+	}
+	g.pulses = append(g.pulses, cause)
+	return nil
+}
+
+func (g *fakeGate) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pulses)
+}
+
+// fakeJournal is the ledger in memory, with the same rules the SQLite
+// ledger enforces (anti-passback, one row per pulse, paid never lost).
+type fakeJournal struct {
+	mu      sync.Mutex
+	recs    []Record
+	orders  map[string]*jOrder
+	exits   []*jExit
+	auths   map[string]*jExit // auth -> exit (nil exit for plain opens)
+	pulses  map[string]string // auth -> state
+	visits  int64
+	fail    bool
+	refunds map[string]RefundRec
+}
+
+type jOrder struct {
+	OrderRec
+	status    OrderStatus
+	paid      money.Fils
+	paidAt    time.Time
+	refunded  money.Fils
+	abandoned bool
+	exited    bool
+	resolved  bool
+}
+
+type jExit struct {
+	ExitRec
+	state string
+}
+
+func newJournal() *fakeJournal {
+	return &fakeJournal{orders: map[string]*jOrder{}, auths: map[string]*jExit{}, pulses: map[string]string{}, refunds: map[string]RefundRec{}}
+}
+
+func (j *fakeJournal) Lookup(ctx context.Context, ticketID, key string) (History, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var h History
+	for _, e := range j.exits {
+		if e.TicketID == ticketID && ticketID != "" && (e.state == "pending" || e.state == "completed") {
+			h.Exited, h.ExitedAt = true, e.At
+		}
+	}
+	for _, o := range j.orders {
+		if o.Key == key && o.Attempt > h.Attempts {
+			h.Attempts = o.Attempt
+		}
+		if o.TicketID == ticketID && o.paid > 0 {
+			h.Paid += o.paid - o.refunded
+			if o.paidAt.After(h.LastPaid) || h.LastPaid.IsZero() {
+				h.LastPaid, h.LastPaidOrder = o.paidAt, o.No
+			}
+		}
+	}
+	return h, nil
+}
+
+func (j *fakeJournal) status(s StatusRec) error {
+	o := j.orders[s.No]
+	if o == nil {
+		return fmt.Errorf("unknown order %s", s.No)
+	}
+	if o.status == OrderPaid {
+		return nil
+	}
+	if s.State.Status == OrderCreated && o.status != OrderUnknown {
+		return nil
+	}
+	o.status = s.State.Status
+	if s.State.Status == OrderPaid {
+		o.paid = s.State.Paid
+		if o.paid == 0 {
+			o.paid = o.Amount
+		}
+		o.paidAt = s.At
+	}
+	return nil
+}
+
+func (j *fakeJournal) Record(ctx context.Context, r Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.fail {
+		return errors.New("disk full")
+	}
+	switch x := r.(type) {
+	case VisitRec:
+		j.visits = max(j.visits, x.Visit)
+	case OrderRec:
+		if j.orders[x.No] != nil {
+			return fmt.Errorf("duplicate order %s", x.No)
+		}
+		j.orders[x.No] = &jOrder{OrderRec: x}
+	case StatusRec:
+		if err := j.status(x); err != nil {
+			return err
+		}
+	case AbandonRec:
+		if o := j.orders[x.No]; o != nil {
+			o.abandoned = true
+		}
+	case ExitRec:
+		if x.Override && (x.Attendant == "" || x.Reason == "") {
+			return errors.New("override without reason")
+		}
+		if !x.Override && x.TicketID != "" {
+			for _, e := range j.exits {
+				if e.TicketID == x.TicketID && !e.Override && (e.state == "pending" || e.state == "completed") {
+					return ErrAlreadyExited
+				}
+			}
+		}
+		if _, dup := j.auths[x.Auth]; dup {
+			return errors.New("second row for one pulse")
+		}
+		if x.Paid != nil {
+			if err := j.status(*x.Paid); err != nil {
+				return err
+			}
+		}
+		e := &jExit{ExitRec: x, state: "pending"}
+		j.exits = append(j.exits, e)
+		j.auths[x.Auth] = e
+		j.pulses[x.Auth] = "authorised"
+		if o := j.orders[x.No]; o != nil {
+			o.exited = true
+		}
+	case OpenRec:
+		if x.Attendant == "" || x.Reason == "" {
+			return errors.New("open without reason")
+		}
+		if _, dup := j.auths[x.Auth]; dup {
+			return errors.New("second row for one pulse")
+		}
+		j.auths[x.Auth] = nil
+		j.pulses[x.Auth] = "authorised"
+	case PulseRec:
+		e, ok := j.auths[x.Auth]
+		if !ok {
+			return errors.New("pulse without authorisation")
+		}
+		j.pulses[x.Auth] = map[bool]string{true: "pulsed", false: "failed"}[x.OK]
+		if e != nil {
+			e.state = map[bool]string{true: "completed", false: "void"}[x.OK]
+			if o := j.orders[e.No]; o != nil && !x.OK {
+				o.exited = false
+			}
+		}
+	case RefundRec:
+		prev, seen := j.refunds[x.RefundNo]
+		j.refunds[x.RefundNo] = x
+		if x.Status == "done" && (!seen || prev.Status != "done") {
+			j.orders[x.No].refunded += x.Amount
+		}
+	case ResolveRec:
+		if o := j.orders[x.No]; o != nil {
+			o.resolved = true
+		}
+	}
+	j.recs = append(j.recs, r)
+	return nil
+}
+
+func (j *fakeJournal) NextVisit(ctx context.Context) (int64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.visits + 1, nil
+}
+
+func (j *fakeJournal) Reconcilable(ctx context.Context, before int64) ([]string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []string
+	for no, o := range j.orders {
+		if (o.status == OrderUnknown || o.status == OrderCreated) && (o.abandoned || o.Visit < before) {
+			out = append(out, no)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (j *fakeJournal) Paid(ctx context.Context, no string) (money.Fils, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	o := j.orders[no]
+	if o == nil {
+		return 0, ErrNotFound
+	}
+	return o.paid - o.refunded, nil
+}
+
+func (j *fakeJournal) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
+	return Totals{From: from, To: to}, nil
+}
+func (j *fakeJournal) Shift(ctx context.Context) (ShiftReport, error) { return ShiftReport{}, nil }
+func (j *fakeJournal) Transactions(ctx context.Context, before int64, limit int) ([]Transaction, error) {
+	return nil, nil
+}
+
+func (j *fakeJournal) Unresolved(ctx context.Context) ([]Unresolved, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Unresolved
+	for no, o := range j.orders {
+		switch {
+		case o.status == OrderUnknown || o.status == OrderCreated:
+			out = append(out, Unresolved{Kind: UnresolvedNotFinal, MerchantOrderNo: no, Visit: o.Visit})
+		case o.paid > o.refunded && !o.exited && !o.resolved:
+			out = append(out, Unresolved{Kind: UnresolvedPaidNotExited, MerchantOrderNo: no, Visit: o.Visit, Amount: o.paid - o.refunded})
+		}
+	}
+	for _, e := range j.exits {
+		if e.Cause == CauseUnableToCollect && e.state != "void" {
+			out = append(out, Unresolved{Kind: UnresolvedUnableToCollect, Visit: e.Visit, Amount: e.Amount})
+		}
+	}
+	sort.Slice(out, func(a, b int) bool {
+		return strconv.Itoa(int(out[a].Kind))+out[a].MerchantOrderNo < strconv.Itoa(int(out[b].Kind))+out[b].MerchantOrderNo
+	})
+	return out, nil
+}
+
+// authorisedPulses counts barrier rows (every one must match one pulse).
+func (j *fakeJournal) authorisations() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.auths)
+}
+
+// seedPaid records an earlier visit that paid no but whose exit was lost
+// in a crash (exit "unknown").
+func (j *fakeJournal) seedPaid(visit int64, ticketID, key, no string, amount money.Fils, at time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.visits = max(j.visits, visit)
+	j.orders[no] = &jOrder{OrderRec: OrderRec{Visit: visit, TicketID: ticketID, Key: key, No: no, Attempt: 1, Amount: amount, At: at},
+		status: OrderPaid, paid: amount, paidAt: at}
+}
+
+func (j *fakeJournal) seedExit(visit int64, ticketID string, at time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.visits = max(j.visits, visit)
+	j.exits = append(j.exits, &jExit{ExitRec: ExitRec{Visit: visit, TicketID: ticketID, At: at, Cause: CauseGrace, Auth: "seed"}, state: "completed"})
+}
