@@ -133,6 +133,11 @@ type Journal interface {
 // that already exited (anti-passback) without an attendant override.
 var ErrAlreadyExited = errors.New("ticket already exited")
 
+// ErrUnknownOrder is returned by Journal.Record for a status of an order
+// the ledger never stored (e.g. a notification meant for another lane);
+// the runner logs and ignores it.
+var ErrUnknownOrder = errors.New("unknown order")
+
 // History is what the ledger knows about one ticket.
 type History struct {
 	// Exited: the ticket completed an exit (or one is being authorised).
