@@ -239,9 +239,9 @@ func (b *Barrier) Halt() error {
 	return nil
 }
 
-// Closed reads whether the barrier contact is closed now; ErrNoReadback
-// for boards that cannot tell.
-func (b *Barrier) Closed() (bool, error) {
+// ContactClosed reads whether the barrier relay's contact is closed now
+// (true only during a pulse); ErrNoReadback for boards that cannot tell.
+func (b *Barrier) ContactClosed() (bool, error) {
 	var on bool
 	err := b.link.Do(func(p Port) (err error) {
 		on, err = b.board.State(p, b.opts.Channel)

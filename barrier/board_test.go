@@ -151,3 +151,41 @@ func TestCRC16(t *testing.T) {
 		t.Errorf("CRC16 = %#04x, want 0x4b37", got)
 	}
 }
+
+// FuzzBoardReplies feeds arbitrary board replies to every driver's State
+// and Set: no panic, and a state is only returned without an error.
+func FuzzBoardReplies(f *testing.F) {
+	f.Add([]byte{0xFF, 0x01, 0x01})
+	f.Add([]byte("relay read 0\n\ron\n\r>"))
+	f.Add([]byte{0x01, 0x01, 0x01, 0x01, 0x90, 0x48})
+	f.Add([]byte{0x01, 0x81, 0x02, 0xC1, 0x91})
+	f.Add([]byte{0x01, 0x01, 0xFF})
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		synctest.Test(t, func(t *testing.T) {
+			for _, name := range Boards {
+				b, _ := NewBoard(name, 1, 0)
+				p := &fakePort{reply: func([]byte) []byte { return reply }}
+				_, _ = b.State(p, 1)
+				_ = b.Set(p, 1, true)
+			}
+			_, _ = Numato{Timeout: DefaultReplyTimeout}.GPIO(&fakePort{reply: func([]byte) []byte { return reply }}, 0)
+		})
+	})
+}
+
+func TestContactClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, _ := newTestBarrier(t, kmtronicPort(false), Options{Board: "kmtronic"})
+		if closed, err := b.ContactClosed(); err != nil || closed {
+			t.Errorf("kmtronic idle: %v, %v", closed, err)
+		}
+		low, _ := newTestBarrier(t, kmtronicPort(false), Options{Board: "kmtronic", ActiveLow: true})
+		if closed, err := low.ContactClosed(); err != nil || !closed {
+			t.Errorf("active-low relay off reads as contact closed: %v, %v", closed, err)
+		}
+		lcus, _ := newTestBarrier(t, &fakePort{}, Options{})
+		if _, err := lcus.ContactClosed(); !errors.Is(err, ErrNoReadback) {
+			t.Errorf("lcus: %v", err)
+		}
+	})
+}

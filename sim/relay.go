@@ -47,8 +47,9 @@ type RelayOptions struct {
 	Channels int
 	// Address is the Modbus slave address; default 1.
 	Address int
-	// OnFrame is called for every decoded frame, from the emulator's
-	// goroutine (the relay emulate command prints them).
+	// OnFrame is called for every decoded frame, in order, from the
+	// emulator's goroutine, after any reply was sent (the relay emulate
+	// command prints them). It may call the Relay's methods.
 	OnFrame func(Frame)
 }
 
@@ -82,6 +83,7 @@ type Relay struct {
 	mode     Misbehaviour
 	timeline []RelayChange
 	frames   []Frame
+	outbox   []Frame // frames not yet passed to OnFrame
 }
 
 // NewRelay starts an emulator of board ("" means lcus).
@@ -200,6 +202,7 @@ func (r *Relay) serve(m *os.File) {
 				if len(reply) > 0 {
 					m.Write(reply)
 				}
+				r.deliver()
 			}
 		}
 		if err != nil {
@@ -231,6 +234,17 @@ func (r *Relay) record(at time.Time, b []byte, desc string) {
 	f := Frame{At: at, Bytes: bytes.Clone(b), Desc: desc}
 	r.frames = append(r.frames, f)
 	if r.opts.OnFrame != nil {
+		r.outbox = append(r.outbox, f)
+	}
+}
+
+// deliver passes recorded frames to OnFrame, outside r.mu.
+func (r *Relay) deliver() {
+	r.mu.Lock()
+	out := r.outbox
+	r.outbox = nil
+	r.mu.Unlock()
+	for _, f := range out {
 		r.opts.OnFrame(f)
 	}
 }
