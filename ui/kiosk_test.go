@@ -294,6 +294,8 @@ func walk(o fyne.CanvasObject, f func(fyne.CanvasObject) bool) bool {
 	switch v := o.(type) {
 	case *container.Scroll:
 		return walk(v.Content, f)
+	case *container.ThemeOverride:
+		return walk(v.Content, f)
 	case *fyne.Container:
 		for _, c := range v.Objects {
 			if walk(c, f) {

@@ -128,3 +128,21 @@ func (t *Theme) Size(n fyne.ThemeSizeName) float32 {
 	}
 	return theme.DefaultTheme().Size(n)
 }
+
+// compactTheme is the kiosk palette and fonts at desktop sizes, for the
+// developer simulation panel (a second window on a developer's screen).
+type compactTheme struct{ *Theme }
+
+func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	switch n {
+	case theme.SizeNameText:
+		return 16
+	case theme.SizeNameInnerPadding:
+		return 8
+	case theme.SizeNamePadding:
+		return 4
+	case theme.SizeNameInlineIcon:
+		return 20
+	}
+	return t.Theme.Size(n)
+}

@@ -1,0 +1,101 @@
+package ui
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/exitlane/exitlane/lane"
+)
+
+type fakeSim struct {
+	calls []string
+	st    SimStatus
+}
+
+func (f *fakeSim) Present(k TicketKind, ago time.Duration) (string, error) {
+	f.calls = append(f.calls, fmt.Sprintf("present %s %s", k, ago))
+	return "EL1:CM:E1:1:2:X", nil
+}
+func (f *fakeSim) Pay(decline bool) error {
+	f.calls = append(f.calls, fmt.Sprintf("pay decline=%v", decline))
+	return nil
+}
+func (f *fakeSim) ExpireQR() error      { f.calls = append(f.calls, "expire"); return nil }
+func (f *fakeSim) VehiclePasses() error { f.calls = append(f.calls, "passes"); return nil }
+func (f *fakeSim) Plug(d string, p bool) error {
+	f.calls = append(f.calls, fmt.Sprintf("plug %s %v", d, p))
+	if d == "scanner" {
+		f.st.ScannerPlugged = p
+	}
+	return nil
+}
+func (f *fakeSim) SetPayBy(m PayByMode) error {
+	f.calls = append(f.calls, "payby "+string(m))
+	f.st.PayBy = m
+	return nil
+}
+func (f *fakeSim) Status() SimStatus { return f.st }
+
+func TestSimPanel(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	f := &fakeSim{st: SimStatus{
+		CheckoutURL: "http://127.0.0.1:8480/checkout/tok_7f3a", SandboxURL: "http://127.0.0.1:8480/",
+		ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", RelayPulses: 1,
+		RelayFrames: []string{"A0 01 00 A1  ch1 off", "A0 01 01 A2  ch1 on"},
+		Ledger:      []string{"#12 exit paid AED 25.00 ticket 000123", "#11 order PAID_SUCCESS CM-X2-7-1"},
+	}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(1280, 720))
+	s := feeSnap()
+	p.Show(s)
+	test.AssertRendersToMarkup(t, "sim/panel.xml", w.Canvas())
+	writeScreenshot(t, "sim-panel", w)
+
+	tapButton(t, w, "45 min")
+	tapButton(t, w, "Present ticket")
+	tapButton(t, w, "Forged")
+	tapButton(t, w, "Pay")
+	tapButton(t, w, "Decline")
+	tapButton(t, w, "Let QR expire")
+	tapButton(t, w, "Vehicle passes")
+	tapButton(t, w, "Unplug scanner")
+	tapButton(t, w, "Replug scanner")
+	want := []string{"present valid 45m0s", "present forged 45m0s", "pay decline=false", "pay decline=true", "expire", "passes", "plug scanner false", "plug scanner true"}
+	if fmt.Sprint(f.calls) != fmt.Sprint(want) {
+		t.Errorf("calls = %q\nwant %q", f.calls, want)
+	}
+}
+
+func TestStationSwitchesToAdmin(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	var fire func()
+	ko := KioskOptions{afterFunc: func(_ time.Duration, f func()) func() bool { fire = f; return func() bool { return true } }, noTicker: true}
+	st := NewStation(newFakeConsole(), NewGate(testAttendants(t), GatePolicy{}, nil), ko, AdminOptions{sync: true})
+	w := test.NewTempWindow(t, st.Content())
+	w.Resize(fyne.NewSize(1920, 1080))
+	st.Show(baseSnap())
+	findCorner(w.Canvas().Content()).MouseDown(nil)
+	fire()
+	if !st.InAdmin() {
+		t.Fatal("long press did not open admin")
+	}
+	tapButton(t, w, "Back to the lane")
+	if st.InAdmin() {
+		t.Fatal("still in admin")
+	}
+	if !st.IsBadge("BADGE-A1") || st.IsBadge("EL1:CM:E1:1:2:X") {
+		t.Fatal("badge recognition")
+	}
+	if !st.InAdmin() || st.Admin.selected != "A1" {
+		t.Errorf("badge did not open the login for A1")
+	}
+	_ = lane.Snapshot{}
+}
