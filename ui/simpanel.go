@@ -143,7 +143,6 @@ func (p *SimPanel) run(label string, f func() error) {
 	}()
 }
 
-
 func monoLines(lines []string, size float32) fyne.CanvasObject {
 	var objs []fyne.CanvasObject
 	for _, l := range lines {
