@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -92,6 +93,7 @@ type Server struct {
 	byNo    map[string]*record // PayBy orderNo -> record
 	byToken map[string]*record
 	refByNo map[string]*refundRecord
+	servers []*http.Server
 }
 
 // state is what DataFile holds.
@@ -169,8 +171,32 @@ func New(o Options) (*Server, error) {
 // ServeHTTP serves the API, the checkout page and the admin endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close stops notification deliveries in flight and waits for them.
+// Start listens on addr ("127.0.0.1:0" for any free port) and serves in
+// the background until Close. It returns the base URL of the server; the
+// client's base URL is that plus APIPrefix.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: start: %w", err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops the servers made by Start and the notification deliveries
+// in flight, and waits for them.
 func (s *Server) Close() error {
+	s.mu.Lock()
+	servers := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	for _, srv := range servers {
+		srv.Close()
+	}
 	s.cancel()
 	s.wg.Wait()
 	return nil

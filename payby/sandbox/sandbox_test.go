@@ -395,3 +395,23 @@ func TestFaultCounts(t *testing.T) {
 		t.Fatalf("%q", s)
 	}
 }
+
+func TestStart(t *testing.T) {
+	keys(t)
+	sb, err := sandbox.New(sandbox.Options{Key: server, MerchantKey: &merchant.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := sb.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := payby.New(payby.Options{BaseURL: base + sandbox.APIPrefix, PartnerID: "1", Key: merchant, PayByKey: &server.PublicKey, Retries: -1})
+	if _, err := c.CreateOrder(context.Background(), payby.CreateOrder{MerchantOrderNo: "S-1", Amount: 100, Subject: "Parking fee"}); err != nil {
+		t.Fatal(err)
+	}
+	sb.Close()
+	if _, err := c.GetOrder(context.Background(), "S-1"); !errors.Is(err, payby.ErrTransport) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
