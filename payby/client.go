@@ -237,7 +237,8 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrder) (*Created, erro
 	var out wire.OrderBody
 	// Byte-identical bizContent on every attempt: PayBy answers a repeat
 	// with the existing order, so re-sending resolves an ambiguous outcome.
-	if err := c.idempotent(ctx, op, r.MerchantOrderNo, wire.PathPlaceOrder, bizBytes, &out); err != nil {
+	date, err := c.idempotent(ctx, op, r.MerchantOrderNo, wire.PathPlaceOrder, bizBytes, &out)
+	if err != nil {
 		return nil, err
 	}
 	o, err := orderFromWire(out.AcquireOrder)
@@ -247,6 +248,7 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrder) (*Created, erro
 	if o.MerchantOrderNo != r.MerchantOrderNo {
 		return nil, fmt.Errorf("payby: %s %s: %w: answer is for order %q", op, r.MerchantOrderNo, ErrMalformed, o.MerchantOrderNo)
 	}
+	o.ServerTime = date
 	created := &Created{Order: *o, TokenURL: out.InterActionParams["tokenUrl"]}
 	if created.TokenURL == "" && o.Status == StatusCreated {
 		return nil, fmt.Errorf("payby: %s %s: %w: no tokenUrl", op, r.MerchantOrderNo, ErrMalformed)
@@ -261,13 +263,14 @@ func (c *Client) GetOrder(ctx context.Context, merchantOrderNo string) (*Order, 
 		return nil, invalid(op, "merchant order number %q", merchantOrderNo)
 	}
 	var out wire.OrderBody
-	if err := c.read(ctx, op, merchantOrderNo, wire.PathGetOrder, wire.OrderIndex{MerchantOrderNo: merchantOrderNo}, &out); err != nil {
+	date, err := c.read(ctx, op, merchantOrderNo, wire.PathGetOrder, wire.OrderIndex{MerchantOrderNo: merchantOrderNo}, &out)
+	if err != nil {
 		return nil, err
 	}
-	return c.checkOrder(op, merchantOrderNo, out.AcquireOrder)
+	return c.checkOrder(op, merchantOrderNo, out.AcquireOrder, date)
 }
 
-func (c *Client) checkOrder(op, no string, w *wire.AcquireOrder) (*Order, error) {
+func (c *Client) checkOrder(op, no string, w *wire.AcquireOrder, date time.Time) (*Order, error) {
 	o, err := orderFromWire(w)
 	if err != nil {
 		return nil, fmt.Errorf("payby: %s %s: %w", op, no, err)
@@ -275,6 +278,7 @@ func (c *Client) checkOrder(op, no string, w *wire.AcquireOrder) (*Order, error)
 	if o.MerchantOrderNo != no {
 		return nil, fmt.Errorf("payby: %s %s: %w: answer is for order %q", op, no, ErrMalformed, o.MerchantOrderNo)
 	}
+	o.ServerTime = date
 	return o, nil
 }
 
@@ -319,7 +323,7 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 	var lastAmbiguous error
 	for attempt := 0; ; attempt++ {
 		var out wire.OrderBody
-		body, err := c.attempt(ctx, op, no, path, bizBytes)
+		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
 		if err == nil {
 			if err := decodeBody(body, &out); err != nil {
 				err = fmt.Errorf("payby: %s %s: %w", op, no, err)
@@ -328,7 +332,7 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 				}
 				lastAmbiguous = err
 			} else {
-				return c.checkOrder(op, no, out.AcquireOrder)
+				return c.checkOrder(op, no, out.AcquireOrder, date)
 			}
 		} else if !isAmbiguous(err) && !IsRateLimited(err) {
 			return nil, err
@@ -392,7 +396,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Refund, error) {
 	var lastAmbiguous error
 	for attempt := 0; ; attempt++ {
 		var out wire.RefundBody
-		body, err := c.attempt(ctx, op, no, wire.PathRefund, bizBytes)
+		body, _, err := c.attempt(ctx, op, no, wire.PathRefund, bizBytes)
 		if err == nil {
 			if err = decodeBody(body, &out); err == nil {
 				ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
@@ -429,7 +433,7 @@ func (c *Client) GetRefund(ctx context.Context, refundMerchantOrderNo string) (*
 		return nil, invalid(op, "refund merchant order number %q", refundMerchantOrderNo)
 	}
 	var out wire.RefundBody
-	if err := c.read(ctx, op, refundMerchantOrderNo, wire.PathGetRefund, wire.RefundIndex{RefundMerchantOrderNo: refundMerchantOrderNo}, &out); err != nil {
+	if _, err := c.read(ctx, op, refundMerchantOrderNo, wire.PathGetRefund, wire.RefundIndex{RefundMerchantOrderNo: refundMerchantOrderNo}, &out); err != nil {
 		return nil, err
 	}
 	ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
@@ -448,7 +452,7 @@ func (c *Client) CashierInfo(ctx context.Context, tokenURL string) (*Cashier, er
 		return nil, invalid(op, "empty token URL")
 	}
 	var out wire.CashierBody
-	if err := c.read(ctx, op, "", wire.PathCashierInfo, wire.CashierInfo{TokenURL: tokenURL}, &out); err != nil {
+	if _, err := c.read(ctx, op, "", wire.PathCashierInfo, wire.CashierInfo{TokenURL: tokenURL}, &out); err != nil {
 		return nil, err
 	}
 	ci := &Cashier{}
@@ -466,56 +470,56 @@ func (c *Client) VerifyNotification(rawBody []byte, sign string) (*Notification,
 }
 
 // read performs an idempotent query, retrying transient failures.
-func (c *Client) read(ctx context.Context, op, no, path string, biz any, out any) error {
+func (c *Client) read(ctx context.Context, op, no, path string, biz any, out any) (time.Time, error) {
 	bizBytes, err := json.Marshal(biz)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		body, err := c.attempt(ctx, op, no, path, bizBytes)
+		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
 		if err == nil {
 			if err := decodeBody(body, out); err != nil {
-				return fmt.Errorf("payby: %s %s: %w", op, no, err)
+				return time.Time{}, fmt.Errorf("payby: %s %s: %w", op, no, err)
 			}
-			return nil
+			return date, nil
 		}
 		if !retryable(err) || attempt >= c.o.Retries {
-			return err
+			return time.Time{}, err
 		}
 		if serr := c.sleep(ctx, attempt); serr != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
 }
 
 // idempotent sends bizBytes until a conclusive answer, re-sending the same
 // bytes after an ambiguous outcome (create only: PayBy documents it).
-func (c *Client) idempotent(ctx context.Context, op, no, path string, bizBytes []byte, out any) error {
+func (c *Client) idempotent(ctx context.Context, op, no, path string, bizBytes []byte, out any) (time.Time, error) {
 	var last error
 	for attempt := 0; ; attempt++ {
-		body, err := c.attempt(ctx, op, no, path, bizBytes)
+		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
 		if err == nil {
 			if err = decodeBody(body, out); err == nil {
-				return nil
+				return date, nil
 			}
 			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
 		} else if !isAmbiguous(err) && !IsRateLimited(err) {
-			return err
+			return time.Time{}, err
 		}
 		if last == nil || isAmbiguous(err) {
 			last = err
 		}
 		if attempt >= c.o.Retries {
 			if !isAmbiguous(last) {
-				return last
+				return time.Time{}, last
 			}
-			return ambiguous(op, no, attempt+1, last)
+			return time.Time{}, ambiguous(op, no, attempt+1, last)
 		}
 		if serr := c.sleep(ctx, attempt); serr != nil {
 			if !isAmbiguous(last) {
-				return last
+				return time.Time{}, last
 			}
-			return ambiguous(op, no, attempt+1, last)
+			return time.Time{}, ambiguous(op, no, attempt+1, last)
 		}
 		c.o.Logger.Info("payby: re-sending identical request", "op", op, "merchant_order_no", no, "attempt", attempt+2, "err", err)
 	}
@@ -579,21 +583,21 @@ func decodeBody(body json.RawMessage, out any) error {
 
 // attempt makes one signed HTTP call and returns the verified body of a
 // SUCCESS/"0" response, a *Error for any other head, or a wrapped sentinel.
-func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []byte) (json.RawMessage, error) {
+func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []byte) (json.RawMessage, time.Time, error) {
 	start := time.Now()
 	body, err := json.Marshal(wire.Request{RequestTime: c.o.Now().UnixMilli(), BizContent: bizBytes})
 	if err != nil {
-		return nil, fmt.Errorf("payby: %s: %w", op, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
 	}
 	sign, err := wire.Sign(c.o.Key, body)
 	if err != nil {
-		return nil, fmt.Errorf("payby: %s: %w", op, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.base+path, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("payby: %s: %w", op, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
 	}
 	req.Header.Set("Content-Type", wire.ContentType)
 	req.Header.Set(wire.HeaderPartnerID, c.o.PartnerID)
@@ -603,7 +607,7 @@ func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []by
 	res, err := c.o.HTTP.Do(req)
 	if err != nil {
 		c.log(op, no, start, "", "", err)
-		return nil, fmt.Errorf("payby: %s %s: %w: %v", op, no, ErrTransport, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: %v", op, no, ErrTransport, err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(res.Body, MaxResponse+1))
 	res.Body.Close()
@@ -612,11 +616,11 @@ func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []by
 	}
 	if err != nil {
 		c.log(op, no, start, "", "", err)
-		return nil, fmt.Errorf("payby: %s %s: %w: reading response: %v", op, no, ErrTransport, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: reading response: %v", op, no, ErrTransport, err)
 	}
 	if res.StatusCode != http.StatusOK {
 		c.log(op, no, start, "", "", fmt.Errorf("HTTP %d", res.StatusCode))
-		return nil, fmt.Errorf("payby: %s %s: %w: HTTP %d", op, no, ErrTransport, res.StatusCode)
+		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: HTTP %d", op, no, ErrTransport, res.StatusCode)
 	}
 	out, err := c.decodeResponse(raw, res.Header.Get(wire.HeaderSign), res.StatusCode)
 	if err != nil {
@@ -624,13 +628,14 @@ func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []by
 		if errors.As(err, &e) {
 			e.Op = op
 			c.log(op, no, start, e.Code, e.TraceCode, nil)
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		c.log(op, no, start, "", "", err)
-		return nil, fmt.Errorf("payby: %s %s: %w", op, no, err)
+		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w", op, no, err)
 	}
 	c.log(op, no, start, "0", "", nil)
-	return out, nil
+	date, _ := http.ParseTime(res.Header.Get("Date"))
+	return out, date, nil
 }
 
 func (c *Client) log(op, no string, start time.Time, code, trace string, err error) {

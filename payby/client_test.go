@@ -62,6 +62,9 @@ func TestCreateGet(t *testing.T) {
 	if o.OrderNo != c.Order.OrderNo || o.Status != payby.StatusCreated || o.Paid() {
 		t.Fatalf("get %+v", o)
 	}
+	if !o.ServerTime.Equal(e.clock.Now().Truncate(time.Second)) || !c.Order.ServerTime.Equal(o.ServerTime) {
+		t.Fatalf("server time %v, clock %v", o.ServerTime, e.clock.Now())
+	}
 	if err := e.sb.Pay(req.MerchantOrderNo); err != nil {
 		t.Fatal(err)
 	}

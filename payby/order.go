@@ -60,6 +60,9 @@ type Order struct {
 	PayerMID   string `json:"payerMid,omitempty"`
 	FailCode   string `json:"failCode,omitempty"`
 	FailDes    string `json:"failDes,omitempty"`
+	// ServerTime is the Date header of the answer that carried the order:
+	// PayBy's clock to a second, for clock-skew checks (zero if absent).
+	ServerTime time.Time `json:"-"`
 }
 
 // Paid reports whether the money is the merchant's: status PAID_SUCCESS or

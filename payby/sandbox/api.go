@@ -114,6 +114,7 @@ func (s *Server) write(w http.ResponseWriter, res result, badSign bool) {
 		return
 	}
 	w.Header().Set("Content-Type", wire.ContentType)
+	w.Header().Set("Date", s.o.Now().UTC().Format(http.TimeFormat))
 	if !res.unsigned {
 		sign, err := wire.Sign(s.o.Key, out)
 		if err != nil {
