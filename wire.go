@@ -1,0 +1,555 @@
+package main
+
+// wire.go builds a running lane from a *config.Config: ledger, ticket
+// checker and tariff, PayBy client (and notification listener), relay
+// barrier, scanner and loop, and the lane.Runner that owns them. Both
+// "exitlane run --headless" and the display/simulation commands call
+// startLane. The adapters between lane's small interfaces and the real
+// packages live here, so lane imports none of them.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/exitlane/exitlane/barrier"
+	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/money"
+	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/ticket"
+)
+
+// laneOptions adjust startLane for simulation and tests. Zero: the
+// devices and PayBy named in the config.
+type laneOptions struct {
+	// Payments replaces the PayBy client built from [payby].
+	Payments lane.Payments
+	// ScannerOpen replaces opening [scanner] port (e.g. a pty).
+	ScannerOpen func() (io.ReadCloser, error)
+	// RelayOpen replaces opening [relay] port.
+	RelayOpen barrier.Opener
+	// Trace is passed to the runner (transcripts).
+	Trace func(time.Time, lane.Event, []lane.Command, lane.State, error)
+	// NotifyListener, if set, serves the notification handler instead of
+	// listening on [payby] listen.
+	NotifyListener net.Listener
+}
+
+// startLane opens the ledger (migrating it), builds the devices and PayBy
+// client from cfg and starts the runner. The lane accepts scans only once
+// this returned. stop ends everything in order (runner, devices, listener,
+// ledger) and waits.
+func startLane(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*lane.Runner, func(), error) {
+	return startLaneWith(ctx, cfg, logger, laneOptions{})
+}
+
+func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger, o laneOptions) (r *lane.Runner, stop func(), err error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var closers []func()
+	cleanup := func() {
+		cancel()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+
+	start := time.Now()
+	db, err := ledger.Open(ctx, cfg.Ledger.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, func() { db.Close() })
+	logger.Info("ledger open", "path", cfg.Ledger.Path, "took_ms", time.Since(start).Milliseconds())
+
+	chk, err := checker(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ticket checker: %w", err)
+	}
+	tariff := cfg.Tariff
+	tk := &ticketsAdapter{chk: chk, tariff: &tariff}
+
+	pay := o.Payments
+	var client *payby.Client
+	if pay == nil {
+		key, err := payby.LoadPrivateKey(cfg.PayBy.PrivateKeyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		pub, err := payby.LoadPublicKey(cfg.PayBy.PublicKeyFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		client, err = payby.New(payby.Options{BaseURL: cfg.PayBy.BaseURL, PartnerID: cfg.PayBy.PartnerID, Key: key, PayByKey: pub,
+			Timeout: cfg.PayBy.Timeout, Logger: logger.With("component", "payby")})
+		if err != nil {
+			return nil, nil, err
+		}
+		pay = &paymentsAdapter{c: client, cfg: cfg}
+	}
+
+	// Device events arrive before the runner exists: buffer them.
+	devEvents := make(chan func(*lane.Runner), 256)
+	send := func(f func(*lane.Runner)) {
+		select {
+		case devEvents <- f:
+		default:
+			logger.Warn("device event dropped (lane busy)")
+		}
+	}
+
+	relayOpen := o.RelayOpen
+	if relayOpen == nil {
+		relayOpen = barrier.PortOpener(cfg.Relay.Port, barrier.PortConfig{Baud: cfg.Relay.Baud})
+	}
+	onDevice := func(ev barrier.Event) {
+		switch ev.Kind {
+		case barrier.Up:
+			dev := lane.DevRelay
+			if ev.Device == "loop" {
+				dev = lane.DevLoop
+			}
+			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceOK) })
+		case barrier.Down, barrier.Fault:
+			dev := lane.DevRelay
+			if ev.Device == "loop" {
+				dev = lane.DevLoop
+			}
+			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceDown) })
+		case barrier.VehiclePresent:
+			send(func(r *lane.Runner) { r.Loop(true) })
+		case barrier.VehicleClear:
+			send(func(r *lane.Runner) { r.Loop(false) })
+		}
+	}
+	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: "relay", OnEvent: onDevice, Logger: logger.With("component", "relay")})
+	gate, err := barrier.New(link, barrier.Options{Board: cfg.Relay.Board, Channel: cfg.Relay.Channel, Pulse: cfg.Relay.Pulse,
+		ActiveLow: cfg.Relay.ActiveLow, Address: cfg.Relay.Address, Logger: logger.With("component", "barrier")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("barrier: %w", err)
+	}
+	closers = append(closers, func() { link.Close() })
+
+	var loop *barrier.Loop
+	var loopLink *barrier.Link
+	if cfg.Loop.Port != "" {
+		if cfg.Loop.Port == cfg.Relay.Port {
+			loopLink = link
+		} else {
+			loopLink = barrier.NewLink(barrier.PortOpener(cfg.Loop.Port, barrier.PortConfig{Baud: 9600}),
+				barrier.LinkOptions{Name: "loop", OnEvent: onDevice, Logger: logger.With("component", "loop")})
+			closers = append(closers, func() { loopLink.Close() })
+		}
+		loop, err = barrier.NewLoop(loopLink, barrier.LoopOptions{Line: cfg.Loop.Line, GPIO: cfg.Loop.GPIO, ActiveLow: cfg.Loop.ActiveLow, Debounce: cfg.Loop.Debounce})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+
+	scanOpen := o.ScannerOpen
+	if scanOpen == nil {
+		pc := barrier.PortConfig{Baud: cfg.Scanner.Baud, Parity: cfg.Scanner.Parity}
+		scanOpen = func() (io.ReadCloser, error) { return barrier.OpenPort(cfg.Scanner.Port, pc) }
+	}
+	scanner := ticket.NewScanner(scanOpen, ticket.ScannerOptions{Dedup: cfg.Scanner.Dedup, Logger: logger.With("component", "scanner")})
+
+	journal := &journalAdapter{db: db}
+	r, err = lane.New(ctx, lane.Params{
+		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
+		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
+		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
+		HaveLoop: loop != nil,
+	}, lane.Deps{
+		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,
+		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	var wg sync.WaitGroup
+	goRun := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error(name+" stopped", "err", err)
+			}
+		}()
+	}
+	laneDone := make(chan struct{})
+	go func() {
+		defer close(laneDone)
+		r.Run(ctx)
+	}()
+	goRun("device events", func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case f := <-devEvents:
+				f(r)
+			}
+		}
+	})
+	goRun("relay link", link.Run)
+	if loopLink != nil && loopLink != link {
+		goRun("loop link", loopLink.Run)
+	}
+	if loop != nil {
+		goRun("loop", loop.Run)
+	}
+	goRun("scanner", func(ctx context.Context) error {
+		return scanner.Run(ctx, func(ev ticket.ScanEvent) {
+			switch ev.Kind {
+			case ticket.ScanCode:
+				r.Scan(ev.Code)
+			case ticket.ScannerUp:
+				r.Device(lane.DevScanner, lane.DeviceOK)
+			case ticket.ScannerDown:
+				r.Device(lane.DevScanner, lane.DeviceDown)
+			}
+		})
+	})
+
+	// Optional notification listener: polling stays the source of truth.
+	var srv *http.Server
+	if client != nil && (cfg.PayBy.Listen != "" || o.NotifyListener != nil) {
+		pub, _ := payby.LoadPublicKey(cfg.PayBy.PublicKeyFile)
+		h := payby.NotificationHandler(pub, func(ctx context.Context, n *payby.Notification) error {
+			if n.Order == nil {
+				return nil // refund notifications: the refund call already answered
+			}
+			return r.Notify(ctx, n.Order.MerchantOrderNo, orderState(n.Order))
+		}, payby.HandlerOptions{Reply: payby.Reply(cfg.PayBy.NotifyReply), Logger: logger.With("component", "notify")})
+		ln := o.NotifyListener
+		if ln == nil {
+			ln, err = net.Listen("tcp", cfg.PayBy.Listen)
+			if err != nil {
+				cancel()
+				<-laneDone
+				return nil, nil, fmt.Errorf("notification listener: %w", err)
+			}
+		}
+		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		logger.Info("notification listener", "addr", ln.Addr().String())
+	}
+	logger.Info("lane started", "site", cfg.Site.ID, "lane", cfg.Site.Lane, "took_ms", time.Since(start).Milliseconds())
+
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if srv != nil {
+				sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+				srv.Shutdown(sctx)
+				c()
+			}
+			cancel()
+			<-laneDone
+			wg.Wait()
+			cleanup()
+		})
+	}
+	return r, stop, nil
+}
+
+// ticketsAdapter is lane.Tickets over the ticket package.
+type ticketsAdapter struct {
+	chk    ticket.Checker
+	tariff *ticket.Tariff
+}
+
+func (a *ticketsAdapter) Check(code string, now time.Time) (lane.TicketInfo, string, error) {
+	t, err := a.chk.Check(code, now)
+	if err != nil {
+		kind := lane.NoticeInvalid
+		switch {
+		case errors.Is(err, ticket.ErrForged):
+			kind = lane.NoticeForged
+		case errors.Is(err, ticket.ErrOtherSite):
+			kind = lane.NoticeOtherSite
+		case errors.Is(err, ticket.ErrFutureEntry):
+			kind = lane.NoticeFutureEntry
+		}
+		return lane.TicketInfo{}, "", &lane.RefusedError{Kind: kind, Err: err}
+	}
+	return lane.TicketInfo{Serial: t.Serial, Format: t.Format, Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
+}
+
+func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) lane.Quote {
+	return laneQuote(a.tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid}))
+}
+
+func (a *ticketsAdapter) Lost(now time.Time) lane.Quote {
+	return laneQuote(a.tariff.Quote(ticket.Stay{Entry: now, Exit: now, Lost: true}))
+}
+
+func laneQuote(q ticket.Quote) lane.Quote {
+	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: q.Free, Table: q.Table, Steps: q.Steps}
+}
+
+// paymentsAdapter is lane.Payments over the PayBy client: business
+// answers become statuses, only transport and gateway failures are errors.
+type paymentsAdapter struct {
+	c   *payby.Client
+	cfg *config.Config
+}
+
+func orderState(o *payby.Order) lane.OrderState {
+	st := lane.OrderState{PayByStatus: string(o.Status), Paid: o.PaidAmount, PaidAt: o.PaidTime}
+	switch {
+	case o.Status.IsPaid() && !o.Revoked:
+		st.Status = lane.OrderPaid
+		if st.Paid == 0 {
+			st.Paid = o.Amount
+		}
+	case o.Status == payby.StatusCreated:
+		st.Status = lane.OrderCreated
+	case o.Status == payby.StatusFailure, o.Revoked:
+		st.Status = lane.OrderFailed
+	default:
+		st.Status = lane.OrderUnknown
+	}
+	return st
+}
+
+func (a *paymentsAdapter) Create(ctx context.Context, o lane.OrderRequest) (lane.Created, error) {
+	reserved := "ticket " + o.Serial
+	if len(reserved) > payby.MaxReserved {
+		reserved = reserved[:payby.MaxReserved]
+	}
+	c, err := a.c.CreateOrder(ctx, payby.CreateOrder{
+		MerchantOrderNo: o.MerchantOrderNo, Amount: o.Amount, Subject: a.cfg.PayBy.Subject, Expire: o.Expire,
+		NotifyURL: a.cfg.PayBy.NotifyURL, StoreID: a.cfg.Site.ID, TerminalID: a.cfg.Site.Lane,
+		MerchantName: a.cfg.Site.Merchant, StoreName: a.cfg.Site.Name, Reserved: reserved,
+	})
+	switch {
+	case err == nil:
+		return lane.Created{TokenURL: c.TokenURL, State: orderState(&c.Order)}, nil
+	case payby.IsAlreadyPaid(err):
+		st, gerr := a.Get(ctx, o.MerchantOrderNo)
+		return lane.Created{State: st}, gerr
+	case payby.IsOrderFailed(err):
+		return lane.Created{State: lane.OrderState{Status: lane.OrderFailed}}, nil
+	}
+	return lane.Created{}, err
+}
+
+func (a *paymentsAdapter) Get(ctx context.Context, no string) (lane.OrderState, error) {
+	o, err := a.c.GetOrder(ctx, no)
+	if err != nil {
+		if payby.IsNotFound(err) {
+			return lane.OrderState{Status: lane.OrderNotFound}, nil
+		}
+		return lane.OrderState{}, err
+	}
+	return orderState(o), nil
+}
+
+func (a *paymentsAdapter) Cancel(ctx context.Context, no string) (lane.OrderState, error) {
+	o, err := a.c.CancelOrder(ctx, no)
+	switch {
+	case err == nil:
+		return orderState(o), nil
+	case payby.IsAlreadyPaid(err), errors.Is(err, payby.ErrOrderPaid):
+		// The payment won the race: the order is paid.
+		if o != nil {
+			return orderState(o), nil
+		}
+		return a.Get(ctx, no)
+	case payby.IsOrderFailed(err):
+		return lane.OrderState{Status: lane.OrderFailed, PayByStatus: string(payby.StatusFailure)}, nil
+	case payby.IsNotFound(err):
+		return lane.OrderState{Status: lane.OrderNotFound}, nil
+	}
+	return lane.OrderState{}, err
+}
+
+func (a *paymentsAdapter) Refund(ctx context.Context, no, refundNo string, amount money.Fils, reason string) error {
+	if len(reason) > payby.MaxReason {
+		reason = reason[:payby.MaxReason]
+	}
+	_, err := a.c.Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: refundNo, OriginMerchantOrderNo: no, Amount: amount, Reason: reason})
+	return err
+}
+
+// journalAdapter is lane.Journal over the SQLite ledger.
+type journalAdapter struct{ db *ledger.DB }
+
+func statusName(s lane.OrderStatus) string {
+	switch s {
+	case lane.OrderCreated:
+		return ledger.StatusCreated
+	case lane.OrderPaid:
+		return ledger.StatusPaid
+	case lane.OrderFailed:
+		return ledger.StatusFailed
+	case lane.OrderNotFound:
+		return ledger.StatusNotFound
+	}
+	return ledger.StatusNew
+}
+
+func ledgerStatus(s lane.StatusRec) ledger.Status {
+	return ledger.Status{No: s.No, Status: statusName(s.State.Status), PayByStatus: s.State.PayByStatus, Source: s.Source.String(),
+		At: s.At, Paid: s.State.Paid, PaidAt: s.State.PaidAt}
+}
+
+func (j *journalAdapter) Record(ctx context.Context, rec lane.Record) error {
+	err := j.record(ctx, rec)
+	switch {
+	case errors.Is(err, ledger.ErrAlreadyExited):
+		return fmt.Errorf("%w: %w", lane.ErrAlreadyExited, err)
+	case errors.Is(err, ledger.ErrUnknownOrder):
+		return fmt.Errorf("%w: %w", lane.ErrUnknownOrder, err)
+	case errors.Is(err, ledger.ErrNotFound):
+		return fmt.Errorf("%w: %w", lane.ErrNotFound, err)
+	case errors.Is(err, ledger.ErrReasonRequired):
+		return fmt.Errorf("%w: %w", lane.ErrReasonRequired, err)
+	}
+	return err
+}
+
+func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
+	switch r := rec.(type) {
+	case lane.VisitRec:
+		v := ledger.Visit{ID: r.Visit, At: r.At, TicketID: r.TicketID, Serial: r.Ticket.Serial, Format: r.Ticket.Format,
+			Entry: r.Ticket.Entry, Signed: r.Ticket.Signed, Lost: r.Ticket.Lost, Fee: r.Quote.Fee, PaidBefore: r.Quote.Paid,
+			Due: r.Quote.Due, Free: r.Quote.Free, Override: r.Override, Attendant: r.Attendant, Reason: r.Reason}
+		if r.Refused != lane.NoticeNone {
+			v.Refused = r.Refused.String()
+		}
+		return j.db.BeginVisit(ctx, v)
+	case lane.VisitEndRec:
+		return j.db.EndVisit(ctx, r.Visit, r.At, r.Outcome)
+	case lane.OrderRec:
+		return j.db.NewOrder(ctx, ledger.Order{No: r.No, Visit: r.Visit, TicketID: r.TicketID, Key: r.Key, Attempt: r.Attempt,
+			Amount: r.Amount, At: r.At, Expire: r.Expire})
+	case lane.StatusRec:
+		return j.db.RecordStatus(ctx, ledgerStatus(r))
+	case lane.AbandonRec:
+		return j.db.Abandon(ctx, r.No, r.At)
+	case lane.ExitRec:
+		e := ledger.Exit{Visit: r.Visit, TicketID: r.TicketID, At: r.At, Cause: r.Cause.String(), Amount: r.Amount, No: r.No,
+			Attendant: r.Attendant, Reason: r.Reason, Override: r.Override, Auth: r.Auth}
+		if r.Paid != nil {
+			s := ledgerStatus(*r.Paid)
+			e.Paid = &s
+		}
+		_, err := j.db.AuthoriseExit(ctx, e)
+		return err
+	case lane.OpenRec:
+		return j.db.AuthoriseOpen(ctx, ledger.Opening{Auth: r.Auth, At: r.At, Cause: r.Cause.String(), Attendant: r.Attendant, Reason: r.Reason, Visit: r.Visit})
+	case lane.PulseRec:
+		return j.db.PulseDone(ctx, r.Auth, r.OK, r.At, r.Err)
+	case lane.AuditRec:
+		return j.db.RecordAudit(ctx, ledger.Audit{At: r.At, Attendant: r.Attendant, Action: r.Action, Reason: r.Reason, Visit: r.Visit, No: r.No, Amount: r.Amount})
+	case lane.RefundRec:
+		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
+	case lane.ResolveRec:
+		return j.db.Resolve(ctx, r.No, r.Visit, r.At, r.Attendant, r.Reason)
+	case lane.ShiftRec:
+		if r.Start {
+			return j.db.StartShift(ctx, r.Attendant, r.At)
+		}
+		return j.db.EndShift(ctx, r.Attendant, r.At)
+	}
+	return fmt.Errorf("ledger: unknown record %T", rec)
+}
+
+func (j *journalAdapter) Lookup(ctx context.Context, ticketID, key string) (lane.History, error) {
+	h, err := j.db.Lookup(ctx, ticketID, key)
+	return lane.History(h), err
+}
+
+func (j *journalAdapter) NextVisit(ctx context.Context) (int64, error) { return j.db.NextVisit(ctx) }
+
+func (j *journalAdapter) Reconcilable(ctx context.Context, before int64) ([]string, error) {
+	return j.db.Reconcilable(ctx, before)
+}
+
+func (j *journalAdapter) Paid(ctx context.Context, no string) (money.Fils, error) {
+	p, err := j.db.Paid(ctx, no)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return 0, fmt.Errorf("%w: %w", lane.ErrNotFound, err)
+	}
+	return p, err
+}
+
+func laneTotals(t ledger.Totals) lane.Totals {
+	out := lane.Totals{From: t.From, To: t.To, Visits: t.Visits, Exits: t.Exits, Collected: t.Collected, Refunded: t.Refunded,
+		Owed: t.Owed, ByCause: map[lane.Cause]lane.CauseTotal{}}
+	for k, v := range t.ByCause {
+		out.ByCause[lane.ParseCause(k)] = lane.CauseTotal(v)
+	}
+	return out
+}
+
+func (j *journalAdapter) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
+	t, err := j.db.Totals(ctx, from, to)
+	return laneTotals(t), err
+}
+
+func (j *journalAdapter) Shift(ctx context.Context) (lane.ShiftReport, error) {
+	s, err := j.db.CurrentShift(ctx)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return lane.ShiftReport{}, fmt.Errorf("%w: no shift yet", lane.ErrNotFound)
+	}
+	if err != nil {
+		return lane.ShiftReport{}, err
+	}
+	end := s.End
+	if end.IsZero() {
+		end = time.Now()
+	}
+	t, err := j.db.Totals(ctx, s.Start, end)
+	return lane.ShiftReport{ID: s.ID, Attendant: s.Attendant, Start: s.Start, End: s.End, Totals: laneTotals(t)}, err
+}
+
+func (j *journalAdapter) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
+	ps, err := j.db.Unresolved(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lane.Unresolved, 0, len(ps))
+	for _, p := range ps {
+		k := lane.UnresolvedNotFinal
+		switch p.Kind {
+		case "paid_not_exited":
+			k = lane.UnresolvedPaidNotExited
+		case "unable_to_collect":
+			k = lane.UnresolvedUnableToCollect
+		}
+		out = append(out, lane.Unresolved{Kind: k, Visit: p.Visit, Ticket: p.Ticket, MerchantOrderNo: p.No, Status: p.Status, Amount: p.Amount, Since: p.Since})
+	}
+	return out, nil
+}
+
+func (j *journalAdapter) Transactions(ctx context.Context, before int64, limit int) ([]lane.Transaction, error) {
+	es, err := j.db.Entries(ctx, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lane.Transaction, 0, len(es))
+	for _, e := range es {
+		out = append(out, lane.Transaction{ID: e.ID, At: e.At, Kind: e.Kind, Visit: e.Visit, Ticket: e.Ticket, Cause: lane.ParseCause(e.Cause),
+			Amount: e.Amount, MerchantOrderNo: e.No, Status: e.Status, Attendant: e.Attendant, Reason: e.Reason})
+	}
+	return out, nil
+}
