@@ -121,7 +121,7 @@ func TestRelayPulseEndToEnd(t *testing.T) {
 			if len(tl) != 2 || !tl[0].On || tl[1].On || tl[0].Channel != 1 {
 				t.Fatalf("timeline %v", tl)
 			}
-			if held := tl[1].At.Sub(tl[0].At); held < 190*time.Millisecond || held > 300*time.Millisecond {
+			if held := tl[1].At.Sub(tl[0].At); held < 190*time.Millisecond || held > 450*time.Millisecond {
 				t.Errorf("held %v, want 200ms", held)
 			}
 			if r.State(1) {
