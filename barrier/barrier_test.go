@@ -313,6 +313,7 @@ func TestLoopDebounce(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
+		go link.Run(ctx)
 		go func() { done <- loop.Run(ctx) }()
 		// A 100ms blip is not a vehicle.
 		mp.set(true)

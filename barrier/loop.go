@@ -85,9 +85,9 @@ func NewLoop(link *Link, opts LoopOptions) (*Loop, error) {
 // Present reports the debounced state.
 func (l *Loop) Present() bool { return l.present.Load() }
 
-// Run polls the input until ctx ends. A failed read is not a vehicle
-// change: the state is kept until readings resume (the Link reports the
-// port going down).
+// Run polls the input until ctx ends; the Link's Run must be running (it
+// opens the port). A failed read is not a vehicle change: the state is
+// kept until readings resume (the Link reports the port going down).
 func (l *Loop) Run(ctx context.Context) error {
 	t := time.NewTicker(l.opts.Poll)
 	defer t.Stop()
@@ -99,6 +99,12 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if !l.link.Up() {
+			// Down: the Link's Run re-opens the port with backoff; do
+			// not hammer the open path every poll.
+			since = time.Time{}
+			continue
 		}
 		var level bool
 		err := l.link.Do(func(p Port) (err error) {
