@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -44,9 +45,21 @@ func pbSetup(t *testing.T) (sb *sandbox.Server, cfgPath string, flags []string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(src), `base_url = "https://uat.test2pay.com/sgs/api"`, `base_url = "`+base+`"`, 1)
-	text = strings.Replace(text, `"payby/merchant.key"`, `"payby/merchant_private.pem"`, 1)
-	text = strings.Replace(text, `"payby/payby.pub"`, `"`+sbKeys.PublicPath+`"`, 1)
+	// Point the example's [payby] keys at the sandbox, whatever their
+	// example values are.
+	text := string(src)
+	for key, value := range map[string]string{
+		"base_url":         base,
+		"private_key_file": filepath.Join(dir, "payby", "merchant_private.pem"),
+		"public_key_file":  sbKeys.PublicPath,
+		"notify_url":       "",
+	} {
+		re := regexp.MustCompile(`(?m)^` + key + ` = ".*?"`)
+		if !re.MatchString(text) {
+			t.Fatalf("exitlane.example.toml has no %s line", key)
+		}
+		text = re.ReplaceAllLiteralString(text, key+` = "`+value+`"`)
+	}
 	os.WriteFile(filepath.Join(dir, "ticket.key"), []byte("00112233445566778899aabbccddeeff\n"), 0o600)
 	cfgPath = filepath.Join(dir, "exitlane.toml")
 	os.WriteFile(cfgPath, []byte(text), 0o644)
