@@ -230,7 +230,7 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrder) (*Created, erro
 	if td != (wire.TerminalDetail{}) {
 		biz.AccessoryContent = &wire.AccessoryContent{TerminalDetail: &td}
 	}
-	bizBytes, err := json.Marshal(biz)
+	bizBytes, err := wire.Marshal(biz)
 	if err != nil {
 		return nil, fmt.Errorf("payby: %s: %w", op, err)
 	}
@@ -316,7 +316,7 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 	if !validOrderNo(no) {
 		return nil, invalid(op, "merchant order number %q", no)
 	}
-	bizBytes, err := json.Marshal(wire.OrderIndex{MerchantOrderNo: no})
+	bizBytes, err := wire.Marshal(wire.OrderIndex{MerchantOrderNo: no})
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +381,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Refund, error) {
 	case utf8.RuneCountInString(r.Reason) > MaxReason:
 		return nil, invalid(op, "reason longer than %d characters", MaxReason)
 	}
-	bizBytes, err := json.Marshal(wire.PlaceRefund{
+	bizBytes, err := wire.Marshal(wire.PlaceRefund{
 		RefundMerchantOrderNo: r.RefundMerchantOrderNo,
 		OriginMerchantOrderNo: r.OriginMerchantOrderNo,
 		Amount:                wire.AED(r.Amount),
@@ -471,7 +471,7 @@ func (c *Client) VerifyNotification(rawBody []byte, sign string) (*Notification,
 
 // read performs an idempotent query, retrying transient failures.
 func (c *Client) read(ctx context.Context, op, no, path string, biz any, out any) (time.Time, error) {
-	bizBytes, err := json.Marshal(biz)
+	bizBytes, err := wire.Marshal(biz)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -585,7 +585,7 @@ func decodeBody(body json.RawMessage, out any) error {
 // SUCCESS/"0" response, a *Error for any other head, or a wrapped sentinel.
 func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []byte) (json.RawMessage, time.Time, error) {
 	start := time.Now()
-	body, err := json.Marshal(wire.Request{RequestTime: c.o.Now().UnixMilli(), BizContent: bizBytes})
+	body, err := wire.Marshal(wire.Request{RequestTime: c.o.Now().UnixMilli(), BizContent: bizBytes})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
 	}

@@ -1,7 +1,6 @@
 package payby
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -203,7 +202,7 @@ func OrderToWire(o *Order) *wire.AcquireOrder {
 // MarshalNotification returns the JSON body of a notification carrying
 // order or refund, in PayBy's field names and order.
 func MarshalNotification(notifyID string, at time.Time, order *wire.AcquireOrder, refund *wire.RefundOrder) ([]byte, error) {
-	return json.Marshal(wire.Notification{
+	return wire.Marshal(wire.Notification{
 		NotifyID:        notifyID,
 		NotifyTimestamp: at.UnixMilli(),
 		NotifyTime:      at.UTC().Format("20060102150405"),

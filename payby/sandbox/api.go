@@ -101,14 +101,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) write(w http.ResponseWriter, res result, badSign bool) {
 	var bodyRaw json.RawMessage
 	if res.body != nil {
-		b, err := marshal(res.body)
+		b, err := wire.Marshal(res.body)
 		if err != nil {
 			http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
 		bodyRaw = b
 	}
-	out, err := marshal(wire.Response{Head: res.head, Body: bodyRaw})
+	out, err := wire.Marshal(wire.Response{Head: res.head, Body: bodyRaw})
 	if err != nil {
 		http.Error(w, "encode: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -134,18 +134,6 @@ func (s *Server) write(w http.ResponseWriter, res result, badSign bool) {
 	}
 	w.WriteHeader(status)
 	w.Write(out)
-}
-
-// marshal is json.Marshal without HTML escaping, so a tokenUrl reads
-// "&ft=" on the wire as PayBy's does, not "\u0026ft=".
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // envelope is the request envelope read leniently enough to say what is

@@ -336,6 +336,18 @@ func Verify(pub *rsa.PublicKey, body []byte, sign string) error {
 	return nil
 }
 
+// Marshal is json.Marshal without HTML escaping: "&" stays "&" on the
+// wire, as PayBy's own SDKs write it.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // DecodeStrict decodes data into v, refusing trailing data.
 func DecodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
