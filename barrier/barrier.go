@@ -203,6 +203,11 @@ func (b *Barrier) Open(ctx context.Context, cause string) error {
 		return fmt.Errorf("barrier: open: %w", err)
 	}
 	b.log.Info("barrier pulse", "cause", cause, "channel", ch, "held_ms", b.lastOff.Sub(start).Milliseconds())
+	// A whole pulse confirmed (where the board can tell) is what clears
+	// an earlier Fault; a confirmed "off" alone would not show that a
+	// relay stuck open works again.
+	b.link.healthy()
+	b.link.flush()
 	return nil
 }
 

@@ -241,6 +241,22 @@ func TestReadbackAndMismatch(t *testing.T) {
 		if k := ev.kinds(); len(k) < 2 || k[1] != Fault {
 			t.Errorf("events %v, want a fault", k)
 		}
+
+		// A relay stuck open: the confirmed "off" does not clear the
+		// fault; a whole confirmed pulse does.
+		if got, want := ev.kinds(), []EventKind{Up, Fault}; !equalKinds(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
+		heal := kmtronicPort(false)
+		stuck.mu.Lock()
+		stuck.reply = heal.reply
+		stuck.mu.Unlock()
+		if err := b.Open(t.Context(), "paid"); err != nil {
+			t.Fatalf("healed board: %v", err)
+		}
+		if got, want := ev.kinds(), []EventKind{Up, Fault, Up}; !equalKinds(got, want) {
+			t.Errorf("events %v, want %v", got, want)
+		}
 	})
 }
 

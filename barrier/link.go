@@ -13,7 +13,8 @@ import (
 type EventKind int
 
 const (
-	// Up: the port was opened (at start or after it was lost).
+	// Up: the port was opened (at start or after it was lost), or the
+	// board works again after a Fault.
 	Up EventKind = iota + 1
 	// Down: the port was lost (unplugged, I/O error); the Link re-opens it
 	// with backoff.
@@ -87,10 +88,11 @@ type Link struct {
 	port Port
 	err  error // why the port is down
 
-	qMu   sync.Mutex // guards queue
-	queue []Event    // events not yet delivered
-	evMu  sync.Mutex // serialises deliveries
-	kick  chan struct{}
+	qMu     sync.Mutex // guards queue and faulted
+	queue   []Event    // events not yet delivered
+	faulted bool       // a Fault was reported and the board has not yet recovered
+	evMu    sync.Mutex // serialises deliveries
+	kick    chan struct{}
 }
 
 // NewLink makes a Link that opens its port with open. The port is opened
@@ -149,7 +151,24 @@ func (l *Link) flush() {
 // fault queues a board fault (delivered at the end of the exchange).
 func (l *Link) fault(err error) {
 	l.log.Warn("device fault", "err", err)
+	l.qMu.Lock()
+	l.faulted = true
+	l.qMu.Unlock()
 	l.emit(Fault, err)
+}
+
+// healthy reports that the board did what it was told (and confirmed it
+// where it can): after a Fault, an Up event says the device is well again.
+// The caller flushes.
+func (l *Link) healthy() {
+	l.qMu.Lock()
+	was := l.faulted
+	l.faulted = false
+	l.qMu.Unlock()
+	if was {
+		l.log.Info("device recovered")
+		l.emit(Up, nil)
+	}
 }
 
 // Up reports whether the port is open now.
@@ -170,6 +189,9 @@ func (l *Link) tryOpen() bool {
 		return false
 	}
 	l.port, l.err = p, nil
+	l.qMu.Lock()
+	l.faulted = false
+	l.qMu.Unlock()
 	l.log.Info("device up")
 	l.emit(Up, nil)
 	return true

@@ -208,6 +208,7 @@ func TestRelayMisbehaves(t *testing.T) {
 			if err := b.Open(t.Context(), "test"); err != nil {
 				t.Errorf("after healing: %v", err)
 			}
+			ev.wait(t, "up") // healthy again
 		})
 	}
 }
