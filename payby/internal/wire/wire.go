@@ -147,6 +147,47 @@ type Head struct {
 	TraceCode   string `json:"traceCode,omitempty"`
 }
 
+// UnmarshalJSON reads a head leniently: code and traceCode are strings in
+// PayBy's documents, but a number is accepted as its decimal text.
+func (h *Head) UnmarshalJSON(b []byte) error {
+	var v struct {
+		ApplyStatus string          `json:"applyStatus"`
+		Code        json.RawMessage `json:"code"`
+		Msg         string          `json:"msg"`
+		TraceCode   json.RawMessage `json:"traceCode"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	code, err := stringOrNumber(v.Code)
+	if err != nil {
+		return fmt.Errorf("head code: %w", err)
+	}
+	trace, err := stringOrNumber(v.TraceCode)
+	if err != nil {
+		return fmt.Errorf("head traceCode: %w", err)
+	}
+	*h = Head{ApplyStatus: v.ApplyStatus, Code: code, Msg: v.Msg, TraceCode: trace}
+	return nil
+}
+
+func stringOrNumber(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", err
+	}
+	return n.String(), nil
+}
+
 // OK reports whether the head is a success: apply status SUCCESS (any
 // case) and code "0", as PayBy's Java SDK checks it.
 func (h Head) OK() bool { return strings.EqualFold(h.ApplyStatus, "SUCCESS") && h.Code == "0" }

@@ -70,3 +70,20 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+func TestHeadLenient(t *testing.T) {
+	for in, want := range map[string]Head{
+		`{"applyStatus":"SUCCESS","code":"0","msg":"SUCCESS","traceCode":"843909"}`: {"SUCCESS", "0", "SUCCESS", "843909"},
+		`{"applyStatus":"FAIL","code":62016,"msg":"X","traceCode":843909}`:          {"FAIL", "62016", "X", "843909"},
+		`{"applyStatus":"FAIL"}`: {ApplyStatus: "FAIL"},
+	} {
+		var h Head
+		if err := json.Unmarshal([]byte(in), &h); err != nil || h != want {
+			t.Errorf("%s: %+v %v", in, h, err)
+		}
+	}
+	var h Head
+	if err := json.Unmarshal([]byte(`{"code":true}`), &h); err == nil {
+		t.Error("boolean code accepted")
+	}
+}
