@@ -514,7 +514,9 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 			o.inflight = true
 			return append(cmds, CancelOrder{Visit: v.id, No: e.No})
 		}
-		o.pollAt = now.Add(m.p.PollInterval)
+		if o.pollAt.IsZero() {
+			o.pollAt = now.Add(m.p.PollInterval)
+		}
 		return cmds
 	case OrderFailed:
 		o.status = OrderFailed
@@ -656,7 +658,13 @@ func (m *Machine) tick(now time.Time) []Command {
 			o.inflight = true
 			return []Command{GetOrder{Visit: v.id, No: o.req.MerchantOrderNo}}
 		case o.created && o.status == OrderCreated && !now.Before(o.pollAt):
+			// Polls keep a fixed cadence from when they are sent, so the
+			// round trip does not stretch it.
 			o.inflight = true
+			o.pollAt = o.pollAt.Add(m.p.PollInterval)
+			if !o.pollAt.After(now) {
+				o.pollAt = now.Add(m.p.PollInterval)
+			}
 			return []Command{GetOrder{Visit: v.id, No: o.req.MerchantOrderNo}}
 		}
 	}

@@ -197,10 +197,10 @@ func TestTransitionsKeyRows(t *testing.T) {
 		wantErr      error
 	}{
 		{"idle", "scan", Checking, "check", nil},
-		{"idle", "barrier_ok", Idle, "", nil},           // never a pulse result without a pulse
+		{"idle", "barrier_ok", Idle, "", nil},              // never a pulse result without a pulse
 		{"idle", "notify_paid", Idle, "write:status", nil}, // not the live visit: record only, nothing opens
-		{"idle", "paid_late", Idle, "write:status", nil}, // late payment recorded (invariant 5)
-		{"checking", "checked_late", Checking, "", nil}, // late result of another visit ignored
+		{"idle", "paid_late", Idle, "write:status", nil},   // late payment recorded (invariant 5)
+		{"checking", "checked_late", Checking, "", nil},    // late result of another visit ignored
 		{"checking", "checked", FeeDue, "write:visit write:order create_order", nil},
 		{"fee_due", "poll_paid", Opening, "write:exit pulse", nil},
 		{"fee_due", "notify_paid", Opening, "write:exit pulse", nil},

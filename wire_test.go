@@ -1,0 +1,358 @@
+package main
+
+// End-to-end tests of the wired lane: the real ledger, ticket checker,
+// PayBy client against the PayBy sandbox on loopback, and the barrier and
+// scanner code over pseudo-terminals driven by the simulators.
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/payby/sandbox"
+	"github.com/exitlane/exitlane/sim"
+	"github.com/exitlane/exitlane/ticket"
+)
+
+// simRig is a sandbox, a relay emulator and a scanner emulator, with a
+// config file pointing the lane at them.
+type simRig struct {
+	dir     string
+	cfgPath string
+	sb      *sandbox.Server
+	relay   *sim.Relay
+	scanner *sim.Scanner
+	issuer  *ticket.Signed
+}
+
+func newSimRig(t *testing.T, poll string) *simRig {
+	t.Helper()
+	dir := t.TempDir()
+	merch, err := payby.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbKey, err := payby.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mpem, _ := payby.EncodePrivateKey(merch)
+	ppem, _ := payby.EncodePublicKey(&sbKey.PublicKey)
+	write("merchant.key", mpem)
+	write("payby.pub", ppem)
+	tkey := []byte("0123456789abcdef0123456789abcdef")
+	write("ticket.key", []byte(hex.EncodeToString(tkey)+"\n"))
+
+	sb, err := sandbox.New(sandbox.Options{Key: sbKey, MerchantKey: &merch.PublicKey, NotifyScale: 3600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := sb.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	relay, err := sim.NewRelay("lcus", sim.RelayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	sc, err := sim.NewScanner(sim.ScannerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+
+	cfg := fmt.Sprintf(`
+[site]
+id = "GRG01"
+lane = "X1"
+name = "Test Garage"
+merchant = "Test Parking"
+timezone = "Asia/Dubai"
+[ticket]
+key_file = "ticket.key"
+[tariff]
+grace = "15m"
+exit_grace = "20m"
+lost_fee = "150.00"
+[[tariff.tables]]
+name = "all week"
+first_period = "1h"
+first_price = "10.00"
+increment = "1h"
+increment_price = "5.00"
+cap = "50.00"
+[payby]
+base_url = %q
+partner_id = "200000000888"
+private_key_file = "merchant.key"
+public_key_file = "payby.pub"
+poll_interval = %q
+pay_window = "3m"
+timeout = "5s"
+[scanner]
+port = %q
+dedup = "1s"
+[relay]
+port = %q
+board = "lcus"
+pulse = "100ms"
+[ledger]
+path = "lane.db"
+[lane]
+notice = "2s"
+opened = "2s"
+`, base+sandbox.APIPrefix, poll, sc.Path(), relay.Path())
+	cfgPath := write("lane.toml", []byte(cfg))
+	issuer, err := ticket.NewSigned("GRG01", tkey, ticket.DefaultTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &simRig{dir: dir, cfgPath: cfgPath, sb: sb, relay: relay, scanner: sc, issuer: issuer}
+}
+
+func (s *simRig) ticket(t *testing.T, serial uint64, ago time.Duration) string {
+	t.Helper()
+	code, err := s.issuer.Issue("E1", serial, time.Now().Add(-ago))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// pulses counts relay closures of channel 1.
+func (s *simRig) pulses() (n int, last time.Time) {
+	for _, c := range s.relay.Timeline() {
+		if c.Channel == 1 && c.On {
+			n++
+			last = c.At
+		}
+	}
+	return n, last
+}
+
+// traceTimes records when each kind of step happened (for latencies).
+type traceTimes struct {
+	mu      sync.Mutex
+	scanned time.Time
+	create  time.Time
+}
+
+func (tt *traceTimes) trace(at time.Time, ev lane.Event, cmds []lane.Command, st lane.State, err error) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	if _, ok := ev.(lane.Scanned); ok {
+		tt.scanned = time.Now()
+	}
+	for _, c := range cmds {
+		if _, ok := c.(lane.CreateOrder); ok {
+			tt.create = time.Now()
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	rig := newSimRig(t, "1s")
+	cfg, err := config.Load(rig.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Notifications to a listener on loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PayBy.NotifyURL = "http://" + ln.Addr().String() + "/payby/notify"
+	tt := &traceTimes{}
+	ctx := context.Background()
+	r, stop, err := startLaneWith(ctx, cfg, testLogger(t), laneOptions{Trace: tt.trace, NotifyListener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	waitFor(t, "devices up", 5*time.Second, func() bool {
+		h := r.Snapshot().Health
+		return h.Relay == lane.DeviceOK && h.Scanner == lane.DeviceOK
+	})
+	if n, _ := rig.pulses(); n != 0 {
+		t.Fatal("pulse at start-up")
+	}
+
+	// 1. Pay by QR; the notification (or the poll) opens the barrier.
+	code := rig.ticket(t, 1001, 2*time.Hour+10*time.Minute)
+	sent := time.Now()
+	if err := rig.scanner.Send(code); err != nil {
+		t.Fatal(err)
+	}
+	no := "GRG01-X1-1001-1"
+	var placed time.Time
+	waitFor(t, "order at the sandbox", 5*time.Second, func() bool {
+		_, err := rig.sb.Order(no)
+		if err == nil {
+			placed = time.Now()
+		}
+		return err == nil
+	})
+	waitFor(t, "QR", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	s := r.Snapshot()
+	if s.State != lane.FeeDue || s.Due != 2000 || s.MerchantOrderNo != no {
+		t.Fatalf("fee due: %+v", s)
+	}
+	tt.mu.Lock()
+	t.Logf("scan (serial write) to order stored at the sandbox: %v; scan event to placeOrder sent: %v",
+		placed.Sub(sent).Round(time.Microsecond), tt.create.Sub(tt.scanned).Round(time.Microsecond))
+	tt.mu.Unlock()
+	paidAt := time.Now()
+	if err := rig.sb.Pay(no); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 1 })
+	_, pulseAt := rig.pulses()
+	t.Logf("payment to relay pulse (notification, poll 1s): %v", pulseAt.Sub(paidAt).Round(time.Microsecond))
+	waitFor(t, "open", 2*time.Second, func() bool { return r.Snapshot().State == lane.Open })
+
+	// 2. The same ticket again: refused, no pulse.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	time.Sleep(1100 * time.Millisecond) // past the scanner's dedup window
+	rig.scanner.Send(code)
+	waitFor(t, "already used", 5*time.Second, func() bool { return r.Snapshot().Notice == lane.NoticeAlreadyUsed })
+
+	// 3. Free within grace.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	rig.scanner.Send(rig.ticket(t, 1002, 5*time.Minute))
+	waitFor(t, "free pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 2 })
+
+	// 3b. Polling only (notifications lost): paid to pulse within the cadence.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	f := rig.sb.Faults()
+	f.DropNotify = true
+	rig.sb.SetFaults(f)
+	rig.scanner.Send(rig.ticket(t, 1005, 30*time.Minute))
+	waitFor(t, "QR 5", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	paidAt = time.Now()
+	if err := rig.sb.Pay("GRG01-X1-1005-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "polled pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 3 })
+	_, pulseAt = rig.pulses()
+	t.Logf("payment to relay pulse (polling only, cadence 1s): %v", pulseAt.Sub(paidAt).Round(time.Microsecond))
+	if d := pulseAt.Sub(paidAt); d > time.Second+50*time.Millisecond {
+		t.Errorf("polled payment took %v to open (cadence 1s)", d)
+	}
+	f.DropNotify = false
+	rig.sb.SetFaults(f)
+
+	// 4. Cancel racing a payment: the driver cancels as the payment lands.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	code3 := rig.ticket(t, 1003, time.Hour+time.Minute)
+	rig.scanner.Send(code3)
+	waitFor(t, "QR 3", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	f = rig.sb.Faults()
+	f.PayRacesCancel = true
+	rig.sb.SetFaults(f)
+	if err := r.Do(ctx, lane.Cancel{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "paid not exited", 5*time.Second, func() bool {
+		u, _ := r.Unresolved(ctx)
+		return len(u) == 1 && u[0].Kind == lane.UnresolvedPaidNotExited && u[0].MerchantOrderNo == "GRG01-X1-1003-1"
+	})
+	f.PayRacesCancel = false
+	rig.sb.SetFaults(f)
+	// The driver scans again within exit grace: out without paying twice.
+	time.Sleep(1100 * time.Millisecond)
+	rig.scanner.Send(code3)
+	waitFor(t, "exit grace pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 4 })
+	if _, err := rig.sb.Order("GRG01-X1-1003-2"); err == nil {
+		t.Fatal("a second order was created for a paid ticket")
+	}
+	if u, _ := r.Unresolved(ctx); len(u) != 0 {
+		t.Fatalf("unresolved after exit: %+v", u)
+	}
+
+	// 5. Relay unplugged while a fee is due: fault, order cancelled.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	rig.scanner.Send(rig.ticket(t, 1004, 3*time.Hour))
+	waitFor(t, "QR 4", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	rig.relay.Unplug()
+	waitFor(t, "fault", 10*time.Second, func() bool { return r.Snapshot().State == lane.Fault })
+	waitFor(t, "order 4 cancelled", 5*time.Second, func() bool {
+		o, err := rig.sb.Order("GRG01-X1-1004-1")
+		return err == nil && o.Status == payby.StatusFailure
+	})
+	if err := rig.relay.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "relay back", 10*time.Second, func() bool { return r.Snapshot().Health.Relay == lane.DeviceOK })
+	if err := r.Do(ctx, lane.ClearFault{Attendant: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rig.pulses(); n != 4 {
+		t.Fatalf("pulses = %d after replug, want 4 (never a pulse on reconnect)", n)
+	}
+
+	// The ledger agrees with PayBy and the relay.
+	stop()
+	db, err := ledger.Open(ctx, cfg.Ledger.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ev, _ := db.BarrierEvents(ctx)
+	pulsed := 0
+	for _, e := range ev {
+		if e.State == "pulsed" {
+			pulsed++
+		}
+	}
+	if n, _ := rig.pulses(); pulsed != n || len(ev) != n {
+		t.Fatalf("barrier rows %d (pulsed %d), relay pulses %d", len(ev), pulsed, n)
+	}
+	for _, no := range []string{"GRG01-X1-1001-1", "GRG01-X1-1003-1"} {
+		o, err := db.GetOrder(ctx, no)
+		sbo, _ := rig.sb.Order(no)
+		if err != nil || o.Status != ledger.StatusPaid || !sbo.Status.IsPaid() {
+			t.Fatalf("%s: ledger %+v (%v), sandbox %s", no, o, err, sbo.Status)
+		}
+	}
+}
