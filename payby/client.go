@@ -320,30 +320,26 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 	if err != nil {
 		return nil, err
 	}
-	var lastAmbiguous error
+	var last error
+	saw := false // some attempt may have taken effect
 	for attempt := 0; ; attempt++ {
 		var out wire.OrderBody
 		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
-		if err == nil {
-			if err := decodeBody(body, &out); err != nil {
-				err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-				if attempt >= c.o.Retries {
-					return nil, ambiguous(op, no, attempt+1, err)
-				}
-				lastAmbiguous = err
-			} else {
+		switch {
+		case err == nil:
+			if err = decodeBody(body, &out); err == nil {
 				return c.checkOrder(op, no, out.AcquireOrder, date)
 			}
-		} else if !isAmbiguous(err) && !IsRateLimited(err) {
+			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
+			saw = true
+		case isAmbiguous(err):
+			saw = true
+		case !IsRateLimited(err):
 			return nil, err
-		} else {
-			lastAmbiguous = err
 		}
-		if attempt >= c.o.Retries {
-			return nil, ambiguous(op, no, attempt+1, lastAmbiguous)
-		}
-		if err := c.sleep(ctx, attempt); err != nil {
-			return nil, ambiguous(op, no, attempt+1, lastAmbiguous)
+		last = err
+		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
+			return nil, conclude(op, no, attempt+1, saw, last)
 		}
 		// Not blindly: look first, send again only if it did not happen.
 		o, gerr := c.GetOrder(ctx, no)
@@ -351,7 +347,7 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 			if IsNotFound(gerr) {
 				return nil, gerr
 			}
-			lastAmbiguous = gerr
+			last = gerr
 			continue
 		}
 		done, serr := settled(o)
@@ -393,11 +389,13 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Refund, error) {
 		return nil, err
 	}
 	no := r.RefundMerchantOrderNo
-	var lastAmbiguous error
+	var last error
+	saw := false
 	for attempt := 0; ; attempt++ {
 		var out wire.RefundBody
 		body, _, err := c.attempt(ctx, op, no, wire.PathRefund, bizBytes)
-		if err == nil {
+		switch {
+		case err == nil:
 			if err = decodeBody(body, &out); err == nil {
 				ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
 				if err != nil {
@@ -406,22 +404,22 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Refund, error) {
 				return ref, nil
 			}
 			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-		} else if !isAmbiguous(err) && !IsRateLimited(err) {
+			saw = true
+		case isAmbiguous(err):
+			saw = true
+		case !IsRateLimited(err):
 			return nil, err
 		}
-		lastAmbiguous = err
-		if attempt >= c.o.Retries {
-			return nil, ambiguous(op, no, attempt+1, lastAmbiguous)
-		}
-		if err := c.sleep(ctx, attempt); err != nil {
-			return nil, ambiguous(op, no, attempt+1, lastAmbiguous)
+		last = err
+		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
+			return nil, conclude(op, no, attempt+1, saw, last)
 		}
 		ref, gerr := c.GetRefund(ctx, no)
 		if gerr == nil {
 			return ref, nil
 		}
 		if !IsNotFound(gerr) {
-			lastAmbiguous = gerr
+			last = gerr
 		}
 	}
 }
@@ -496,33 +494,36 @@ func (c *Client) read(ctx context.Context, op, no, path string, biz any, out any
 // bytes after an ambiguous outcome (create only: PayBy documents it).
 func (c *Client) idempotent(ctx context.Context, op, no, path string, bizBytes []byte, out any) (time.Time, error) {
 	var last error
+	saw := false
 	for attempt := 0; ; attempt++ {
 		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
-		if err == nil {
+		switch {
+		case err == nil:
 			if err = decodeBody(body, out); err == nil {
 				return date, nil
 			}
 			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-		} else if !isAmbiguous(err) && !IsRateLimited(err) {
+			saw = true
+		case isAmbiguous(err):
+			saw = true
+		case !IsRateLimited(err):
 			return time.Time{}, err
 		}
-		if last == nil || isAmbiguous(err) {
-			last = err
-		}
-		if attempt >= c.o.Retries {
-			if !isAmbiguous(last) {
-				return time.Time{}, last
-			}
-			return time.Time{}, ambiguous(op, no, attempt+1, last)
-		}
-		if serr := c.sleep(ctx, attempt); serr != nil {
-			if !isAmbiguous(last) {
-				return time.Time{}, last
-			}
-			return time.Time{}, ambiguous(op, no, attempt+1, last)
+		last = err
+		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
+			return time.Time{}, conclude(op, no, attempt+1, saw, last)
 		}
 		c.o.Logger.Info("payby: re-sending identical request", "op", op, "merchant_order_no", no, "attempt", attempt+2, "err", err)
 	}
+}
+
+// conclude is the error after the last attempt: ambiguous if any attempt
+// may have taken effect, else the last (rate-limit) error.
+func conclude(op, no string, attempts int, saw bool, last error) error {
+	if saw {
+		return ambiguous(op, no, attempts, last)
+	}
+	return last
 }
 
 type ambiguousError struct {

@@ -415,6 +415,23 @@ func TestGatewayErrors(t *testing.T) {
 			t.Fatalf("%v", err)
 		}
 	})
+	t.Run("rate limited writes are not ambiguous", func(t *testing.T) {
+		e := newEnv(t, nil, func(o *payby.Options) { o.Retries = 2 })
+		no := newNo("RL")
+		mustCreate(t, e, no, 100)
+		e.sb.SetFaults(sandbox.Faults{GatewayErrors: sandbox.Always, GatewayCode: "402"})
+		if _, err := e.client.CreateOrder(ctx, createReq(newNo("RL"), 100)); !payby.IsRateLimited(err) || errors.Is(err, payby.ErrAmbiguous) {
+			t.Fatalf("create: %v", err)
+		}
+		if _, err := e.client.CancelOrder(ctx, no); !payby.IsRateLimited(err) || errors.Is(err, payby.ErrAmbiguous) {
+			t.Fatalf("cancel: %v", err)
+		}
+		// Rate limited once, then through: the create is re-sent and made.
+		e.sb.SetFaults(sandbox.Faults{GatewayErrors: 1, GatewayCode: "402"})
+		if _, err := e.client.CreateOrder(ctx, createReq(newNo("RL"), 100)); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("read retried after 500", func(t *testing.T) {
 		e := newEnv(t, nil, nil)
 		no := newNo("GW")
