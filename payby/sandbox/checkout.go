@@ -34,7 +34,7 @@ h1{font-size:1.2rem;margin:.3rem 0}
 .amount{font-size:2.4rem;font-weight:700;margin:1rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;font-size:.9rem}
 dt{color:#666}
-button{display:block;width:100%;font-size:1.2rem;padding:1rem;margin-top:1rem;border:0;border-radius:10px}
+button{display:block;width:100%;font:inherit;font-size:1.2rem;padding:1rem;margin-top:1rem;border:0;border-radius:10px}
 .pay{background:#0a7d38;color:#fff}.decline{background:#e4e7ea;color:#1b1f23}
 .status{font-size:1.3rem;font-weight:600;margin-top:1rem}
 .ok{color:#0a7d38}.bad{color:#b3261e}
