@@ -663,3 +663,42 @@ func TestNewRequiresFields(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestConcurrent runs creates, polls, payments and cancels at once (run
+// with -race): the client and the sandbox are safe for concurrent use.
+func TestConcurrent(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	ctx := context.Background()
+	errs := make(chan error, 16)
+	for g := 0; g < 8; g++ {
+		go func() {
+			no := newNo("CONC")
+			if _, err := e.client.CreateOrder(ctx, createReq(no, 100)); err != nil {
+				errs <- err
+				return
+			}
+			done := make(chan struct{})
+			go func() { e.sb.Pay(no); close(done) }()
+			_, err := e.client.CancelOrder(ctx, no)
+			<-done
+			o, gerr := e.client.GetOrder(ctx, no)
+			switch {
+			case gerr != nil:
+				errs <- gerr
+			case err == nil && o.Status != payby.StatusFailure:
+				errs <- fmt.Errorf("%s cancelled but %s", no, o.Status)
+			case payby.IsAlreadyPaid(err) && !o.Paid():
+				errs <- fmt.Errorf("%s paid but %s", no, o.Status)
+			case err != nil && !payby.IsAlreadyPaid(err):
+				errs <- err
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
