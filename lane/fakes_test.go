@@ -94,7 +94,17 @@ type fakeOrder struct {
 	status OrderStatus
 }
 
+// payLatency and pulseTime make the order of async results deterministic
+// in the synctest bubble (a PayBy round trip is quicker than a pulse).
+const (
+	payLatency = 20 * time.Millisecond
+	pulseTime  = 500 * time.Millisecond
+)
+
 func (f *fakePay) call(s string) error {
+	f.mu.Unlock()
+	time.Sleep(payLatency)
+	f.mu.Lock()
 	f.calls = append(f.calls, s)
 	if f.down {
 		return errors.New("payby unreachable")
@@ -202,6 +212,7 @@ type fakeGate struct {
 }
 
 func (g *fakeGate) Open(ctx context.Context, cause string) error {
+	time.Sleep(pulseTime)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.fail {

@@ -50,7 +50,9 @@ func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
 	w.r = r
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	w.stop = func() { cancel(); <-done }
+	var once sync.Once
+	w.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(w.stop)
 	synctest.Wait()
 	return w
 }
@@ -97,6 +99,8 @@ func (w *world) note(format string, args ...any) { w.printf("## "+format, args..
 func (w *world) scan(code string) {
 	w.note("driver scans %s", code)
 	w.r.Scan(code)
+	// Long enough for the check and a PayBy round trip, shorter than a pulse.
+	time.Sleep(100 * time.Millisecond)
 	synctest.Wait()
 }
 
@@ -107,6 +111,7 @@ func (w *world) sleep(d time.Duration) {
 
 func (w *world) do(a Action) error {
 	err := w.r.Do(context.Background(), a)
+	time.Sleep(100 * time.Millisecond)
 	synctest.Wait()
 	if err != nil {
 		w.note("%s refused: %v", ActionName(a), err)
@@ -129,6 +134,11 @@ func (w *world) ticket(code string, ago time.Duration) { w.tk.add(code, time.Now
 
 func (w *world) want(s State) {
 	w.t.Helper()
+	// Let async results (PayBy, pulse) land: at most one second of bubble time.
+	for i := 0; i < 10 && w.r.Snapshot().State != s; i++ {
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+	}
 	if got := w.r.Snapshot().State; got != s {
 		w.t.Fatalf("state = %s, want %s\n%s", got, s, w.out.String())
 	}
@@ -136,6 +146,8 @@ func (w *world) want(s State) {
 
 func (w *world) wantPulses(n int) {
 	w.t.Helper()
+	time.Sleep(pulseTime)
+	synctest.Wait()
 	if got := w.gate.count(); got != n {
 		w.t.Fatalf("pulses = %d, want %d\n%s", got, n, w.out.String())
 	}
@@ -163,7 +175,9 @@ func (w *world) finish(name string) {
 		w.t.Fatalf("%v (run with -update)\n%s", err, got)
 	}
 	if string(want) != got {
-		w.t.Errorf("transcript %s differs (run go test ./lane -run Scenario -update and review the diff)\n--- got\n%s", path, got)
+		gotPath := filepath.Join(os.TempDir(), "lane-"+name+".got.txt")
+		os.WriteFile(gotPath, []byte(got), 0o644)
+		w.t.Errorf("transcript %s differs from %s (run go test ./lane -run Scenario -update and review the diff)", path, gotPath)
 	}
 }
 
@@ -418,8 +432,8 @@ func TestScenarios(t *testing.T) {
 		w.scan("T111")
 		w.gate.fail = true
 		w.r.Device(DevRelay, DeviceDown)
-		synctest.Wait()
 		w.want(Fault)
+		w.sleep(100 * time.Millisecond)
 		if w.pay.state("S-X1-111-1").Status != OrderFailed {
 			t.Fatal("order not cancelled on fault")
 		}
