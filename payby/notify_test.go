@@ -167,6 +167,7 @@ func (r *recorder) keys() []string {
 // and notifies the handler over loopback, retrying when it fails, sending
 // duplicates when told to, and nothing when dropping.
 func TestSandboxNotifications(t *testing.T) {
+	keys(t)
 	ctx := context.Background()
 	rec := newRecorder()
 	var failFirst sync.Once
@@ -198,8 +199,24 @@ func TestSandboxNotifications(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no notification")
 	}
-	if rec.calls != 1 {
-		t.Fatalf("calls %d", rec.calls)
+	rec.mu.Lock()
+	calls := rec.calls // the 503 never reached the handler
+	rec.mu.Unlock()
+	if calls != 1 {
+		t.Fatalf("calls %d", calls)
+	}
+
+	// A refund with a notifyUrl is notified too, as refundOrder.
+	if _, err := e.client.Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: newNo("R"), OriginMerchantOrderNo: req.MerchantOrderNo, Amount: 500, NotifyURL: req.NotifyURL}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-rec.got:
+		if n.Refund == nil || n.Refund.Amount != 500 || n.Refund.OriginMerchantOrderNo != req.MerchantOrderNo || n.Order != nil {
+			t.Fatalf("refund notification %+v", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refund notification")
 	}
 
 	e.sb.SetFaults(sandbox.Faults{DuplicateNotify: true})
