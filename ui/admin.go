@@ -189,7 +189,8 @@ func (a *Admin) rebuild() {
 		c = a.sessionScreen()
 	}
 	bg := canvas.NewRectangle(colBackground)
-	a.root.Objects = []fyne.CanvasObject{bg, container.NewPadded(c)}
+	// The admin is in English: Latin line metrics keep rows compact.
+	a.root.Objects = []fyne.CanvasObject{bg, container.NewThemeOverride(container.NewPadded(c), latinTheme)}
 	a.root.Refresh()
 }
 

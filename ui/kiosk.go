@@ -32,6 +32,8 @@ type KioskOptions struct {
 	Location *time.Location
 	// Now is the clock for the countdown (time.Now if nil).
 	Now func() time.Time
+	// SiteName is shown in the header instead of the snapshot's site code.
+	SiteName string
 	// OnAdmin is called after a long press on the top-left corner.
 	OnAdmin func()
 	// LongPress is how long the corner must be held (3 s by default).
@@ -46,6 +48,12 @@ type KioskOptions struct {
 	// tick replaces the 1 s countdown ticker in tests (nil: real ticker).
 	noTicker bool
 }
+
+// Themes for subtrees: Latin metrics for English, Arabic for Arabic.
+var (
+	latinTheme  = NewLatinTheme()
+	arabicTheme = NewTheme()
+)
 
 // Kiosk is the driver-facing screen. Build it with NewKiosk, put
 // Content() in a window, and feed it snapshots with Show (on the Fyne
@@ -208,7 +216,10 @@ func (k *Kiosk) rebuild() {
 	bg := canvas.NewRectangle(colBackground)
 	body := k.screen()
 	content := container.NewBorder(k.header(), k.footer(), nil, nil, body)
-	pad := container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), content)
+	var pad fyne.CanvasObject = container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), content)
+	if !k.tr.rtl() {
+		pad = container.NewThemeOverride(pad, latinTheme)
+	}
 	corner := newCornerPress(k.opt.LongPress, k.opt.afterFunc, k.opt.OnAdmin)
 	cs := 110 * k.unit()
 	cornerBox := container.NewWithoutLayout(corner)
@@ -238,6 +249,9 @@ func (k *Kiosk) text(s string, size float32, bold bool, col color.Color) *BidiTe
 func (k *Kiosk) header() fyne.CanvasObject {
 	_, _, _, small := k.sizes()
 	name := k.snap.Site
+	if k.opt.SiteName != "" {
+		name = k.opt.SiteName
+	}
 	if k.snap.Lane != "" {
 		if name != "" {
 			name += " · "
@@ -267,9 +281,14 @@ func (k *Kiosk) footer() fyne.CanvasObject {
 		other = LangEnglish
 	}
 	sw := widget.NewButton(k.tr.T("lang.switch"), func() { k.SetLang(other) })
+	// The switch is labelled in the other language: give it that font.
+	var swObj fyne.CanvasObject = container.NewThemeOverride(sw, arabicTheme)
+	if other == LangEnglish {
+		swObj = container.NewThemeOverride(sw, latinTheme)
+	}
 	h := max(72*k.unit(), 56)
 	callBox := container.NewGridWrap(fyne.NewSize(max(420*k.unit(), 230), h), call)
-	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), sw)
+	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), swObj)
 	if k.tr.rtl() {
 		return container.NewHBox(swBox, layout.NewSpacer(), callBox)
 	}

@@ -1,0 +1,149 @@
+package main
+
+// The display side of "exitlane run" and "exitlane sim": the Fyne app,
+// the kiosk window (driver screens and attendant admin) and, in
+// simulation, the developer panel. Only this file, cmd_sim.go and the ui
+// package use Fyne.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/ui"
+)
+
+// processStart is when the process began, for the start-up figure.
+var processStart = time.Now()
+
+func init() {
+	displayRun = func(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner) error {
+		return runDisplay(ctx, cfg, logger, r, displayOptions{Fullscreen: true, Production: true})
+	}
+}
+
+// displayOptions are the differences between production and simulation.
+type displayOptions struct {
+	// Fullscreen: no window decorations, the whole screen.
+	Fullscreen bool
+	// Production: the driver cannot close the window.
+	Production bool
+	// Size of the kiosk window when not fullscreen.
+	Size fyne.Size
+	// Lang is the driver screens' default language.
+	Lang string
+	// Sim, if set, opens the developer simulation panel in a second window.
+	Sim ui.SimControls
+	// OnReady is called on the Fyne goroutine once the windows show.
+	OnReady func(a fyne.App, st *ui.Station, panel *ui.SimPanel)
+}
+
+// gateFromConfig builds the admin gate from [admin].
+func gateFromConfig(cfg *config.Config, audit ui.AuditFunc) *ui.Gate {
+	var atts []ui.Attendant
+	for _, a := range cfg.Admin.Attendants {
+		name := a.Name
+		if name == "" {
+			name = a.ID
+		}
+		atts = append(atts, ui.Attendant{ID: a.ID, Name: name, PINHash: a.PINHash, Badge: a.Badge})
+	}
+	return ui.NewGate(atts, ui.GatePolicy{
+		MaxAttempts: cfg.Admin.LockoutAttempts,
+		Lockout:     cfg.Admin.Lockout,
+		Idle:        cfg.Admin.IdleTimeout,
+	}, audit)
+}
+
+// auditLogger records admin events in the log. The ledger's audit table
+// is written by the lane for every attendant action; PIN attempts and
+// log-ins happen before any action, and the lane has no audit entry point
+// for them yet, so they go to the structured log with the attendant's id.
+func auditLogger(logger *slog.Logger) ui.AuditFunc {
+	return func(attendant, event, detail string) {
+		logger.Info("admin audit", "attendant", attendant, "event", event, "detail", detail)
+	}
+}
+
+// runDisplay runs the kiosk (and the simulation panel) on a started lane
+// until ctx ends. It must run on the main goroutine (GLFW).
+func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner, o displayOptions) error {
+	a := app.NewWithID("com.exitlane.kiosk")
+	a.Settings().SetTheme(ui.NewTheme())
+	log := logger.With("component", "ui")
+
+	st := ui.NewStation(r, gateFromConfig(cfg, auditLogger(log)),
+		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, Logger: log},
+		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log})
+	w := a.NewWindow(fmt.Sprintf("exitlane %s %s", cfg.Site.ID, cfg.Site.Lane))
+	w.SetPadded(false)
+	w.SetContent(st.Content())
+	if o.Production {
+		// The driver cannot close the kiosk; stopping is for SIGTERM.
+		w.SetCloseIntercept(func() { log.Warn("window close request ignored") })
+	} else {
+		w.SetCloseIntercept(func() { a.Quit() })
+	}
+	if o.Fullscreen {
+		w.SetFullScreen(true)
+	} else {
+		size := o.Size
+		if size.IsZero() {
+			size = fyne.NewSize(1280, 720)
+		}
+		w.Resize(size)
+		w.SetFixedSize(true)
+	}
+
+	var panel *ui.SimPanel
+	if o.Sim != nil {
+		panel = ui.NewSimPanel(o.Sim, log)
+		pw := a.NewWindow("exitlane simulation")
+		pw.SetContent(panel.Content())
+		pw.Resize(fyne.NewSize(1200, 700))
+		pw.SetCloseIntercept(func() { a.Quit() })
+		pw.Show()
+	}
+
+	ch, unsubscribe := r.Subscribe()
+	defer unsubscribe()
+	show := func(s lane.Snapshot) {
+		st.Show(s)
+		if panel != nil {
+			panel.Show(s)
+		}
+	}
+	show(r.Snapshot())
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				fyne.Do(a.Quit)
+				return
+			case s, ok := <-ch:
+				if !ok {
+					return
+				}
+				fyne.Do(func() { show(s) })
+			}
+		}
+	}()
+	a.Lifecycle().SetOnStarted(func() {
+		log.Info("kiosk shown", "since_process_start_ms", time.Since(processStart).Milliseconds())
+		if o.OnReady != nil {
+			o.OnReady(a, st, panel)
+		}
+	})
+	w.ShowAndRun()
+	st.Close()
+	if panel != nil {
+		panel.Close()
+	}
+	return nil
+}
