@@ -109,7 +109,6 @@ func TestFyneDoesNotReorderMixedLines(t *testing.T) {
 	}
 }
 
-
 // TestBidiProofScreenshot renders, for docs/screenshots/bidi-proof.png,
 // mixed lines as Fyne draws them alone and as BidiText draws them.
 func TestBidiProofScreenshot(t *testing.T) {
