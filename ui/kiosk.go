@@ -472,7 +472,9 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 	cancel := widget.NewButton(k.tr.T("fee.cancel"), func() { k.do(lane.Cancel{}) })
 	cancel.Importance = widget.DangerImportance
 	buttons := []fyne.CanvasObject{cancel}
-	if s.TokenURL != "" {
+	// New QR: replace the shown order, or try again after PayBy reported
+	// the payment failed (not while PayBy is unreachable).
+	if s.TokenURL != "" || s.Notice == lane.NoticePaymentFailed {
 		nq := widget.NewButton(k.tr.T("fee.new_qr"), func() { k.do(lane.NewQR{}) })
 		buttons = append(buttons, nq)
 	}

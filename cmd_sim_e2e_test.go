@@ -1,0 +1,355 @@
+package main
+
+// End-to-end test of the real binary with its display: "exitlane run"
+// (fullscreen kiosk) under a private Xvfb, with the PayBy sandbox and pty
+// scanner and relay emulators of "exitlane sim" in the test process.
+// Screenshots are taken with ImageMagick's import and the QR on screen is
+// decoded with zbarimg (Debian: xvfb, imagemagick, zbar-tools). Skipped
+// with -short or when those tools are missing.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/payby/sandbox"
+)
+
+type xvfb struct {
+	cmd     *exec.Cmd
+	display string
+}
+
+func startXvfb(t *testing.T) *xvfb {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("Xvfb: %v", err)
+	}
+	w.Close()
+	line, err := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatalf("Xvfb display: %v", err)
+	}
+	x := &xvfb{cmd: cmd, display: ":" + strings.TrimSpace(line)}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return x
+}
+
+// lastShot is the latest screenshot, kept when a wait times out.
+var lastShot string
+
+func (x *xvfb) shot(t *testing.T, path string) {
+	t.Helper()
+	lastShot = path
+	if out, err := exec.Command("import", "-display", x.display, "-window", "root", path).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v %s", err, out)
+	}
+}
+
+// qr decodes the QR codes in a screenshot ("" when none).
+func qr(path string) string {
+	out, _ := exec.Command("zbarimg", "--raw", "-q", path).Output()
+	return strings.TrimSpace(string(out))
+}
+
+func waitUntil(t *testing.T, what string, d time.Duration, f func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < d {
+		if f() {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if dir := os.Getenv("EXITLANE_E2E_SHOTS"); dir != "" && lastShot != "" {
+		copyFile(lastShot, filepath.Join(dir, "e2e-timeout.png"))
+	}
+	t.Fatalf("timed out waiting for %s", what)
+	return 0
+}
+
+func TestSimBinaryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test with Xvfb")
+	}
+	for _, tool := range []string{"Xvfb", "import", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "exitlane")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	x := startXvfb(t)
+	world, err := newSimWorld(filepath.Join(dir, "data"), "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer world.Close()
+	cfgPath := filepath.Join(world.dir, "sim.toml")
+	cfgText, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText = bytes.Replace(cfgText, []byte(`notice = "6s"`), []byte(`notice = "2s"`), 1)
+	cfgText = bytes.Replace(cfgText, []byte(`opened = "8s"`), []byte(`opened = "2s"`), 1)
+	// A short payment window: the abandoned QR runs out within the test.
+	cfgText = bytes.Replace(cfgText, []byte(`pay_window = "3m"`), []byte(`pay_window = "30s"`), 1)
+	if err := os.WriteFile(cfgPath, cfgText, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display, "LANG=en_US.UTF-8")
+	stderr, _ := cmd.StderrPipe()
+	logs := make(chan string, 1000)
+	var logText strings.Builder
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			select {
+			case logs <- sc.Text():
+			default:
+			}
+		}
+		close(logs)
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+	}
+	defer stop()
+	defer func() {
+		if t.Failed() || os.Getenv("EXITLANE_E2E_LOG") != "" {
+		drainLoop:
+			for {
+				select {
+				case l, ok := <-logs:
+					if !ok {
+						break drainLoop
+					}
+					logText.WriteString(l + "\n")
+				default:
+					break drainLoop
+				}
+			}
+			t.Logf("exitlane log:\n%s", logText.String())
+		}
+	}()
+
+	shot := filepath.Join(dir, "shot.png")
+	bgAt := func() bool {
+		x.shot(t, shot)
+		// The kiosk's navy background fills the screen once it shows.
+		out, _ := exec.Command("convert", shot, "-format", "%[pixel:p{960,540}]", "info:").Output()
+		return strings.Contains(string(out), "srgb(10,26,51)")
+	}
+	waitUntil(t, "welcome screen", 20*time.Second, bgAt)
+	t.Logf("figure: process start to welcome screen on display %v (screenshot polling)", time.Since(started).Round(10*time.Millisecond))
+	time.Sleep(time.Second)
+	welcome := screenSum(t, x, shot)
+	idle := func() bool {
+		sum := screenSum(t, x, shot)
+		if os.Getenv("EXITLANE_E2E_LOG") != "" {
+			t.Logf("%s screen %.12s (welcome %.12s)", time.Now().Format("15:04:05.000"), sum, welcome)
+		}
+		return sum == welcome
+	}
+
+	issue := func(serial uint64, ago time.Duration) string {
+		code, err := world.issuer.Issue("E1", serial, time.Now().Add(-ago))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	pulses := func() int {
+		n := 0
+		for _, c := range world.relay.Timeline() {
+			if c.Channel == 1 && c.On {
+				n++
+			}
+		}
+		return n
+	}
+	openOrder := func() (sandbox.OrderInfo, bool) {
+		for _, o := range world.sb.Orders() {
+			if o.Status == payby.StatusCreated {
+				return o, true
+			}
+		}
+		return sandbox.OrderInfo{}, false
+	}
+	waitRelay := func(want int) {
+		t.Helper()
+		waitUntil(t, fmt.Sprintf("%d pulses", want), 15*time.Second, func() bool { return pulses() >= want })
+	}
+	ready := func() {
+		t.Helper()
+		time.Sleep(1200 * time.Millisecond) // past the scanner's 1 s dedup window
+		x.shot(t, shot)
+	}
+
+	// 1. A paid visit: scan, QR on screen decodes to the order's tokenUrl, pay.
+	paid := issue(101, 2*time.Hour+10*time.Minute)
+	sent := time.Now()
+	if err := world.scanner.Send(paid); err != nil {
+		t.Fatal(err)
+	}
+	var order sandbox.OrderInfo
+	scanToQR := waitUntil(t, "QR on screen", 20*time.Second, func() bool {
+		o, ok := openOrder()
+		if !ok {
+			return false
+		}
+		x.shot(t, shot)
+		if got := qr(shot); got == o.TokenURL {
+			order = o
+			return true
+		}
+		return false
+	})
+	t.Logf("figure: scan to QR on screen %v (upper bound: includes screenshot and zbarimg polling)", time.Since(sent).Round(10*time.Millisecond))
+	_ = scanToQR
+	if order.Amount.String() == "" {
+		t.Fatalf("order %+v", order)
+	}
+	keep := os.Getenv("EXITLANE_E2E_SHOTS")
+	if keep != "" {
+		copyFile(shot, filepath.Join(keep, "e2e-fee-qr.png"))
+	}
+	if err := world.sb.Pay(order.MerchantOrderNo); err != nil {
+		t.Fatal(err)
+	}
+	waitRelay(1)
+
+	// 2. A free visit within the grace period.
+	waitUntil(t, "lane idle", 20*time.Second, idle)
+	world.scanner.Send(issue(102, 5*time.Minute))
+	waitRelay(2)
+
+	// 3. A forged ticket (entry time edited), 4. the paid ticket again.
+	waitUntil(t, "lane idle", 20*time.Second, idle)
+	forged := strings.Split(issue(103, 3*time.Hour), ":")
+	forged[4] = forged[4][:len(forged[4])-1] + string('0'+(forged[4][len(forged[4])-1]-'0'+1)%10)
+	world.scanner.Send(strings.Join(forged, ":"))
+	ready()
+	if keep != "" {
+		copyFile(shot, filepath.Join(keep, "e2e-forged.png"))
+	}
+	waitUntil(t, "lane idle", 20*time.Second, idle)
+	world.scanner.Send(paid)
+	ready()
+	if keep != "" {
+		copyFile(shot, filepath.Join(keep, "e2e-used.png"))
+	}
+
+	// 5. An abandoned QR: the payment window runs out, the lane cancels.
+	waitUntil(t, "lane idle", 20*time.Second, idle)
+	world.scanner.Send(issue(105, 3*time.Hour))
+	var abandoned sandbox.OrderInfo
+	waitUntil(t, "second order", 15*time.Second, func() bool {
+		o, ok := openOrder()
+		abandoned = o
+		return ok
+	})
+
+	// 6. PayBy unreachable: no order, no opening.
+	waitUntil(t, "lane idle", 60*time.Second, idle)
+	world.proxy.SetDown(true)
+	world.scanner.Send(issue(106, 4*time.Hour))
+	time.Sleep(8 * time.Second)
+	x.shot(t, shot)
+	if got := qr(shot); got != "" {
+		t.Errorf("QR on screen while PayBy is unreachable: %q", got)
+	}
+	if keep != "" {
+		copyFile(shot, filepath.Join(keep, "e2e-payby-down.png"))
+	}
+	world.proxy.SetDown(false)
+
+	if n := pulses(); n != 2 {
+		t.Errorf("relay pulses = %d, want 2 (paid, free)", n)
+	}
+	var frames []string
+	for _, f := range world.relay.Frames() {
+		frames = append(frames, fmt.Sprintf("% X", f.Bytes))
+	}
+	all := strings.Join(frames, "|")
+	if strings.Count(all, "A0 01 01 A2") != 2 || strings.Count(all, "A0 01 00 A1") < 2 {
+		t.Errorf("relay frames: %v", frames)
+	}
+	stop()
+
+	db, err := ledger.Open(context.Background(), world.cfg.Ledger.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evs, err := db.BarrierEvents(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var causes []string
+	for _, e := range evs {
+		causes = append(causes, e.Cause+"/"+e.State)
+	}
+	if len(evs) != 2 || evs[0].Cause != "paid" || evs[1].Cause != "grace" || evs[0].No != order.MerchantOrderNo {
+		t.Errorf("barrier events = %v (%+v)", causes, evs)
+	}
+	got, _ := world.sb.Order(abandoned.MerchantOrderNo)
+	if got.Status != payby.StatusFailure {
+		t.Errorf("abandoned order %s is %s, want FAILURE (cancelled)", got.MerchantOrderNo, got.Status)
+	}
+}
+
+// screenSum is a checksum of the screen's pixels.
+func screenSum(t *testing.T, x *xvfb, shot string) string {
+	x.shot(t, shot)
+	out, _ := exec.Command("identify", "-format", "%#", shot).Output()
+	return string(out)
+}
+
+func copyFile(src, dst string) {
+	in, err := os.Open(src)
+	if err != nil {
+		return
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return
+	}
+	defer out.Close()
+	io.Copy(out, in)
+}
