@@ -7,9 +7,11 @@
 # two cores) and writes a tarball with usr/local/bin/exitlane, a .desktop
 # file, the icon and a Makefile (make install / user-install).
 #
-# The tree stays clean: --app-build and --app-version stop fyne from
-# bumping Build in FyneApp.toml; its temporary metadata file and binary
-# are removed by fyne; the tarball is moved to bin/ (git-ignored).
+# The tree stays clean: fyne package v1.7.4 always rewrites FyneApp.toml
+# after packaging (Build + 1, comments dropped) even with --app-build, so
+# the file is saved first and restored; --app-build/--app-version pin the
+# numbers the bundle gets; fyne removes its temporary metadata file and
+# binary; the tarball is moved to bin/ (git-ignored).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -20,15 +22,19 @@ name=$(sed -n 's/^Name *= *"\([^"]*\)".*/\1/p' FyneApp.toml)
 
 # fyne package deletes ./exitlane (it assumes a stale build): keep a
 # developer's binary aside while it runs.
+save=$(mktemp -d)
+cp FyneApp.toml "$save/FyneApp.toml"
 kept=""
 if [ -e exitlane ]; then
-	kept=$(mktemp -d)
-	mv exitlane "$kept/"
+	kept=yes
+	mv exitlane "$save/"
 fi
 restore() {
+	cp "$save/FyneApp.toml" FyneApp.toml
 	if [ -n "$kept" ]; then
-		mv "$kept/exitlane" . && rmdir "$kept"
+		mv "$save/exitlane" .
 	fi
+	rm -rf "$save"
 }
 trap restore EXIT INT TERM
 
@@ -37,8 +43,3 @@ mkdir -p bin
 mv "$name.tar.xz" bin/
 echo "bin/$name.tar.xz"
 tar -tJf "bin/$name.tar.xz"
-
-if ! git diff --quiet -- FyneApp.toml 2>/dev/null; then
-	echo "package.sh: FyneApp.toml was modified" >&2
-	exit 1
-fi
