@@ -106,7 +106,7 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 		panel = ui.NewSimPanel(o.Sim, log)
 		pw := a.NewWindow("exitlane simulation")
 		pw.SetContent(panel.Content())
-		pw.Resize(fyne.NewSize(1200, 700))
+		pw.Resize(fyne.NewSize(1280, 900))
 		pw.SetCloseIntercept(func() { a.Quit() })
 		pw.Show()
 	}

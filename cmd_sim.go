@@ -57,6 +57,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	full := fs.Bool("fullscreen", false, "kiosk window fullscreen")
 	lang := fs.String("lang", "en", "default language of the driver screens: en or ar")
 	headless := fs.Bool("headless", false, "no windows: run the simulated lane and log (for soak tests)")
+	noPanel := fs.Bool("no-panel", false, "only the kiosk window, no simulation panel (measurements, demos on one screen)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless]")
@@ -112,8 +113,12 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		return exitOK
 	}
+	var ctl ui.SimControls = world
+	if *noPanel {
+		ctl = nil
+	}
 	err = runDisplay(ctx, world.cfg, logger, r, displayOptions{
-		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: world,
+		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl,
 		OnReady: func(_ fyne.App, _ *ui.Station, panel *ui.SimPanel) {
 			world.setPanel(panel)
 		},

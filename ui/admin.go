@@ -189,8 +189,7 @@ func (a *Admin) rebuild() {
 		c = a.sessionScreen()
 	}
 	bg := canvas.NewRectangle(colBackground)
-	// The admin is in English: Latin line metrics keep rows compact.
-	a.root.Objects = []fyne.CanvasObject{bg, container.NewThemeOverride(container.NewPadded(c), latinTheme)}
+	a.root.Objects = []fyne.CanvasObject{bg, container.NewPadded(c)}
 	a.root.Refresh()
 }
 

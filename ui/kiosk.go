@@ -49,12 +49,6 @@ type KioskOptions struct {
 	noTicker bool
 }
 
-// Themes for subtrees: Latin metrics for English, Arabic for Arabic.
-var (
-	latinTheme  = NewLatinTheme()
-	arabicTheme = NewTheme()
-)
-
 // Kiosk is the driver-facing screen. Build it with NewKiosk, put
 // Content() in a window, and feed it snapshots with Show (on the Fyne
 // goroutine) or Follow.
@@ -216,10 +210,11 @@ func (k *Kiosk) rebuild() {
 	bg := canvas.NewRectangle(colBackground)
 	body := k.screen()
 	content := container.NewBorder(k.header(), k.footer(), nil, nil, body)
-	var pad fyne.CanvasObject = container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), content)
-	if !k.tr.rtl() {
-		pad = container.NewThemeOverride(pad, latinTheme)
-	}
+	// No container.ThemeOverride here or anywhere that is rebuilt: in Fyne
+	// 2.7.1 every override (and every refresh of one) opens a new font
+	// cache scope that parses the fonts again and is never freed, so a
+	// kiosk rebuilding per snapshot would grow without bound.
+	pad := container.New(layout.NewCustomPaddedLayout(8, 8, 12, 12), content)
 	corner := newCornerPress(k.opt.LongPress, k.opt.afterFunc, k.opt.OnAdmin)
 	cs := 110 * k.unit()
 	cornerBox := container.NewWithoutLayout(corner)
@@ -281,14 +276,9 @@ func (k *Kiosk) footer() fyne.CanvasObject {
 		other = LangEnglish
 	}
 	sw := widget.NewButton(k.tr.T("lang.switch"), func() { k.SetLang(other) })
-	// The switch is labelled in the other language: give it that font.
-	var swObj fyne.CanvasObject = container.NewThemeOverride(sw, arabicTheme)
-	if other == LangEnglish {
-		swObj = container.NewThemeOverride(sw, latinTheme)
-	}
 	h := max(72*k.unit(), 56)
 	callBox := container.NewGridWrap(fyne.NewSize(max(420*k.unit(), 230), h), call)
-	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), swObj)
+	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), sw)
 	if k.tr.rtl() {
 		return container.NewHBox(swBox, layout.NewSpacer(), callBox)
 	}

@@ -210,7 +210,6 @@ func (p *SimPanel) rebuild() {
 			btn("Decline", func() error { return p.ctl.Pay(true) }),
 			btn("Let QR expire", p.ctl.ExpireQR),
 		),
-		widget.NewLabel(orNone("checkout: ", st.CheckoutURL)),
 		btn("Vehicle passes", p.ctl.VehiclePasses),
 	)
 	plug := func(dev string, plugged bool) *widget.Button {
@@ -220,14 +219,17 @@ func (p *SimPanel) rebuild() {
 		}
 		return btn(label, func() error { return p.ctl.Plug(dev, !plugged) })
 	}
-	modes := widget.NewRadioGroup([]string{string(PayByOK), string(PayBySlow), string(PayByFailing), string(PayByUnreachable)}, func(v string) {
-		if v == "" || PayByMode(v) == p.ctl.Status().PayBy {
-			return
+	var modeButtons []fyne.CanvasObject
+	for _, m := range []PayByMode{PayByOK, PayBySlow, PayByFailing, PayByUnreachable} {
+		b := widget.NewButton("PayBy "+string(m), func() {
+			p.run("PayBy "+string(m), func() error { return p.ctl.SetPayBy(m) })
+		})
+		if m == st.PayBy {
+			b.Importance = widget.HighImportance
 		}
-		p.run("PayBy "+v, func() error { return p.ctl.SetPayBy(PayByMode(v)) })
-	})
-	modes.Horizontal = true
-	modes.Selected = string(st.PayBy)
+		modeButtons = append(modeButtons, b)
+	}
+	modes := container.NewGridWithColumns(2, modeButtons...)
 	devices := container.NewVBox(
 		section("Devices and PayBy"),
 		container.NewGridWithColumns(2, plug("scanner", st.ScannerPlugged), plug("relay", st.RelayPlugged)),
@@ -248,17 +250,23 @@ func (p *SimPanel) rebuild() {
 	status := container.NewVBox(
 		section("State"),
 		laneText, relayText,
-		widget.NewLabel(orNone("sandbox: ", st.SandboxURL)),
+		small(orNone("sandbox: ", st.SandboxURL)),
+		small(orNone("checkout: ", st.CheckoutURL)),
 		monoLines(lastN(st.RelayFrames, 4), 13),
 		section("Ledger (newest first)"),
 		monoLines(lastN(st.Ledger, 12), 13),
 		msg,
 	)
-	controls := container.NewVBox(tickets, widget.NewSeparator(), phone, widget.NewSeparator(), devices)
-	body := container.NewGridWithColumns(2, controls, status)
-	p.root.Objects = []fyne.CanvasObject{canvas.NewRectangle(colBackground),
-		container.NewThemeOverride(container.NewPadded(body), compactTheme{NewTheme()})}
+	controls := container.NewVBox(tickets, widget.NewSeparator(), phone)
+	body := container.NewGridWithColumns(2, controls, container.NewVBox(devices, widget.NewSeparator(), status))
+	p.root.Objects = []fyne.CanvasObject{canvas.NewRectangle(colBackground), container.NewPadded(body)}
 	p.root.Refresh()
+}
+
+func small(s string) fyne.CanvasObject {
+	t := canvas.NewText(s, colMuted)
+	t.TextSize = 16
+	return t
 }
 
 func orNone(prefix, s string) string {

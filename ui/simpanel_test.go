@@ -52,7 +52,7 @@ func TestSimPanel(t *testing.T) {
 	p := NewSimPanel(f, nil)
 	p.sync = true
 	w := test.NewTempWindow(t, p.Content())
-	w.Resize(fyne.NewSize(1280, 720))
+	w.Resize(fyne.NewSize(1280, 900))
 	s := feeSnap()
 	p.Show(s)
 	test.AssertRendersToMarkup(t, "sim/panel.xml", w.Canvas())
@@ -67,7 +67,8 @@ func TestSimPanel(t *testing.T) {
 	tapButton(t, w, "Vehicle passes")
 	tapButton(t, w, "Unplug scanner")
 	tapButton(t, w, "Replug scanner")
-	want := []string{"present valid 45m0s", "present forged 45m0s", "pay decline=false", "pay decline=true", "expire", "passes", "plug scanner false", "plug scanner true"}
+	tapButton(t, w, "PayBy unreachable")
+	want := []string{"present valid 45m0s", "present forged 45m0s", "pay decline=false", "pay decline=true", "expire", "passes", "plug scanner false", "plug scanner true", "payby unreachable"}
 	if fmt.Sprint(f.calls) != fmt.Sprint(want) {
 		t.Errorf("calls = %q\nwant %q", f.calls, want)
 	}

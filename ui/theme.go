@@ -31,11 +31,6 @@ var (
 // machine (Fyne's bundled Noto Sans has no Arabic).
 type Theme struct {
 	regular, bold fyne.Resource
-	// latin selects Fyne's bundled Noto Sans as the primary font: Latin
-	// text then gets Latin line metrics (the Arabic font's taller ascent
-	// would push Latin labels up inside buttons). English screens use it;
-	// the few Arabic words on them sit in an Arabic override.
-	latin bool
 }
 
 // NewTheme returns the kiosk theme.
@@ -44,14 +39,6 @@ func NewTheme() *Theme {
 		regular: fyne.NewStaticResource("NotoSansArabic-Regular.ttf", assets.FontRegular()),
 		bold:    fyne.NewStaticResource("NotoSansArabic-Bold.ttf", assets.FontBold()),
 	}
-}
-
-// NewLatinTheme is the kiosk theme with Noto Sans (Latin) as the
-// primary font, for English screens and the attendant admin.
-func NewLatinTheme() *Theme {
-	t := NewTheme()
-	t.latin = true
-	return t
 }
 
 var _ fyne.Theme = (*Theme)(nil)
@@ -99,7 +86,7 @@ func (t *Theme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 // Font implements fyne.Theme: Noto Sans Arabic (regular or bold) for text;
 // Fyne falls back to its bundled Noto Sans, also embedded, for Latin letters.
 func (t *Theme) Font(s fyne.TextStyle) fyne.Resource {
-	if s.Monospace || s.Symbol || t.latin {
+	if s.Monospace || s.Symbol {
 		return theme.DefaultTheme().Font(s)
 	}
 	if s.Bold {
@@ -140,22 +127,4 @@ func (t *Theme) Size(n fyne.ThemeSizeName) float32 {
 		return 2
 	}
 	return theme.DefaultTheme().Size(n)
-}
-
-// compactTheme is the kiosk palette and fonts at desktop sizes, for the
-// developer simulation panel (a second window on a developer's screen).
-type compactTheme struct{ *Theme }
-
-func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
-	switch n {
-	case theme.SizeNameText:
-		return 16
-	case theme.SizeNameInnerPadding:
-		return 8
-	case theme.SizeNamePadding:
-		return 4
-	case theme.SizeNameInlineIcon:
-		return 20
-	}
-	return t.Theme.Size(n)
 }
