@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +347,38 @@ func writeScreenshot(t *testing.T, name string, w fyne.Window) {
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKioskRebuildsDoNotLeak shows many snapshots: memory must not grow
+// with them (a container.ThemeOverride per rebuild used to add megabytes
+// of font tables each time).
+func TestKioskRebuildsDoNotLeak(t *testing.T) {
+	k, w := newTestKiosk(t, newFakeLane(), LangArabic)
+	w.Resize(fyne.NewSize(1920, 1080))
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	show := func(n int) {
+		for i := 0; i < n; i++ {
+			s := feeSnap()
+			if i%2 == 0 {
+				s = baseSnap()
+			}
+			k.Show(s)
+			if i%50 == 0 {
+				w.Canvas().Capture()
+			}
+		}
+	}
+	show(20)
+	before := heap()
+	show(200)
+	after := heap()
+	if after > before+8<<20 {
+		t.Errorf("heap grew from %d to %d KB over 200 screens", before>>10, after>>10)
 	}
 }
