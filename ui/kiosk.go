@@ -178,7 +178,7 @@ func (k *Kiosk) unit() float32 {
 
 func (k *Kiosk) sizes() (title, big, body, small float32) {
 	u := k.unit()
-	return max(72*u, 34), max(120*u, 52), max(42*u, 22), max(30*u, 17)
+	return max(72*u, 28), max(120*u, 40), max(42*u, 18), max(30*u, 14)
 }
 
 func (k *Kiosk) landscape() bool { return k.size.Width >= k.size.Height }
@@ -265,18 +265,18 @@ func (k *Kiosk) footer() fyne.CanvasObject {
 	if k.called || k.snap.AttendantCalled {
 		callText = k.tr.T("call.called")
 	}
-	call := widget.NewButton(callText, func() {
+	_, _, body, _ := k.sizes()
+	call := newBigButton(callText, k.tr.rtl(), body*0.8, widget.WarningImportance, func() {
 		k.called = true
 		k.do(lane.CallAttendant{})
 		k.rebuild()
 	})
-	call.Importance = widget.WarningImportance
 	other := LangArabic
 	if k.tr.lang == LangArabic {
 		other = LangEnglish
 	}
-	sw := widget.NewButton(k.tr.T("lang.switch"), func() { k.SetLang(other) })
-	h := max(72*k.unit(), 56)
+	sw := newBigButton(k.tr.T("lang.switch"), other == LangArabic, body*0.8, widget.MediumImportance, func() { k.SetLang(other) })
+	h := max(84*k.unit(), 44)
 	callBox := container.NewGridWrap(fyne.NewSize(max(420*k.unit(), 230), h), call)
 	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), sw)
 	if k.tr.rtl() {
@@ -422,21 +422,24 @@ func (k *Kiosk) remaining() string {
 func (k *Kiosk) feeScreen() fyne.CanvasObject {
 	s := k.snap
 	_, big, body, small := k.sizes()
-	info := []fyne.CanvasObject{
-		layout.NewSpacer(),
-		k.text(k.tr.T("fee.title"), body, false, colMuted),
-		k.text(k.tr.amount(s.Due), big, true, colPrimary),
+	compact := k.unit() < 0.6 // 800x480 panels: only what the driver needs
+	info := []fyne.CanvasObject{layout.NewSpacer()}
+	if !compact {
+		info = append(info, k.text(k.tr.T("fee.title"), body, false, colMuted))
 	}
+	info = append(info, k.text(k.tr.amount(s.Due), big, true, colPrimary))
 	if s.Ticket != nil && !s.Ticket.Entry.IsZero() {
 		info = append(info, k.text(k.tr.T("fee.entry", "time", k.tr.clock(s.Ticket.Entry, s.At, k.opt.Location)), small, false, colForeground))
 	}
-	if s.Stay > 0 {
+	if s.Stay > 0 && !compact {
 		info = append(info, k.text(k.tr.T("fee.stay", "duration", k.tr.duration(s.Stay)), small, false, colForeground))
 	}
 	if s.Paid > 0 {
 		info = append(info, k.text(k.tr.T("fee.paid_before", "amount", s.Paid.Decimal()), small, false, colMuted))
 	}
-	info = append(info, vgap(body))
+	if !compact {
+		info = append(info, vgap(body))
+	}
 	var qrPane fyne.CanvasObject
 	switch {
 	case s.TokenURL != "":
@@ -459,13 +462,12 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 	default:
 		qrPane = k.message(k.tr.T("fee.preparing"), "", colMuted)
 	}
-	cancel := widget.NewButton(k.tr.T("fee.cancel"), func() { k.do(lane.Cancel{}) })
-	cancel.Importance = widget.DangerImportance
+	cancel := newBigButton(k.tr.T("fee.cancel"), k.tr.rtl(), body*0.9, widget.DangerImportance, func() { k.do(lane.Cancel{}) })
 	buttons := []fyne.CanvasObject{cancel}
 	// New QR: replace the shown order, or try again after PayBy reported
 	// the payment failed (not while PayBy is unreachable).
 	if s.TokenURL != "" || s.Notice == lane.NoticePaymentFailed {
-		nq := widget.NewButton(k.tr.T("fee.new_qr"), func() { k.do(lane.NewQR{}) })
+		nq := newBigButton(k.tr.T("fee.new_qr"), k.tr.rtl(), body*0.9, widget.MediumImportance, func() { k.do(lane.NewQR{}) })
 		buttons = append(buttons, nq)
 	}
 	if k.tr.rtl() {
@@ -473,9 +475,12 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 			buttons[i], buttons[j] = buttons[j], buttons[i]
 		}
 	}
-	bh := max(80*k.unit(), 56)
+	bh := max(96*k.unit(), 44)
 	row := container.NewGridWithColumns(len(buttons), buttons...)
-	info = append(info, vgap(body), container.New(&fixedHeight{h: bh}, row), layout.NewSpacer())
+	if !compact {
+		info = append(info, vgap(body))
+	}
+	info = append(info, container.New(&fixedHeight{h: bh}, row), layout.NewSpacer())
 	infoBox := container.NewVBox(info...)
 	if qrPane == nil {
 		return infoBox

@@ -307,14 +307,20 @@ func walk(o fyne.CanvasObject, f func(fyne.CanvasObject) bool) bool {
 	return false
 }
 
-func findButton(root fyne.CanvasObject, label string) *widget.Button {
-	var found *widget.Button
+func findButton(root fyne.CanvasObject, label string) fyne.Tappable {
+	var found fyne.Tappable
 	walk(root, func(o fyne.CanvasObject) bool {
-		if b, ok := o.(*widget.Button); ok && b.Text == label {
-			found = b
-			return true
+		switch b := o.(type) {
+		case *widget.Button:
+			if b.Text == label {
+				found = b
+			}
+		case *bigButton:
+			if b.Text == label {
+				found = b
+			}
 		}
-		return false
+		return found != nil
 	})
 	return found
 }

@@ -1,0 +1,52 @@
+package ui
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+)
+
+// bigButton is a button whose label is large, centred and bidi-ordered:
+// widget.Button takes its text size from the theme (one size for the
+// whole app) and draws its label at the top of a tall button. It is a
+// plain widget.Button with no text, under a BidiText.
+type bigButton struct {
+	widget.BaseWidget
+	Text  string
+	btn   *widget.Button
+	label *BidiText
+}
+
+func newBigButton(text string, rtl bool, size float32, imp widget.Importance, tapped func()) *bigButton {
+	b := &bigButton{Text: text, btn: widget.NewButton("", tapped)}
+	b.btn.Importance = imp
+	b.label = NewBidiText(text, rtl, size)
+	b.label.Align = fyne.TextAlignCenter
+	b.label.Bold = true
+	b.label.Color = labelColour(imp)
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+func labelColour(imp widget.Importance) color.Color {
+	switch imp {
+	case widget.HighImportance, widget.WarningImportance:
+		return colOnPrimary
+	}
+	return colForeground
+}
+
+func (b *bigButton) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(b.btn, b.label))
+}
+
+// Tapped forwards a tap on the label to the button.
+func (b *bigButton) Tapped(e *fyne.PointEvent) { b.btn.Tapped(e) }
+
+// MinSize: the label with the button's inner padding.
+func (b *bigButton) MinSize() fyne.Size {
+	m := b.label.MinSize()
+	return fyne.NewSize(m.Width+32, m.Height+16)
+}
