@@ -15,7 +15,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/exitlane/exitlane/barrier"
@@ -176,7 +181,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		HaveLoop: loop != nil,
 	}, lane.Deps{
 		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,
-		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace,
+		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: envFailpoint(logger),
 	})
 	if err != nil {
 		return nil, nil, err
@@ -552,4 +557,31 @@ func (j *journalAdapter) Transactions(ctx context.Context, before int64, limit i
 			Amount: e.Amount, MerchantOrderNo: e.No, Status: e.Status, Attendant: e.Attendant, Reason: e.Reason})
 	}
 	return out, nil
+}
+
+// envFailpoint reads EXITLANE_FAILPOINT ("write:exit" or "write:exit@2":
+// the second time) for the crash test: at that step the process kills
+// itself with SIGKILL, as a power cut or OOM kill would. Unset: nil.
+func envFailpoint(logger *slog.Logger) func(string) {
+	spec := os.Getenv("EXITLANE_FAILPOINT")
+	if spec == "" {
+		return nil
+	}
+	name, nth := spec, 1
+	if n, c, ok := strings.Cut(spec, "@"); ok {
+		name = n
+		if v, err := strconv.Atoi(c); err == nil && v > 0 {
+			nth = v
+		}
+	}
+	logger.Warn("failpoint armed: the process will SIGKILL itself", "failpoint", name, "nth", nth)
+	var hits atomic.Int64
+	return func(at string) {
+		if at != name || hits.Add(1) != int64(nth) {
+			return
+		}
+		logger.Warn("failpoint reached: SIGKILL", "failpoint", at)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
 }

@@ -30,6 +30,11 @@ type Deps struct {
 	// Trace, if set, is called after every step with the event, its
 	// commands and the new state (scenario transcripts, debugging).
 	Trace func(at time.Time, ev Event, cmds []Command, st State, err error)
+	// Failpoint, if set, is called at the steps where a crash matters
+	// ("write:<record>" after each ledger write, "created" after
+	// placeOrder answered, "pulsed" after the pulse, before its record).
+	// The crash test makes it SIGKILL the process; nil in production.
+	Failpoint func(name string)
 	// ReconcileEvery is the cadence of the background reconciler of
 	// orders no visit waits for (default 30 s; first run at start).
 	ReconcileEvery time.Duration
@@ -216,6 +221,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				return fmt.Errorf("ledger: %w", err)
 			}
 			r.log.Debug("ledger", "visit", c.Visit, "record", Describe(c))
+			r.failpoint("write:" + c.Rec.recordName())
 			switch c.Rec.(type) {
 			case StatusRec, PulseRec, ExitRec:
 				refresh = true
@@ -226,6 +232,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			r.log.Info("create order", "visit", c.Visit, "merchant_order_no", c.Req.MerchantOrderNo, "fee_fils", int64(c.Req.Amount))
 			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
 				res, err := r.d.Payments.Create(ctx, c.Req)
+				r.failpoint("created")
 				return CreateResult{Visit: c.Visit, No: c.Req.MerchantOrderNo, Res: res, Err: err}
 			})
 		case GetOrder:
@@ -245,6 +252,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			// shutdown half-way.
 			r.async(context.WithoutCancel(ctx), r.d.PulseTimeout, func(ctx context.Context) Event {
 				err := r.d.Gate.Open(ctx, c.Cause.String())
+				r.failpoint("pulsed")
 				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
 			})
 		}
@@ -282,6 +290,12 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 		ev.Quote = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid)
 		return ev
 	})
+}
+
+func (r *Runner) failpoint(name string) {
+	if r.d.Failpoint != nil {
+		r.d.Failpoint(name)
+	}
 }
 
 // async runs f in a goroutine with a timeout and feeds its event back.

@@ -37,12 +37,12 @@ func (l *DB) Lookup(ctx context.Context, ticketID, key string) (History, error) 
 	if ticketID != "" {
 		var paid int64
 		var last sql.NullInt64
-		if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid - refunded), 0), MAX(paid_at) FROM orders WHERE ticket_id = ? AND paid > 0`, ticketID).Scan(&paid, &last); err != nil {
+		if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid - refunded), 0), MAX(paid_at) FROM orders WHERE ticket_id = ? AND ticket_id <> '' AND paid > 0`, ticketID).Scan(&paid, &last); err != nil {
 			return h, fmt.Errorf("ledger: lookup: %w", err)
 		}
 		h.Paid, h.LastPaid = money.Fils(paid), fromMS(last)
 		if last.Valid {
-			if err := l.db.QueryRowContext(ctx, `SELECT merchant_order_no FROM orders WHERE ticket_id = ? AND paid > 0 ORDER BY paid_at DESC LIMIT 1`, ticketID).Scan(&h.LastPaidOrder); err != nil {
+			if err := l.db.QueryRowContext(ctx, `SELECT merchant_order_no FROM orders WHERE ticket_id = ? AND ticket_id <> '' AND paid > 0 ORDER BY paid_at DESC LIMIT 1`, ticketID).Scan(&h.LastPaidOrder); err != nil {
 				return h, fmt.Errorf("ledger: lookup: %w", err)
 			}
 		}

@@ -53,6 +53,7 @@ CREATE INDEX orders_open ON orders(visit_id) WHERE status IN ('new', 'created');
 CREATE INDEX orders_paid_not_exited ON orders(paid_at)
     WHERE paid > 0 AND exit_id IS NULL AND resolved_at IS NULL;
 CREATE INDEX orders_paid_at ON orders(paid_at) WHERE paid > 0;
+CREATE INDEX orders_exit ON orders(exit_id);
 
 CREATE TABLE order_events (
     id                INTEGER PRIMARY KEY,
@@ -90,6 +91,7 @@ CREATE TABLE exits (
 CREATE UNIQUE INDEX exits_once ON exits(ticket_id)
     WHERE ticket_id <> '' AND override = 0 AND state IN ('pending', 'completed');
 CREATE INDEX exits_ticket ON exits(ticket_id) WHERE ticket_id <> '';
+CREATE INDEX exits_order ON exits(merchant_order_no) WHERE merchant_order_no IS NOT NULL;
 CREATE INDEX exits_at ON exits(at);
 CREATE INDEX exits_pending ON exits(state) WHERE state = 'pending';
 CREATE INDEX exits_unable ON exits(at) WHERE cause = 'unable_to_collect' AND resolved_at IS NULL;
@@ -112,6 +114,7 @@ CREATE TABLE barrier_events (
         cause NOT IN ('manual', 'exempt', 'unable_to_collect', 'override') OR (actor <> 'lane' AND reason <> ''))
 );
 CREATE INDEX barrier_authorised ON barrier_events(state) WHERE state = 'authorised';
+CREATE INDEX barrier_exit ON barrier_events(exit_id) WHERE exit_id IS NOT NULL;
 
 CREATE TABLE audit (
     id                INTEGER PRIMARY KEY,
