@@ -317,7 +317,7 @@ type paymentsAdapter struct {
 }
 
 func orderState(o *payby.Order) lane.OrderState {
-	st := lane.OrderState{PayByStatus: string(o.Status), Paid: o.PaidAmount, PaidAt: o.PaidTime}
+	st := lane.OrderState{PayByStatus: string(o.Status), Paid: o.PaidAmount, PaidAt: o.PaidTime, ServerTime: o.ServerTime}
 	switch {
 	case o.Status.IsPaid() && !o.Revoked:
 		st.Status = lane.OrderPaid

@@ -235,6 +235,9 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	})
 	waitFor(t, "QR", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
 	s := r.Snapshot()
+	if s.Health.ClockSkew == 0 || s.Health.ClockSkew > time.Second || s.Health.ClockSkew < -time.Second {
+		t.Errorf("clock skew against the sandbox = %v, want known and under 1s", s.Health.ClockSkew)
+	}
 	if s.State != lane.FeeDue || s.Due != 2000 || s.MerchantOrderNo != no {
 		t.Fatalf("fee due: %+v", s)
 	}
@@ -276,9 +279,6 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	waitFor(t, "polled pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 3 })
 	_, pulseAt = rig.pulses()
 	t.Logf("payment to relay pulse (polling only, cadence 1s): %v", pulseAt.Sub(paidAt).Round(time.Microsecond))
-	if d := pulseAt.Sub(paidAt); d > time.Second+50*time.Millisecond {
-		t.Errorf("polled payment took %v to open (cadence 1s)", d)
-	}
 	f.DropNotify = false
 	rig.sb.SetFaults(f)
 

@@ -60,6 +60,7 @@ type Runner struct {
 	nsub int
 
 	unresolved atomic.Int64
+	skew       atomic.Int64 // local clock minus PayBy's Date header, ns (0 unknown)
 	reconBusy  atomic.Bool
 	wg         sync.WaitGroup
 }
@@ -181,6 +182,24 @@ func errString(err error) string {
 
 func (r *Runner) step(ctx context.Context, ev Event) error {
 	now := r.d.Now()
+	var server time.Time
+	switch e := ev.(type) {
+	case CreateResult:
+		server = e.Res.State.ServerTime
+	case OrderUpdate:
+		if e.Source != SourceNotification {
+			server = e.State.ServerTime
+		}
+	}
+	if !server.IsZero() {
+		// The Date header has whole seconds: the skew is known to about 1 s,
+		// enough to warn long before PayBy's 15-minute limit.
+		skew := now.Sub(server).Truncate(time.Second)
+		if skew == 0 {
+			skew = 1 // known, and small
+		}
+		r.skew.Store(int64(skew))
+	}
 	before := r.m.State()
 	cmds := r.m.Step(now, ev)
 	if r.d.Trace != nil {
@@ -526,6 +545,7 @@ func (r *Runner) refreshUnresolved(ctx context.Context) {
 func (r *Runner) publish() {
 	s := r.m.Snapshot(r.d.Now())
 	s.Unresolved = int(r.unresolved.Load())
+	s.Health.ClockSkew = time.Duration(r.skew.Load())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last.Seq++

@@ -133,7 +133,8 @@ type Health struct {
 	Loop    DeviceState
 	PayBy   DeviceState // reachability of the PayBy API, from the last calls
 	Ledger  DeviceState
-	// ClockSkew is local clock minus PayBy's clock as last seen (0 unknown).
+	// ClockSkew is local clock minus PayBy's clock as last seen (0:
+	// unknown; 1ns: known and under a second; whole seconds otherwise).
 	// PayBy refuses requests more than 15 minutes off.
 	ClockSkew time.Duration
 	// VehiclePresent is the vehicle loop's presence input (false without a loop).
