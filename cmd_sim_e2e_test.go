@@ -214,10 +214,17 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 		t.Helper()
 		waitUntil(t, fmt.Sprintf("%d pulses", want), 15*time.Second, func() bool { return pulses() >= want })
 	}
-	ready := func() {
+	// scan presents a code once the lane is idle and waits until the
+	// screen has left the welcome screen (so a later wait for idle cannot
+	// see the welcome screen still showing before the scan's effect).
+	scan := func(code string) {
 		t.Helper()
-		time.Sleep(1200 * time.Millisecond) // past the scanner's 1 s dedup window
-		x.shot(t, shot)
+		waitUntil(t, "lane idle", 20*time.Second, idle)
+		time.Sleep(1100 * time.Millisecond) // past the scanner's 1 s dedup window
+		if err := world.scanner.Send(code); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "screen to change", 10*time.Second, func() bool { return !idle() })
 	}
 
 	// 1. A paid visit: scan, QR on screen decodes to the order's tokenUrl, pay.
@@ -254,40 +261,37 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	waitRelay(1)
 
 	// 2. A free visit within the grace period.
-	waitUntil(t, "lane idle", 20*time.Second, idle)
-	world.scanner.Send(issue(102, 5*time.Minute))
+	scan(issue(102, 5*time.Minute))
 	waitRelay(2)
 
 	// 3. A forged ticket (entry time edited), 4. the paid ticket again.
-	waitUntil(t, "lane idle", 20*time.Second, idle)
 	forged := strings.Split(issue(103, 3*time.Hour), ":")
 	forged[4] = forged[4][:len(forged[4])-1] + string('0'+(forged[4][len(forged[4])-1]-'0'+1)%10)
-	world.scanner.Send(strings.Join(forged, ":"))
-	ready()
+	scan(strings.Join(forged, ":"))
+	time.Sleep(300 * time.Millisecond)
 	if keep != "" {
-		copyFile(shot, filepath.Join(keep, "e2e-forged.png"))
+		x.shot(t, filepath.Join(keep, "e2e-forged.png"))
 	}
-	waitUntil(t, "lane idle", 20*time.Second, idle)
-	world.scanner.Send(paid)
-	ready()
+	scan(paid)
+	time.Sleep(300 * time.Millisecond)
 	if keep != "" {
-		copyFile(shot, filepath.Join(keep, "e2e-used.png"))
+		x.shot(t, filepath.Join(keep, "e2e-used.png"))
 	}
 
 	// 5. An abandoned QR: the payment window runs out, the lane cancels.
-	waitUntil(t, "lane idle", 20*time.Second, idle)
-	world.scanner.Send(issue(105, 3*time.Hour))
+	scan(issue(105, 3*time.Hour))
 	var abandoned sandbox.OrderInfo
 	waitUntil(t, "second order", 15*time.Second, func() bool {
 		o, ok := openOrder()
 		abandoned = o
 		return ok
 	})
+	waitUntil(t, "its QR on screen", 15*time.Second, func() bool { x.shot(t, shot); return qr(shot) == abandoned.TokenURL })
 
 	// 6. PayBy unreachable: no order, no opening.
 	waitUntil(t, "lane idle", 60*time.Second, idle)
 	world.proxy.SetDown(true)
-	world.scanner.Send(issue(106, 4*time.Hour))
+	scan(issue(106, 4*time.Hour))
 	time.Sleep(8 * time.Second)
 	x.shot(t, shot)
 	if got := qr(shot); got != "" {
