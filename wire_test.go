@@ -356,3 +356,89 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasureLatencies reports the lane's timings against the sandbox and
+// pty devices (it asserts nothing about speed). Run with
+//
+//	EXITLANE_MEASURE=1 go test -run TestMeasureLatencies -v -count=1 .
+func TestMeasureLatencies(t *testing.T) {
+	if os.Getenv("EXITLANE_MEASURE") == "" {
+		t.Skip("set EXITLANE_MEASURE=1")
+	}
+	for _, mode := range []struct {
+		name   string
+		poll   string
+		notify bool
+		n      int
+	}{{"notification (poll 6s)", "6s", true, 10}, {"polling only (poll 2s)", "2s", false, 6}} {
+		rig := newSimRig(t, mode.poll)
+		cfg, err := config.Load(rig.cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := laneOptions{}
+		tt := &traceTimes{}
+		o.Trace = tt.trace
+		if mode.notify {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.PayBy.NotifyURL = "http://" + ln.Addr().String() + "/payby/notify"
+			o.NotifyListener = ln
+		} else {
+			f := rig.sb.Faults()
+			f.DropNotify = true
+			rig.sb.SetFaults(f)
+		}
+		r, stop, err := startLaneWith(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "devices", 5*time.Second, func() bool {
+			h := r.Snapshot().Health
+			return h.Relay == lane.DeviceOK && h.Scanner == lane.DeviceOK
+		})
+		var scanToStored, scanToSend, payToPulse []time.Duration
+		for i := 0; i < mode.n; i++ {
+			waitFor(t, "idle", 10*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+			serial := uint64(3000 + i)
+			no := fmt.Sprintf("GRG01-X1-%d-1", serial)
+			code := rig.ticket(t, serial, time.Hour)
+			sent := time.Now()
+			rig.scanner.Send(code)
+			waitFor(t, "order", 5*time.Second, func() bool { _, err := rig.sb.Order(no); return err == nil })
+			scanToStored = append(scanToStored, time.Since(sent))
+			tt.mu.Lock()
+			scanToSend = append(scanToSend, tt.create.Sub(tt.scanned))
+			tt.mu.Unlock()
+			waitFor(t, "QR", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+			// Pay at a random point of the poll cycle.
+			time.Sleep(time.Duration(i) * 317 * time.Millisecond % (2 * time.Second))
+			before, _ := rig.pulses()
+			paid := time.Now()
+			rig.sb.Pay(no)
+			waitFor(t, "pulse", 10*time.Second, func() bool { n, _ := rig.pulses(); return n > before })
+			_, at := rig.pulses()
+			payToPulse = append(payToPulse, at.Sub(paid))
+		}
+		stop()
+		t.Logf("%s, %d visits:", mode.name, mode.n)
+		t.Logf("  scan (serial write) to order at the sandbox: %s", spread(scanToStored))
+		t.Logf("  scan event to placeOrder sent:               %s", spread(scanToSend))
+		t.Logf("  payment to relay pulse:                      %s", spread(payToPulse))
+	}
+}
+
+func spread(ds []time.Duration) string {
+	sorted := append([]time.Duration(nil), ds...)
+	for i := range sorted {
+		for j := i + 1; j < len(sorted); j++ {
+			if sorted[j] < sorted[i] {
+				sorted[i], sorted[j] = sorted[j], sorted[i]
+			}
+		}
+	}
+	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
+	return fmt.Sprintf("min %v, median %v, max %v", r(sorted[0]), r(sorted[len(sorted)/2]), r(sorted[len(sorted)-1]))
+}
