@@ -700,6 +700,9 @@ func (m *Machine) device(now time.Time, e DeviceChanged) []Command {
 	case DevLoop:
 		m.health.Loop = e.State
 		return nil
+	case DevPayBy:
+		m.health.PayBy = e.State
+		return nil
 	}
 	if e.State != DeviceDown {
 		return nil

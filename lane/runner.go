@@ -105,6 +105,7 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		p.Epoch = strconv.FormatInt(d.Now().UnixMilli(), 36)
 	}
 	m := NewMachine(p)
+	m.health.Ledger = DeviceOK // open and migrated, or New would have failed
 	r := &Runner{
 		m: m, d: d, first: next,
 		log:     d.Logger.With("lane", m.p.Lane),
@@ -487,6 +488,9 @@ func (r *Runner) reconcile(ctx context.Context) {
 			r.log.Error("reconcile: list", "err", err)
 			return
 		}
+		if len(nos) == 0 {
+			r.probe(ctx)
+		}
 		for _, no := range nos {
 			if ctx.Err() != nil {
 				return
@@ -496,10 +500,34 @@ func (r *Runner) reconcile(ctx context.Context) {
 	}()
 }
 
+// probe asks PayBy for an order number that never exists, to show its
+// reachability to the attendant while the lane is idle.
+func (r *Runner) probe(ctx context.Context) {
+	p := r.m.Params()
+	cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+	_, err := r.d.Payments.Get(cctx, OrderKey(p.Site, p.Lane, "PROBE")+"-0")
+	cancel()
+	r.payByHealth(err)
+}
+
+func (r *Runner) payByHealth(err error) {
+	st := DeviceOK
+	if err != nil {
+		st = DeviceDown
+		r.log.Warn("payby unreachable", "err", err)
+	}
+	select {
+	case r.events <- DeviceChanged{Device: DevPayBy, State: st}:
+	case <-r.stopped:
+	default: // the lane is busy; its own calls will tell
+	}
+}
+
 func (r *Runner) reconcileOne(ctx context.Context, no string) {
 	cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
 	st, err := r.d.Payments.Get(cctx, no)
 	cancel()
+	r.payByHealth(err)
 	if err != nil {
 		r.log.Warn("reconcile: get", "merchant_order_no", no, "err", err)
 		return

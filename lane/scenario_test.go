@@ -70,6 +70,11 @@ func (w *world) printf(format string, args ...any) {
 }
 
 func (w *world) trace(at time.Time, ev Event, cmds []Command, st State, err error) {
+	// The background PayBy probe lands at a time that races the visit's
+	// own calls; it only sets Health.PayBy, so it is left out.
+	if d, ok := ev.(DeviceChanged); ok && d.Device == DevPayBy {
+		return
+	}
 	// Fold the quiet poll cycles (tick -> get_order, answer "created").
 	if _, ok := ev.(Tick); ok && st == FeeDue && len(cmds) == 1 {
 		if _, ok := cmds[0].(GetOrder); ok {
@@ -233,8 +238,10 @@ func TestScenarios(t *testing.T) {
 		w.scan("T102")
 		w.want(Open)
 		w.wantPulses(1)
-		if len(w.pay.calls) != 0 {
-			t.Fatalf("PayBy called for a free exit: %v", w.pay.calls)
+		for _, c := range w.pay.calls {
+			if !strings.Contains(c, "PROBE") {
+				t.Fatalf("PayBy called for a free exit: %v", w.pay.calls)
+			}
 		}
 		w.finish("free_grace")
 	})

@@ -305,6 +305,9 @@ const (
 	DevScanner Device = iota
 	DevRelay
 	DevLoop
+	// DevPayBy is PayBy's reachability as seen by the background probe
+	// and reconciler (the machine also learns it from its own calls).
+	DevPayBy
 )
 
 func (d Device) String() string {
@@ -315,6 +318,8 @@ func (d Device) String() string {
 		return "relay"
 	case DevLoop:
 		return "loop"
+	case DevPayBy:
+		return "payby"
 	}
 	return "device"
 }
