@@ -165,14 +165,16 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 		pulsesAfterKill int
 		// rescan: the driver scans again after the restart.
 		rescan bool
-		// secondOrder: the re-scan creates attempt 2, paid by the driver.
-		secondOrder bool
+		// rescanPays: the re-scan creates this attempt, paid by the driver.
+		rescanPays string
 	}{
-		{name: "order stored, placeOrder not sent", failpoint: "write:order", rescan: true, secondOrder: true},
-		{name: "order created, lane dies", failpoint: "created", rescan: true, secondOrder: true},
+		{name: "visit recorded, no order yet", failpoint: "write:visit", rescan: true, rescanPays: "-1"},
+		{name: "order stored, placeOrder not sent", failpoint: "write:order", rescan: true, rescanPays: "-2"},
+		{name: "order created, lane dies", failpoint: "created", rescan: true, rescanPays: "-2"},
 		{name: "QR shown, driver pays while lane is down", failpoint: "write:status", payWhileDown: true, rescan: true},
 		{name: "between payment and pulse", failpoint: "write:exit", payBeforeKill: true, rescan: true},
 		{name: "after pulse, before its record", failpoint: "pulsed", payBeforeKill: true, pulsesAfterKill: 1},
+		{name: "after the pulse was recorded", failpoint: "write:pulse", payBeforeKill: true, pulsesAfterKill: 1},
 	}
 	for i, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
@@ -180,7 +182,6 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 			serial := uint64(2000 + i)
 			code := rig.ticket(t, serial, 2*time.Hour+5*time.Minute)
 			no1 := "GRG01-X1-" + itoa(serial) + "-1"
-			no2 := "GRG01-X1-" + itoa(serial) + "-2"
 
 			p := startProc(t, bin, rig.cfgPath, c.failpoint)
 			rig.scanner.Send(code)
@@ -208,9 +209,10 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 			}
 			if c.rescan {
 				rig.scanner.Send(code)
-				if c.secondOrder {
-					waitFor(t, "order 2", 10*time.Second, func() bool { _, err := rig.sb.Order(no2); return err == nil })
-					if err := rig.sb.Pay(no2); err != nil {
+				if c.rescanPays != "" {
+					no := "GRG01-X1-" + itoa(serial) + c.rescanPays
+					waitFor(t, "order "+no, 10*time.Second, func() bool { _, err := rig.sb.Order(no); return err == nil })
+					if err := rig.sb.Pay(no); err != nil {
 						t.Fatal(err)
 					}
 				}
