@@ -393,7 +393,7 @@ func (m *Machine) live(visitID int64, no string) bool {
 }
 
 func (m *Machine) orderCreated(now time.Time, e CreateResult) []Command {
-	if !m.live(e.Visit, e.No) || m.v.order.req.MerchantOrderNo != e.No {
+	if !m.live(e.Visit, e.No) || m.v.order == nil || m.v.order.req.MerchantOrderNo != e.No {
 		// Late: nobody waits for this order; record what PayBy said and
 		// release it.
 		if e.Err != nil {
@@ -452,7 +452,7 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 		return []Command{Write{Visit: e.Visit, Rec: StatusRec{No: e.No, State: e.State, Source: e.Source, At: now}}}
 	}
 	v, o := m.v, m.v.order
-	if o.req.MerchantOrderNo != e.No {
+	if o == nil || o.req.MerchantOrderNo != e.No {
 		// An earlier attempt of this visit. Only a payment matters: the
 		// driver paid the old QR, so take it and drop the current order.
 		if e.Err != nil || e.State.Status != OrderPaid {
@@ -535,6 +535,7 @@ func (m *Machine) cancelled(now time.Time) []Command {
 	o := m.v.order
 	o.status = OrderFailed
 	if o.cancel == cancelNewQR && !o.windowOver {
+		m.v.everShown = false // the new QR gets the whole window again
 		return m.newOrder(now)
 	}
 	return m.endVisit(now, NoticeExpired, "expired")

@@ -369,6 +369,9 @@ func TestScenarios(t *testing.T) {
 		if s.MerchantOrderNo != "S-X1-108-2" || s.TokenURL == "" {
 			t.Fatalf("after new QR: %+v", s)
 		}
+		if left := s.Deadline.Sub(time.Now()); left < 2*time.Minute+50*time.Second {
+			t.Fatalf("new QR has %v left, want the whole window", left)
+		}
 		if w.pay.state("S-X1-108-1").Status != OrderFailed {
 			t.Fatal("old order not cancelled")
 		}
