@@ -66,7 +66,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
 	}
-	logger = logger.With("lane", cfg.Site.Lane, "site", cfg.Site.ID)
+	logger = logger.With("site", cfg.Site.ID) // startLane adds "lane"
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()

@@ -60,6 +60,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("lane", cfg.Site.Lane)
 	ctx, cancel := context.WithCancel(ctx)
 	var closers []func()
 	cleanup := func() {
@@ -122,7 +123,11 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	if relayOpen == nil {
 		relayOpen = barrier.PortOpener(cfg.Relay.Port, barrier.PortConfig{Baud: cfg.Relay.Baud})
 	}
+	var relaySeen atomic.Bool
 	onDevice := func(ev barrier.Event) {
+		if ev.Device != "loop" {
+			relaySeen.Store(true)
+		}
 		switch ev.Kind {
 		case barrier.Up:
 			dev := lane.DevRelay
@@ -213,6 +218,22 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		}
 	})
 	goRun("relay link", link.Run)
+	// The link reports nothing while a port never opened: after a grace,
+	// say so, so that the lane shows a fault instead of taking payments it
+	// could not open the barrier for.
+	goRun("relay watch", func(ctx context.Context) error {
+		t := time.NewTimer(3 * time.Second)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			if !relaySeen.Load() {
+				logger.Error("relay did not come up", "port", cfg.Relay.Port)
+				send(func(r *lane.Runner) { r.Device(lane.DevRelay, lane.DeviceDown) })
+			}
+		}
+		return nil
+	})
 	if loopLink != nil && loopLink != link {
 		goRun("loop link", loopLink.Run)
 	}
@@ -255,7 +276,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		go srv.Serve(ln)
 		logger.Info("notification listener", "addr", ln.Addr().String())
 	}
-	logger.Info("lane started", "site", cfg.Site.ID, "lane", cfg.Site.Lane, "took_ms", time.Since(start).Milliseconds())
+	logger.Info("lane started", "took_ms", time.Since(start).Milliseconds())
 
 	var once sync.Once
 	stop = func() {

@@ -108,7 +108,7 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 	m.health.Ledger = DeviceOK // open and migrated, or New would have failed
 	r := &Runner{
 		m: m, d: d, first: next,
-		log:     d.Logger.With("lane", m.p.Lane),
+		log:     d.Logger, // the caller tags it (wire.go adds "lane")
 		events:  make(chan Event, 64),
 		acts:    make(chan actReq),
 		stopped: make(chan struct{}),
@@ -207,6 +207,11 @@ func (r *Runner) step(ctx context.Context, ev Event) error {
 		if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
 			r.d.Trace(now, ev, cmds, r.m.State(), nil)
 		}
+	}
+	if after := r.m.State(); after != before {
+		s := r.m.Snapshot(now)
+		r.log.Info("state", "from", before.String(), "state", after.String(), "visit", s.Visit,
+			"notice", s.Notice.String(), "event", Describe(ev))
 	}
 	if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
 		r.log.Debug("event", "event", Describe(ev), "state", r.m.State().String(), "from", before.String(), "commands", len(cmds))
