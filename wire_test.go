@@ -331,6 +331,37 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 		t.Fatalf("pulses = %d after replug, want 4 (never a pulse on reconnect)", n)
 	}
 
+	// The admin screen's reports, through the runner.
+	day := time.Now().Add(-time.Hour)
+	tot, err := r.Totals(ctx, day, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.ByCause[lane.CausePaid].Count != 2 || tot.ByCause[lane.CauseGrace].Count != 1 || tot.ByCause[lane.CauseExitGrace].Count != 1 ||
+		tot.Collected != 4500 || tot.Exits != 4 {
+		t.Errorf("totals = %+v", tot)
+	}
+	page, err := r.Transactions(ctx, 0, 5)
+	if err != nil || len(page) != 5 || page[0].ID <= page[4].ID {
+		t.Fatalf("transactions = %+v, %v", page, err)
+	}
+	older, err := r.Transactions(ctx, page[4].ID, 5)
+	if err != nil || len(older) == 0 || older[0].ID >= page[4].ID {
+		t.Fatalf("older transactions = %+v, %v", older, err)
+	}
+	if err := r.Do(ctx, lane.StartShift{Attendant: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if sh, err := r.Shift(ctx); err != nil || sh.Attendant != "a1" {
+		t.Fatalf("shift = %+v, %v", sh, err)
+	}
+	if err := r.Do(ctx, lane.Refund{Attendant: "a1", MerchantOrderNo: "GRG01-X1-1001-1", Amount: 500, Reason: "validation forgotten"}); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := rig.sb.Order("GRG01-X1-1001-1"); o.Refunded != 500 {
+		t.Fatalf("sandbox refunded %v", o.Refunded)
+	}
+
 	// The ledger agrees with PayBy and the relay.
 	stop()
 	db, err := ledger.Open(ctx, cfg.Ledger.Path)
