@@ -318,8 +318,17 @@ func (a *ticketsAdapter) Check(code string, now time.Time) (lane.TicketInfo, str
 	return lane.TicketInfo{Serial: t.Serial, Format: t.Format, Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
 }
 
-func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) lane.Quote {
-	return laneQuote(a.tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid}))
+func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) lane.Quote {
+	stay := ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid}
+	if v, ok := a.tariff.Validation(validation); ok {
+		stay.Validation = v.Validation
+	}
+	return laneQuote(a.tariff.Quote(stay))
+}
+
+func (a *ticketsAdapter) Validation(code string) (string, bool) {
+	v, ok := a.tariff.Validation(code)
+	return v.Name, ok
 }
 
 func (a *ticketsAdapter) Lost(now time.Time) lane.Quote {
@@ -490,6 +499,8 @@ func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
 		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
 	case lane.ResolveRec:
 		return j.db.Resolve(ctx, r.No, r.Visit, r.At, r.Attendant, r.Reason)
+	case lane.ValidationRec:
+		return j.db.ApplyValidation(ctx, r.Visit, r.At, r.Code, r.Name, r.Quote.Fee, r.Quote.Due, r.Attendant)
 	case lane.ShiftRec:
 		if r.Start {
 			return j.db.StartShift(ctx, r.Attendant, r.At)

@@ -101,6 +101,10 @@ first_price = "10.00"
 increment = "1h"
 increment_price = "5.00"
 cap = "50.00"
+[[tariff.validations]]
+code = "CINEMA"
+name = "Cinema, 2 hours"
+time = "2h"
 [payby]
 base_url = %q
 partner_id = "200000000888"
@@ -282,6 +286,20 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	f.DropNotify = false
 	rig.sb.SetFaults(f)
 
+	// 3c. A validation stamp scanned while the fee is shown: free.
+	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	rig.scanner.Send(rig.ticket(t, 1006, 2*time.Hour+5*time.Minute))
+	waitFor(t, "QR 6", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	rig.scanner.Send("CINEMA")
+	waitFor(t, "validated pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 4 })
+	if s := r.Snapshot(); s.Cause != lane.CauseValidation || s.Validation != "Cinema, 2 hours" {
+		t.Fatalf("after validation: cause %s validation %q", s.Cause, s.Validation)
+	}
+	waitFor(t, "order 6 cancelled", 5*time.Second, func() bool {
+		o, err := rig.sb.Order("GRG01-X1-1006-1")
+		return err == nil && o.Status == payby.StatusFailure
+	})
+
 	// 4. Cancel racing a payment: the driver cancels as the payment lands.
 	waitFor(t, "idle", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
 	code3 := rig.ticket(t, 1003, time.Hour+time.Minute)
@@ -302,7 +320,7 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	// The driver scans again within exit grace: out without paying twice.
 	time.Sleep(1100 * time.Millisecond)
 	rig.scanner.Send(code3)
-	waitFor(t, "exit grace pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 4 })
+	waitFor(t, "exit grace pulse", 5*time.Second, func() bool { n, _ := rig.pulses(); return n == 5 })
 	if _, err := rig.sb.Order("GRG01-X1-1003-2"); err == nil {
 		t.Fatal("a second order was created for a paid ticket")
 	}
@@ -327,8 +345,8 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	if err := r.Do(ctx, lane.ClearFault{Attendant: "a1"}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := rig.pulses(); n != 4 {
-		t.Fatalf("pulses = %d after replug, want 4 (never a pulse on reconnect)", n)
+	if n, _ := rig.pulses(); n != 5 {
+		t.Fatalf("pulses = %d after replug, want 5 (never a pulse on reconnect)", n)
 	}
 
 	// The admin screen's reports, through the runner.
@@ -338,7 +356,7 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tot.ByCause[lane.CausePaid].Count != 2 || tot.ByCause[lane.CauseGrace].Count != 1 || tot.ByCause[lane.CauseExitGrace].Count != 1 ||
-		tot.Collected != 4500 || tot.Exits != 4 {
+		tot.ByCause[lane.CauseValidation].Count != 1 || tot.Collected != 4500 || tot.Exits != 5 {
 		t.Errorf("totals = %+v", tot)
 	}
 	page, err := r.Transactions(ctx, 0, 5)

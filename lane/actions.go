@@ -94,6 +94,9 @@ type (
 		Visit           int64 // for "unable to collect" entries without an order
 		Reason          string
 	}
+	// Validate applies a tariff validation (by code) to the visit whose
+	// fee is due, as a driver scanning a validation stamp does.
+	Validate struct{ Attendant, Code string }
 	// ClearFault leaves the Fault state (after the device is back).
 	ClearFault struct{ Attendant string }
 	// StartShift / EndShift delimit an attendant's shift for the shift report.
@@ -115,6 +118,7 @@ func (OpenLane) actionName() string        { return "open_lane" }
 func (Refund) actionName() string          { return "refund" }
 func (Resolve) actionName() string         { return "resolve" }
 func (ClearFault) actionName() string      { return "clear_fault" }
+func (Validate) actionName() string        { return "validate" }
 func (StartShift) actionName() string      { return "start_shift" }
 func (EndShift) actionName() string        { return "end_shift" }
 

@@ -55,11 +55,29 @@ func (f *fakeTickets) Check(code string, now time.Time) (TicketInfo, string, err
 
 const hourly = money.Fils(1000)
 
-func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) Quote {
+// Validations: V1H takes an hour off the stay, VFREE makes it free.
+func (f *fakeTickets) Validation(code string) (string, bool) {
+	switch code {
+	case "V1H":
+		return "one hour", true
+	case "VFREE":
+		return "free", true
+	}
+	return "", false
+}
+
+func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote {
 	stay := now.Sub(t.Entry)
+	billable := stay
+	if validation == "V1H" {
+		billable -= time.Hour
+	}
 	var fee money.Fils
-	if stay > 15*time.Minute {
-		fee = money.Fils(int64((stay+time.Hour-1)/time.Hour)) * hourly
+	if validation == "VFREE" {
+		return Quote{Stay: stay, Free: "validation", Table: "fake"}
+	}
+	if billable > 15*time.Minute {
+		fee = money.Fils(int64((billable+time.Hour-1)/time.Hour)) * hourly
 	}
 	q := Quote{Fee: fee, Paid: paid, Stay: stay, Table: "fake"}
 	switch {

@@ -118,6 +118,9 @@ type visit struct {
 	payBy     time.Time // end of the payment window
 	cause     Cause
 	everShown bool
+
+	validation     string // code applied
+	validationName string
 }
 
 type cancelPurpose int
@@ -209,6 +212,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Command {
 		return cmds
 	case Acted:
 		return m.act(now, e.Action)
+	case Validated:
+		return m.validated(now, e)
 	}
 	return nil
 }
@@ -251,10 +256,59 @@ func (m *Machine) scanned(now time.Time, code string) []Command {
 	switch m.state {
 	case Idle, Notice, Open:
 		return m.begin(now, &visit{code: code})
+	case FeeDue:
+		// A code scanned while the fee is shown may be a validation stamp.
+		if v := m.v; v.checked && !v.lost && code != v.code {
+			return []Command{m.checkValidation(code, "")}
+		}
 	}
 	// Checking, FeeDue, Opening: a vehicle is being served; Fault, Closed:
 	// no service. The scan is ignored (the screen already says why).
 	return nil
+}
+
+func (m *Machine) checkValidation(code, attendant string) Command {
+	v := m.v
+	return CheckValidation{Visit: v.id, Code: code, Ticket: v.ticket, Paid: v.hist.Paid, LastPaid: v.hist.LastPaid, Attendant: attendant}
+}
+
+// validated re-prices the visit with a validation: free now → open (cause
+// validation, any order cancelled); a new amount → the shown order is
+// cancelled and the next attempt created with it, as for "new QR".
+func (m *Machine) validated(now time.Time, e Validated) []Command {
+	v := m.v
+	if m.state != FeeDue || v == nil || v.id != e.Visit || !e.OK {
+		return nil
+	}
+	o := v.order
+	quiet := o == nil || o.status == OrderFailed || (!o.created && o.failed && !o.inflight) ||
+		(o.created && o.status == OrderCreated && !o.inflight && o.cancel == cancelNone && !o.windowOver)
+	if !quiet {
+		return nil // an answer from PayBy is awaited; the driver can scan again
+	}
+	v.quote, v.validation, v.validationName = e.Quote, e.Code, e.Name
+	cmds := []Command{Write{Visit: v.id, Rec: ValidationRec{Visit: v.id, At: now, Code: e.Code, Name: e.Name, Quote: e.Quote, Attendant: e.Attendant}}}
+	switch {
+	case e.Quote.Due <= 0:
+		cmds = append(cmds, m.dropOrder(now)...)
+		return append(cmds, m.authoriseExit(now, CauseValidation, 0, "", v.by, v.reason, nil)...)
+	case o == nil || o.status == OrderFailed:
+		if m.p.MaxAmount > 0 && e.Quote.Due > m.p.MaxAmount {
+			return cmds
+		}
+		return append(cmds, m.newOrder(now)...)
+	case !o.created:
+		// A create that failed (PayBy down): leave that number to the
+		// reconciler and go on with the next attempt at the new price.
+		cmds = append(cmds, m.dropOrder(now)...)
+		return append(cmds, m.newOrder(now)...)
+	case o.req.Amount == e.Quote.Due:
+		return cmds
+	}
+	o.cancel = cancelNewQR
+	o.token = ""
+	o.inflight = true
+	return append(cmds, CancelOrder{Visit: v.id, No: o.req.MerchantOrderNo})
 }
 
 func (m *Machine) begin(now time.Time, v *visit) []Command {
@@ -810,6 +864,8 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 		attendant, reason = x.Attendant, "-"
 	case ClearFault:
 		attendant, reason = x.Attendant, "-"
+	case Validate:
+		attendant, reason = x.Attendant, "-"
 	default:
 		return m.refuse(ErrNotNow)
 	}
@@ -893,6 +949,12 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 			m.toIdle(now)
 		}
 		return []Command{audit(0, "", 0)}
+	case Validate:
+		v := m.v
+		if m.state != FeeDue || !v.checked || v.lost || strings.TrimSpace(x.Code) == "" {
+			return m.refuse(ErrNotNow)
+		}
+		return []Command{audit(v.id, "", 0), m.checkValidation(strings.TrimSpace(x.Code), attendant)}
 	case ClearFault:
 		if m.state != Fault {
 			return m.refuse(ErrNotNow)
@@ -946,6 +1008,7 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		s.Ticket = &t
 		s.Fee, s.Paid, s.Due = v.quote.Fee, v.quote.Paid, v.quote.Due
 		s.Free, s.Table = v.quote.Free, v.quote.Table
+		s.Validation = v.validationName
 		s.Steps = append([]string(nil), v.quote.Steps...)
 		if !t.Entry.IsZero() {
 			s.Stay = now.Sub(t.Entry)

@@ -131,6 +131,9 @@ var events = []struct {
 	{"open_lane", Acted{Action: OpenLane{Attendant: "a1"}}},
 	{"clear_fault", Acted{Action: ClearFault{Attendant: "a1"}}},
 	{"refund", Acted{Action: Refund{Attendant: "a1", MerchantOrderNo: liveNo, Reason: "r"}}},
+	{"validate", Acted{Action: Validate{Attendant: "a1", Code: "V1H"}}},
+	{"validated_less", Validated{Visit: 1, Code: "V1H", Name: "one hour", OK: true, Quote: Quote{Fee: 500, Due: 500}}},
+	{"validated_free", Validated{Visit: 1, Code: "VFREE", Name: "free", OK: true, Quote: Quote{Free: "validation"}}},
 }
 
 func names(cmds []Command) string {
@@ -205,7 +208,7 @@ func TestTransitionsKeyRows(t *testing.T) {
 		{"fee_due", "poll_paid", Opening, "write:exit pulse", nil},
 		{"fee_due", "notify_paid", Opening, "write:exit pulse", nil},
 		{"fee_due", "cancel_paid", Opening, "write:exit pulse", nil}, // cancel refused as paid = paid
-		{"fee_due", "scan", FeeDue, "", nil},
+		{"fee_due", "scan", FeeDue, "check_validation", nil},         // another code: maybe a validation stamp
 		{"fee_due", "new_qr", FeeDue, "cancel_order", nil},
 		{"fee_due", "cancel", Idle, "write:abandon cancel_order write:visit_end", nil},
 		{"fee_due", "relay_down", Fault, "write:abandon cancel_order write:visit_end", nil},
@@ -222,7 +225,10 @@ func TestTransitionsKeyRows(t *testing.T) {
 		{"fault", "clear_fault", Fault, "", ErrNotNow}, // relay still down
 		{"closed", "scan", Closed, "", nil},
 		{"closed", "open_lane", Idle, "write:audit", nil},
-		{"notice", "override", Notice, "", ErrNotNow}, // only after "already used"
+		{"notice", "override", Notice, "", ErrNotNow},                               // only after "already used"
+		{"fee_due", "validated_less", FeeDue, "write:validation cancel_order", nil}, // re-price: cancel first
+		{"fee_due", "validated_free", Opening, "write:validation write:abandon cancel_order write:exit pulse", nil},
+		{"fee_due_payby_down", "validated_less", FeeDue, "write:validation write:abandon cancel_order write:order create_order", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.setup+"/"+c.event, func(t *testing.T) {

@@ -253,6 +253,16 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			}
 		case CheckTicket:
 			r.goCheck(ctx, c)
+		case CheckValidation:
+			now := r.d.Now()
+			r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+				name, ok := r.d.Tickets.Validation(c.Code)
+				ev := Validated{Visit: c.Visit, Code: c.Code, Name: name, OK: ok, Attendant: c.Attendant}
+				if ok {
+					ev.Quote = r.d.Tickets.Quote(c.Ticket, now, c.Paid, c.LastPaid, c.Code)
+				}
+				return ev
+			})
 		case CreateOrder:
 			r.log.Info("create order", "visit", c.Visit, "merchant_order_no", c.Req.MerchantOrderNo, "fee_fils", int64(c.Req.Amount))
 			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
@@ -312,7 +322,7 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 			return ev
 		}
 		ev.History = h
-		ev.Quote = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid)
+		ev.Quote = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid, "")
 		return ev
 	})
 }

@@ -140,6 +140,7 @@ func (w *world) ticket(code string, ago time.Duration) { w.tk.add(code, time.Now
 func (w *world) want(s State) {
 	w.t.Helper()
 	// Let async results (PayBy, pulse) land: at most one second of bubble time.
+	synctest.Wait()
 	for i := 0; i < 10 && w.r.Snapshot().State != s; i++ {
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
@@ -557,6 +558,41 @@ func TestScenarios(t *testing.T) {
 		}
 		w.wantPulses(4)
 		w.finish("attendant")
+	})
+	scenario(t, "validation", func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		w.ticket("T117", 2*time.Hour+10*time.Minute)
+		w.scan("T117")
+		if s := w.r.Snapshot(); s.Due != 3*hourly || s.MerchantOrderNo != "S-X1-117-1" {
+			t.Fatalf("before validation: %+v", s)
+		}
+		w.scan("NOT-A-STAMP") // ignored
+		w.scan("V1H")         // the cinema's stamp: one hour off
+		s := w.r.Snapshot()
+		if s.Due != 2*hourly || s.MerchantOrderNo != "S-X1-117-2" || s.TokenURL == "" || s.Validation != "one hour" {
+			t.Fatalf("after validation: %+v", s)
+		}
+		if w.pay.state("S-X1-117-1").Status != OrderFailed {
+			t.Fatal("the order at the old price is still payable")
+		}
+		w.payNow("S-X1-117-2")
+		w.sleep(2 * time.Second)
+		w.want(Open)
+		w.wantPulses(1)
+		w.sleep(10 * time.Second)
+
+		w.note("a validation that covers the stay, applied by the attendant")
+		w.ticket("T118", time.Hour)
+		w.scan("T118")
+		if err := w.do(Validate{Attendant: "a1", Code: "VFREE"}); err != nil {
+			t.Fatal(err)
+		}
+		w.want(Open)
+		w.wantPulses(2)
+		if s := w.r.Snapshot(); s.Cause != CauseValidation {
+			t.Fatalf("cause = %s", s.Cause)
+		}
+		w.finish("validation")
 	})
 	scenario(t, "ledger_fails", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)

@@ -179,6 +179,8 @@ type Snapshot struct {
 	Fee, Paid, Due money.Fils
 	// Free is why nothing is due: "", "grace", "exit_grace", "validation".
 	Free string
+	// Validation names the validation applied to this visit ("": none).
+	Validation string
 	// Table names the tariff table; Steps explain the fee line by line.
 	Table string
 	Steps []string

@@ -20,10 +20,14 @@ type Tickets interface {
 	// NoticeInvalid. id is the ticket's stable identity (anti-passback).
 	Check(code string, now time.Time) (t TicketInfo, id string, err error)
 	// Quote prices the stay of t up to now, given what was paid earlier
-	// for the same ticket and when.
-	Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) Quote
+	// for the same ticket and when, and the validation code applied ("":
+	// none).
+	Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote
 	// Lost prices a lost ticket.
 	Lost(now time.Time) Quote
+	// Validation reports whether code is a validation the tariff accepts,
+	// and its name.
+	Validation(code string) (name string, ok bool)
 }
 
 // Quote is the price of one stay (see ticket.Quote).
@@ -277,6 +281,15 @@ type (
 		Attendant string
 		Reason    string
 	}
+	// ValidationRec records a validation applied to a visit and the new price.
+	ValidationRec struct {
+		Visit     int64
+		At        time.Time
+		Code      string
+		Name      string
+		Quote     Quote
+		Attendant string // "" when the driver scanned it
+	}
 	// ShiftRec starts or ends an attendant's shift.
 	ShiftRec struct {
 		At        time.Time
@@ -285,18 +298,19 @@ type (
 	}
 )
 
-func (VisitRec) recordName() string    { return "visit" }
-func (VisitEndRec) recordName() string { return "visit_end" }
-func (OrderRec) recordName() string    { return "order" }
-func (StatusRec) recordName() string   { return "status" }
-func (AbandonRec) recordName() string  { return "abandon" }
-func (ExitRec) recordName() string     { return "exit" }
-func (OpenRec) recordName() string     { return "open" }
-func (PulseRec) recordName() string    { return "pulse" }
-func (AuditRec) recordName() string    { return "audit" }
-func (RefundRec) recordName() string   { return "refund" }
-func (ResolveRec) recordName() string  { return "resolve" }
-func (ShiftRec) recordName() string    { return "shift" }
+func (VisitRec) recordName() string      { return "visit" }
+func (VisitEndRec) recordName() string   { return "visit_end" }
+func (OrderRec) recordName() string      { return "order" }
+func (StatusRec) recordName() string     { return "status" }
+func (AbandonRec) recordName() string    { return "abandon" }
+func (ExitRec) recordName() string       { return "exit" }
+func (OpenRec) recordName() string       { return "open" }
+func (PulseRec) recordName() string      { return "pulse" }
+func (AuditRec) recordName() string      { return "audit" }
+func (RefundRec) recordName() string     { return "refund" }
+func (ResolveRec) recordName() string    { return "resolve" }
+func (ShiftRec) recordName() string      { return "shift" }
+func (ValidationRec) recordName() string { return "validation" }
 
 // Device names a device whose health the runner is told about.
 type Device int
@@ -377,6 +391,15 @@ type (
 	}
 	// Acted: a driver or attendant action (see Machine.Act).
 	Acted struct{ Action Action }
+	// Validated: the result of a CheckValidation command.
+	Validated struct {
+		Visit     int64
+		Code      string
+		Name      string
+		OK        bool
+		Quote     Quote
+		Attendant string
+	}
 )
 
 func (Scanned) eventName() string       { return "scanned" }
@@ -389,6 +412,7 @@ func (DeviceChanged) eventName() string { return "device_changed" }
 func (LoopChanged) eventName() string   { return "loop_changed" }
 func (WriteFailed) eventName() string   { return "write_failed" }
 func (Acted) eventName() string         { return "acted" }
+func (Validated) eventName() string     { return "validated" }
 
 // Commands are the outputs of Step, executed by the runner in order.
 type Command interface{ commandName() string }
@@ -400,6 +424,16 @@ type (
 		Visit int64
 		Code  string
 		Lost  bool
+	}
+	// CheckValidation: is Code a validation? If so, price the visit's
+	// ticket with it; answer with Validated.
+	CheckValidation struct {
+		Visit     int64
+		Code      string
+		Ticket    TicketInfo
+		Paid      money.Fils
+		LastPaid  time.Time
+		Attendant string
 	}
 	// Write: one ledger record, executed synchronously; if it fails, the
 	// rest of the batch is dropped and WriteFailed is fed back.
@@ -430,12 +464,13 @@ type (
 	}
 )
 
-func (CheckTicket) commandName() string { return "check" }
-func (Write) commandName() string       { return "write" }
-func (CreateOrder) commandName() string { return "create_order" }
-func (GetOrder) commandName() string    { return "get_order" }
-func (CancelOrder) commandName() string { return "cancel_order" }
-func (Pulse) commandName() string       { return "pulse" }
+func (CheckTicket) commandName() string     { return "check" }
+func (CheckValidation) commandName() string { return "check_validation" }
+func (Write) commandName() string           { return "write" }
+func (CreateOrder) commandName() string     { return "create_order" }
+func (GetOrder) commandName() string        { return "get_order" }
+func (CancelOrder) commandName() string     { return "cancel_order" }
+func (Pulse) commandName() string           { return "pulse" }
 
 // Describe renders an event or command on one line, for logs and transcripts.
 func Describe(v any) string {
@@ -476,6 +511,13 @@ func Describe(v any) string {
 		return fmt.Sprintf("write_failed visit=%d err=%v", x.Visit, x.Err)
 	case Acted:
 		return "act " + describeAction(x.Action)
+	case Validated:
+		if !x.OK {
+			return fmt.Sprintf("validated visit=%d code=%s not a validation", x.Visit, x.Code)
+		}
+		return fmt.Sprintf("validated visit=%d code=%s name=%q fee=%s due=%s free=%q", x.Visit, x.Code, x.Name, x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Free)
+	case CheckValidation:
+		return fmt.Sprintf("check_validation visit=%d code=%s", x.Visit, x.Code)
 	case CheckTicket:
 		if x.Lost {
 			return fmt.Sprintf("check visit=%d lost", x.Visit)
@@ -515,6 +557,8 @@ func describeAction(a Action) string {
 		return fmt.Sprintf("open_lane by=%s", x.Attendant)
 	case ClearFault:
 		return fmt.Sprintf("clear_fault by=%s", x.Attendant)
+	case Validate:
+		return fmt.Sprintf("validate by=%s code=%s", x.Attendant, x.Code)
 	}
 	return a.actionName()
 }
@@ -552,6 +596,8 @@ func describeRecord(r Record) string {
 		return fmt.Sprintf("pulse %s ok=%t", x.Auth, x.OK)
 	case AuditRec:
 		return fmt.Sprintf("audit %s by=%s", x.Action, x.Attendant)
+	case ValidationRec:
+		return fmt.Sprintf("validation visit=%d code=%s due=%s", x.Visit, x.Code, x.Quote.Due.Decimal())
 	}
 	return r.recordName()
 }

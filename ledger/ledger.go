@@ -284,6 +284,21 @@ func entry(ctx context.Context, tx *sql.Tx, at time.Time, kind string, visit int
 	return err
 }
 
+// ApplyValidation records a validation applied to a visit and its new price.
+func (l *DB) ApplyValidation(ctx context.Context, visit int64, at time.Time, code, name string, fee, due money.Fils, attendant string) error {
+	return l.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE visits SET validation = ?, validation_name = ?, fee = ?, due = ? WHERE id = ?`,
+			code, name, int64(fee), int64(due), visit)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: visit %d", ErrNotFound, visit)
+		}
+		return entry(ctx, tx, at, "validation", visit, "", "", due, "", code, attendant, name)
+	})
+}
+
 // Order is a PayBy order number stored before placeOrder is sent.
 type Order struct {
 	No         string

@@ -61,7 +61,7 @@ func TestOpenMigratesOnceWithPragmas(t *testing.T) {
 	l = reopen(t, l, path)
 	names, err := l.Migrations(ctx)
 	must(t, err)
-	if len(names) != 1 || names[0] != "001_init.sql" {
+	if len(names) != 2 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" {
 		t.Fatalf("migrations = %v", names)
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "5000"} {
@@ -293,5 +293,21 @@ func TestUnableToCollectTotalsShiftEntries(t *testing.T) {
 	must(t, err)
 	if len(older) == 0 || older[0].ID >= es[2].ID {
 		t.Fatalf("paging: %+v", older)
+	}
+}
+
+func TestApplyValidation(t *testing.T) {
+	l, _ := open(t)
+	ctx := context.Background()
+	visitWithOrder(t, l, 1, "T1", "", 0)
+	must(t, l.ApplyValidation(ctx, 1, t0, "CINEMA", "Cinema, 2 hours", 1000, 0, ""))
+	var code string
+	var due int64
+	must(t, l.SQL().QueryRowContext(ctx, `SELECT validation, due FROM visits WHERE id = 1`).Scan(&code, &due))
+	if code != "CINEMA" || due != 0 {
+		t.Fatalf("visit validation %q due %d", code, due)
+	}
+	if err := l.ApplyValidation(ctx, 9, t0, "CINEMA", "", 0, 0, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown visit: %v", err)
 	}
 }
