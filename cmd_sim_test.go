@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/ui"
+)
+
+// TestSimControls drives the simulation panel's controls against a real
+// simulated lane (sandbox, ptys, ledger), with no display.
+func TestSimControls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulated lane")
+	}
+	world, err := newSimWorld(t.TempDir(), "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer world.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, stop, err := startLaneWith(ctx, world.cfg, slog.New(slog.DiscardHandler), laneOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	world.r = r
+	wait := func(what string, f func(lane.Snapshot) bool) lane.Snapshot {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if s := r.Snapshot(); f(s) {
+				return s
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("timed out waiting for %s: %+v", what, r.Snapshot())
+		return lane.Snapshot{}
+	}
+	wait("devices up", func(s lane.Snapshot) bool {
+		return s.Ready && s.Health.Scanner == lane.DeviceOK && s.Health.Relay == lane.DeviceOK
+	})
+
+	// Present a ticket, pay through the checkout page, the vehicle passes.
+	if _, err := world.Present(ui.TicketValid, 137*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	s := wait("QR", func(s lane.Snapshot) bool { return s.TokenURL != "" })
+	if s.Due.String() != "AED 20.00" { // 10.00 first hour + 2 started hours at 5.00
+		t.Errorf("due %s for 2 h 17 min, want AED 20.00", s.Due)
+	}
+	if got := world.Status().CheckoutURL; got != s.TokenURL {
+		t.Errorf("status checkout %q, want %q", got, s.TokenURL)
+	}
+	if err := world.Pay(false); err != nil {
+		t.Fatal(err)
+	}
+	wait("open", func(s lane.Snapshot) bool { return s.State == lane.Open })
+	if err := world.VehiclePasses(); err != nil {
+		t.Fatal(err)
+	}
+	wait("idle", func(s lane.Snapshot) bool { return s.State == lane.Idle })
+	st := world.Status()
+	if st.RelayPulses != 1 || len(st.Ledger) == 0 {
+		t.Errorf("status after a paid exit: %+v", st)
+	}
+
+	// The same ticket again is refused.
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := world.Present(ui.TicketUsed, 0); err != nil {
+		t.Fatal(err)
+	}
+	wait("already used", func(s lane.Snapshot) bool { return s.Notice == lane.NoticeAlreadyUsed })
+	wait("idle", func(s lane.Snapshot) bool { return s.State == lane.Idle })
+
+	// Decline on the phone: the lane reports the failed payment.
+	if _, err := world.Present(ui.TicketValid, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wait("QR", func(s lane.Snapshot) bool { return s.TokenURL != "" })
+	if err := world.Pay(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Do(ctx, lane.Cancel{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("idle", func(s lane.Snapshot) bool { return s.State == lane.Idle })
+
+	// Unplug and replug the relay: the lane sees it go and come back.
+	if err := world.Plug("relay", false); err != nil {
+		t.Fatal(err)
+	}
+	wait("relay down", func(s lane.Snapshot) bool { return s.Health.Relay == lane.DeviceDown })
+	if err := world.Plug("relay", true); err != nil {
+		t.Fatal(err)
+	}
+	wait("relay up", func(s lane.Snapshot) bool { return s.Health.Relay == lane.DeviceOK })
+	if s := r.Snapshot(); s.State == lane.Fault {
+		if err := r.Do(ctx, lane.ClearFault{Attendant: "sim"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// PayBy unreachable: no QR, payment unavailable.
+	if err := world.SetPayBy(ui.PayByUnreachable); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := world.Present(ui.TicketValid, 4*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wait("payment unavailable", func(s lane.Snapshot) bool { return s.Notice == lane.NoticePaymentUnavailable })
+	if err := world.SetPayBy(ui.PayByOK); err != nil {
+		t.Fatal(err)
+	}
+	if n := world.Status().RelayPulses; n != 1 {
+		t.Errorf("relay pulses %d, want 1", n)
+	}
+	if !strings.Contains(strings.Join(world.Status().Ledger, "\n"), "paid") {
+		t.Errorf("ledger tail lacks the paid exit: %q", world.Status().Ledger)
+	}
+}
