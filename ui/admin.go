@@ -72,7 +72,30 @@ type Admin struct {
 	pending  sync.WaitGroup
 
 	idleStop func() bool
+	size     fyne.Size
 }
+
+// adminLayout rebuilds the admin screen when the window size changes
+// (1920x1080, 1080x1920, 800x480 panels).
+type adminLayout struct{ a *Admin }
+
+func (l *adminLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	a := l.a
+	if size != a.size {
+		a.size = size
+		a.rebuild()
+	}
+	for _, o := range a.root.Objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *adminLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 240) }
+
+// wide: room for two columns; short: an 800x480 panel.
+func (a *Admin) wide() bool  { return a.size.Width == 0 || a.size.Width >= 1200 }
+func (a *Admin) short() bool { return a.size.Height > 0 && a.size.Height < 700 }
 
 // NewAdmin builds the attendant screen.
 func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
@@ -94,7 +117,8 @@ func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
 	if opt.afterFunc == nil {
 		opt.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
-	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger, root: container.NewStack()}
+	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger}
+	a.root = container.New(&adminLayout{a: a})
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -190,6 +214,10 @@ func (a *Admin) rebuild() {
 	}
 	bg := canvas.NewRectangle(colBackground)
 	a.root.Objects = []fyne.CanvasObject{bg, container.NewPadded(c)}
+	for _, o := range a.root.Objects {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(a.size)
+	}
 	a.root.Refresh()
 }
 
@@ -223,13 +251,22 @@ func (a *Admin) loginScreen() fyne.CanvasObject {
 	if len(who) == 0 {
 		who = append(who, widget.NewLabel("No attendants are configured ([[admin.attendants]] in the config)."))
 	}
-	kp := newKeypad(func(pin string) { a.login(pin) }, nil)
+	cell := fyne.NewSize(150, 96)
+	if a.short() {
+		cell = fyne.NewSize(110, 72)
+	}
+	kp := newKeypad(func(pin string) { a.login(pin) }, nil, cell)
 	msg := a.message
 	if until := a.gate.LockedUntil(now); !until.IsZero() {
 		msg, a.msgErr = "Locked after 5 wrong PINs until "+until.In(a.opt.Location).Format("15:04:05"), true
 	}
 	a.message = msg
 	back := widget.NewButton("Back to the lane", a.exit)
+	if a.short() {
+		// Side by side: names and message on the left, keypad on the right.
+		left := container.NewVBox(heading("Attendant login"), container.NewGridWithColumns(2, who...), a.messageLine(), back)
+		return container.NewGridWithColumns(2, left, container.NewCenter(kp.box))
+	}
 	top := container.NewBorder(nil, nil, heading("Attendant login"), container.NewGridWrap(fyne.NewSize(300, 72), back))
 	return container.NewBorder(top, nil, nil, nil,
 		container.NewVBox(
@@ -271,8 +308,13 @@ func (a *Admin) attendantName() string {
 func (a *Admin) sessionScreen() fyne.CanvasObject {
 	logout := widget.NewButton("Log out", func() { a.gate.Logout(); a.stopIdle(); a.rebuild(); a.exit() })
 	back := widget.NewButton("Back to the lane", func() { a.touch(); a.exit() })
-	top := container.NewBorder(nil, nil, heading("Attendant: "+a.attendantName()),
-		container.NewHBox(container.NewGridWrap(fyne.NewSize(280, 72), back), container.NewGridWrap(fyne.NewSize(200, 72), logout)))
+	title := heading("Attendant: " + a.attendantName())
+	bw, bh := float32(280), float32(72)
+	if !a.wide() {
+		title.TextSize, bw, bh = 26, 220, 56
+	}
+	top := container.NewBorder(nil, nil, title,
+		container.NewHBox(container.NewGridWrap(fyne.NewSize(bw, bh), back), container.NewGridWrap(fyne.NewSize(bw*0.7, bh), logout)))
 	tabs := []struct {
 		name  string
 		build func() fyne.CanvasObject
@@ -289,7 +331,7 @@ func (a *Admin) sessionScreen() fyne.CanvasObject {
 	}
 	bar := container.NewGridWithColumns(len(tabButtons), tabButtons...)
 	body := tabs[a.tab].build()
-	return container.NewBorder(container.NewVBox(top, container.New(&fixedHeight{h: 72}, bar), a.messageLine()), nil, nil, nil, body)
+	return container.NewBorder(container.NewVBox(top, container.New(&fixedHeight{h: bh}, bar), a.messageLine()), nil, nil, nil, body)
 }
 
 // kv lists key/value pairs in two columns with compact fixed rows
@@ -401,9 +443,12 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 		"Clock skew to PayBy", skew,
 		"Ledger", deviceText(h.Ledger),
 	)
-	return container.NewGridWithColumns(2,
-		container.NewVBox(heading("Lane"), kv(lanePairs...)),
-		container.NewVBox(heading("Devices"), devices))
+	laneBox := container.NewVBox(heading("Lane"), kv(lanePairs...))
+	devBox := container.NewVBox(heading("Devices"), devices)
+	if a.wide() {
+		return container.NewGridWithColumns(2, laneBox, devBox)
+	}
+	return container.NewVScroll(container.NewVBox(laneBox, devBox))
 }
 
 // act submits an attendant action off the Fyne goroutine and shows the
@@ -486,23 +531,40 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 	buttons := []fyne.CanvasObject{
 		btn("Open barrier", widget.HighImportance, func() { a.act("Open barrier", lane.ManualOpen{Attendant: id, Reason: r()}) }),
 		btn("Lost ticket", widget.MediumImportance, func() { a.act("Lost ticket", lane.LostTicket{Attendant: id, Reason: r()}) }),
-		btn("Exempt this visit", widget.MediumImportance, func() { a.act("Exempt", lane.Exempt{Attendant: id, Reason: r()}) }),
-		btn("Unable to collect", widget.MediumImportance, func() { a.act("Unable to collect", lane.UnableToCollect{Attendant: id, Reason: r()}) }),
-		btn("Override used ticket", widget.MediumImportance, func() { a.act("Override", lane.Override{Attendant: id, Reason: r()}) }),
-		btn("Serve typed code", widget.MediumImportance, func() { a.act("Typed code", lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
+		btn("Exempt", widget.MediumImportance, func() { a.act("Exempt", lane.Exempt{Attendant: id, Reason: r()}) }),
+		btn("Can't collect", widget.MediumImportance, func() { a.act("Unable to collect", lane.UnableToCollect{Attendant: id, Reason: r()}) }),
+		btn("Override used", widget.MediumImportance, func() { a.act("Override", lane.Override{Attendant: id, Reason: r()}) }),
+		btn("Typed code", widget.MediumImportance, func() { a.act("Typed code", lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
 		laneBtn,
 		btn("Clear fault", widget.MediumImportance, func() { a.act("Clear fault", lane.ClearFault{Attendant: id}) }),
 		btn("Start shift", widget.MediumImportance, func() { a.act("Start shift", lane.StartShift{Attendant: id}) }),
 		btn("End shift", widget.MediumImportance, func() { a.act("End shift", lane.EndShift{Attendant: id}) }),
 	}
-	grid := container.New(&cellGrid{cols: 3, cell: fyne.NewSize(360, 84), gap: 10}, buttons...)
-	return container.NewVScroll(container.NewVBox(
-		kv("Reason (required for opens, exemptions, closes, refunds)", ""),
+	reasonLabel := "Reason (required for opens, exemptions, closes, refunds)"
+	if a.short() {
+		reasonLabel = "Reason"
+	}
+	form := container.NewVBox(
+		kv(reasonLabel, ""),
 		sel, typed,
 		kv("Unreadable barcode", ""), code,
-		widget.NewSeparator(),
-		container.NewCenter(grid),
-	))
+	)
+	if a.short() {
+		// 800x480: the form beside a two-column grid of buttons.
+		cw := (a.size.Width/2 - 40) / 2
+		grid := container.New(&cellGrid{cols: 2, cell: fyne.NewSize(cw, 52), gap: 6}, buttons...)
+		return container.NewGridWithColumns(2, form, grid)
+	}
+	cols := 3
+	if a.size.Width > 0 && a.size.Width < 1160 {
+		cols = 2
+	}
+	cw := float32(360)
+	if a.size.Width > 0 {
+		cw = min(cw, (a.size.Width-40-float32(cols-1)*10)/float32(cols))
+	}
+	grid := container.New(&cellGrid{cols: cols, cell: fyne.NewSize(cw, 84), gap: 10}, buttons...)
+	return container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid)))
 }
 
 func contains(list []string, s string) bool {
@@ -537,8 +599,12 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 		}
 		shift = append(shift, kv("Attendant", sh.Attendant, "From", sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), "To", end), totalsView(sh.Totals))
 	}
+	cols := 1
+	if a.wide() {
+		cols = 2
+	}
 	objs := []fyne.CanvasObject{
-		container.NewGridWithColumns(2, container.NewVBox(today...), container.NewVBox(shift...)),
+		container.NewGridWithColumns(cols, container.NewVBox(today...), container.NewVBox(shift...)),
 		heading("Unresolved"),
 	}
 	us, err := a.con.Unresolved(ctx)
@@ -567,8 +633,8 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 				a.act("Resolve", lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
 			}))
 		}
-		t := canvas.NewText(label, colForeground)
-		t.TextSize = 24
+		t := widget.NewLabel(label)
+		t.Wrapping = fyne.TextWrapWord
 		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(row...), t))
 	}
 	refresh := widget.NewButton("Refresh", func() { a.touch(); a.rebuild() })

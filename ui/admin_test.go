@@ -186,7 +186,7 @@ func TestAdminRefusedActionShown(t *testing.T) {
 	h.con.err = lane.ErrReasonRequired
 	h.enter(t, "2468")
 	tapButton(t, h.w, "Actions")
-	tapButton(t, h.w, "Exempt this visit")
+	tapButton(t, h.w, "Exempt")
 	h.con.next(t)
 	if !strings.Contains(h.a.message, "reason") || !h.a.msgErr {
 		t.Errorf("message = %q", h.a.message)
@@ -203,4 +203,28 @@ func findSelect(root fyne.CanvasObject) *widget.Select {
 		return false
 	})
 	return found
+}
+
+// TestAdminOtherScreens renders the login and the actions on a portrait
+// 1080x1920 and an 800x480 panel.
+func TestAdminOtherScreens(t *testing.T) {
+	for _, sz := range []struct {
+		name string
+		size fyne.Size
+	}{{"portrait", fyne.NewSize(1080, 1920)}, {"small", fyne.NewSize(800, 480)}} {
+		t.Run(sz.name, func(t *testing.T) {
+			h := newAdminHarness(t)
+			h.w.Resize(sz.size)
+			test.AssertRendersToMarkup(t, "admin/login-"+sz.name+".xml", h.w.Canvas())
+			writeScreenshot(t, "admin-login-"+sz.name, h.w)
+			h.enter(t, "2468")
+			tapButton(t, h.w, "Actions")
+			test.AssertRendersToMarkup(t, "admin/actions-"+sz.name+".xml", h.w.Canvas())
+			writeScreenshot(t, "admin-actions-"+sz.name, h.w)
+			tapButton(t, h.w, "Open barrier")
+			if a := h.con.next(t); a != (lane.ManualOpen{Attendant: "A1"}) {
+				t.Errorf("open barrier: %#v", a)
+			}
+		})
+	}
 }

@@ -19,7 +19,7 @@ type keypad struct {
 	box     fyne.CanvasObject
 }
 
-func newKeypad(onEnter func(string), onKey func()) *keypad {
+func newKeypad(onEnter func(string), onKey func(), cell fyne.Size) *keypad {
 	k := &keypad{onEnter: onEnter, onKey: onKey}
 	k.dots = canvas.NewText(" ", colPrimary)
 	k.dots.TextSize = 56
@@ -46,7 +46,7 @@ func newKeypad(onEnter func(string), onKey func()) *keypad {
 	})
 	ok.(*widget.Button).Importance = widget.HighImportance
 	keys = append(keys, clear, key("0", func() { k.press("0") }), ok)
-	grid := container.New(&cellGrid{cols: 3, cell: fyne.NewSize(150, 96), gap: 8}, keys...)
+	grid := container.New(&cellGrid{cols: 3, cell: cell, gap: 8}, keys...)
 	k.box = container.NewVBox(k.dots, container.NewCenter(grid))
 	return k
 }
