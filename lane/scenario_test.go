@@ -594,6 +594,29 @@ func TestScenarios(t *testing.T) {
 		}
 		w.finish("validation")
 	})
+	scenario(t, "above_max_amount", func(t *testing.T) {
+		w := newWorld(t, Params{MaxAmount: 2 * hourly}, nil)
+		w.ticket("T119", 5*time.Hour-time.Minute)
+		w.scan("T119")
+		w.want(FeeDue)
+		if s := w.r.Snapshot(); s.Notice != NoticeCallAttendant || s.TokenURL != "" || s.Due != 5*hourly {
+			t.Fatalf("above the QR limit: %+v", s)
+		}
+		for _, c := range w.pay.calls {
+			if strings.HasPrefix(c, "create") {
+				t.Fatal("order created above the limit")
+			}
+		}
+		w.note("a validation lowers it, still above the QR limit")
+		w.do(Validate{Attendant: "a1", Code: "V1H"})
+		if s := w.r.Snapshot(); s.Due != 4*hourly || s.TokenURL != "" {
+			t.Fatalf("still above: %+v", s)
+		}
+		w.do(UnableToCollect{Attendant: "a1", Reason: "card only, driver has cash"})
+		w.want(Open)
+		w.wantPulses(1)
+		w.finish("above_max_amount")
+	})
 	scenario(t, "ledger_fails", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)
 		w.ticket("T116", time.Hour)
