@@ -529,6 +529,15 @@ func (j *journalAdapter) Paid(ctx context.Context, no string) (money.Fils, error
 	return p, err
 }
 
+func (j *journalAdapter) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
+	rs, err := j.db.PendingRefunds(ctx)
+	out := make([]lane.RefundRec, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, lane.RefundRec{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
+	}
+	return out, err
+}
+
 func laneTotals(t ledger.Totals) lane.Totals {
 	out := lane.Totals{From: t.From, To: t.To, Visits: t.Visits, Exits: t.Exits, Collected: t.Collected, Refunded: t.Refunded,
 		Owed: t.Owed, ByCause: map[lane.Cause]lane.CauseTotal{}}

@@ -438,6 +438,18 @@ func (j *fakeJournal) Paid(ctx context.Context, no string) (money.Fils, error) {
 	return o.paid - o.refunded, nil
 }
 
+func (j *fakeJournal) PendingRefunds(ctx context.Context) ([]RefundRec, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []RefundRec
+	for _, r := range j.refunds {
+		if r.Status == "pending" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
 func (j *fakeJournal) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
 	return Totals{From: from, To: to}, nil
 }

@@ -512,7 +512,37 @@ func (r *Runner) reconcile(ctx context.Context) {
 			}
 			r.reconcileOne(ctx, no)
 		}
+		r.resendRefunds(ctx)
 	}()
+}
+
+// resendRefunds sends again, byte for byte under the same refund number,
+// each refund whose outcome was never recorded: PayBy answers a repeat
+// with the existing refund, so this completes it without refunding twice.
+func (r *Runner) resendRefunds(ctx context.Context) {
+	refunds, err := r.d.Journal.PendingRefunds(ctx)
+	if err != nil {
+		r.log.Error("reconcile: pending refunds", "err", err)
+		return
+	}
+	for _, rec := range refunds {
+		if ctx.Err() != nil || r.d.Now().Sub(rec.At) < r.d.Timeout {
+			continue // possibly still in flight from Do
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
+		err := r.d.Payments.Refund(cctx, rec.No, rec.RefundNo, rec.Amount, rec.Reason)
+		cancel()
+		if err != nil {
+			r.log.Warn("reconcile: refund", "refund_no", rec.RefundNo, "err", err)
+			continue
+		}
+		rec.Status, rec.At = "done", r.d.Now()
+		if err := r.d.Journal.Record(ctx, rec); err != nil {
+			r.log.Error("reconcile: record refund", "refund_no", rec.RefundNo, "err", err)
+			continue
+		}
+		r.log.Info("reconciled refund", "refund_no", rec.RefundNo, "merchant_order_no", rec.No, "amount_fils", int64(rec.Amount))
+	}
 }
 
 // probe asks PayBy for an order number that never exists, to show its

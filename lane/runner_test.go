@@ -45,3 +45,24 @@ func TestSubscribeLatestWins(t *testing.T) {
 		}
 	})
 }
+
+// A refund recorded as sent whose outcome was never recorded (the lane
+// stopped mid-refund) is sent again under the same number at start.
+func TestPendingRefundResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, Params{}, func(w *world) {
+			w.j.seedPaid(3, "S/E1/9", "S-X1-9", "S-X1-9-1", 1000, time.Now().Add(-time.Hour))
+			w.j.refunds["S-X1-9-1-Rx"] = RefundRec{RefundNo: "S-X1-9-1-Rx", No: "S-X1-9-1", Amount: 400,
+				At: time.Now().Add(-time.Hour), Attendant: "a1", Reason: "r", Status: "pending"}
+		})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := w.pay.refunds["S-X1-9-1-Rx"]; got != 400 {
+			t.Fatalf("refund not re-sent: %v", w.pay.refunds)
+		}
+		if p, _ := w.j.Paid(context.Background(), "S-X1-9-1"); p != 600 {
+			t.Fatalf("refundable after the re-sent refund = %v, want 6.00", p)
+		}
+		w.stop()
+	})
+}

@@ -130,6 +130,9 @@ type Journal interface {
 	Reconcilable(ctx context.Context, beforeVisit int64) ([]string, error)
 	// Paid returns the amount paid (less refunds) on an order, for refunds.
 	Paid(ctx context.Context, merchantOrderNo string) (money.Fils, error)
+	// PendingRefunds lists refunds recorded as sent whose outcome was
+	// never recorded (the lane stopped mid-refund).
+	PendingRefunds(ctx context.Context) ([]RefundRec, error)
 	Reports
 }
 

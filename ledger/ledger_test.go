@@ -235,6 +235,9 @@ func TestInvariant5LatePaymentListed(t *testing.T) {
 	}
 	// Partial refund leaves it listed with the rest; full refund clears it.
 	must(t, l.RecordRefund(ctx, Refund{RefundNo: "S-L-T1-1-R1", No: "S-L-T1-1", Amount: 200, At: t0, Attendant: "a1", Reason: "late", Status: "pending"}))
+	if p, err := l.PendingRefunds(ctx); err != nil || len(p) != 1 || p[0].Amount != 200 {
+		t.Fatalf("pending refunds = %+v, %v", p, err)
+	}
 	must(t, l.RecordRefund(ctx, Refund{RefundNo: "S-L-T1-1-R1", No: "S-L-T1-1", Amount: 200, At: t0, Attendant: "a1", Reason: "late", Status: "done"}))
 	must(t, l.RecordRefund(ctx, Refund{RefundNo: "S-L-T1-1-R1", No: "S-L-T1-1", Amount: 200, At: t0, Attendant: "a1", Reason: "late", Status: "done"}))
 	if p, _ := l.Paid(ctx, "S-L-T1-1"); p != 500 {

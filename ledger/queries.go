@@ -180,6 +180,27 @@ func (l *DB) Paid(ctx context.Context, no string) (money.Fils, error) {
 	return money.Fils(paid - ref), nil
 }
 
+// PendingRefunds lists refunds recorded "pending" (sent, outcome not recorded).
+func (l *DB) PendingRefunds(ctx context.Context) ([]Refund, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT refund_no, merchant_order_no, amount, at, attendant, reason, status
+		FROM refunds WHERE status = 'pending' ORDER BY at`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: pending refunds: %w", err)
+	}
+	defer rows.Close()
+	var out []Refund
+	for rows.Next() {
+		var r Refund
+		var amount, at int64
+		if err := rows.Scan(&r.RefundNo, &r.No, &amount, &at, &r.Attendant, &r.Reason, &r.Status); err != nil {
+			return nil, err
+		}
+		r.Amount, r.At = money.Fils(amount), time.UnixMilli(at).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // CauseTotal is one line of Totals.ByCause.
 type CauseTotal struct {
 	Count  int
