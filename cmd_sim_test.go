@@ -91,6 +91,18 @@ func TestSimControls(t *testing.T) {
 	}
 	wait("idle", func(s lane.Snapshot) bool { return s.State == lane.Idle })
 
+	// A lost ticket: the attendant's action prices the lost-ticket fee.
+	if _, err := world.Present(ui.TicketLost, 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := wait("lost-ticket QR", func(s lane.Snapshot) bool { return s.TokenURL != "" }); s.Due.String() != "AED 150.00" {
+		t.Errorf("lost ticket due %s, want AED 150.00", s.Due)
+	}
+	if err := r.Do(ctx, lane.Cancel{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("idle", func(s lane.Snapshot) bool { return s.State == lane.Idle })
+
 	// Unplug and replug the relay: the lane sees it go and come back.
 	if err := world.Plug("relay", false); err != nil {
 		t.Fatal(err)

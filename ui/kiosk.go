@@ -62,7 +62,7 @@ type Kiosk struct {
 	snap    lane.Snapshot
 	size    fyne.Size
 	visit   int64
-	called  bool // this visit's "call attendant" was pressed
+	called  bool // "call attendant" pressed, not yet in a snapshot
 	actions sync.WaitGroup
 
 	// per-screen objects updated in place
@@ -111,9 +111,9 @@ func (k *Kiosk) SetLang(lang string) {
 
 // Show draws a snapshot. Call on the Fyne goroutine (Follow does).
 func (k *Kiosk) Show(s lane.Snapshot) {
-	if s.Visit != k.visit {
-		k.visit, k.called = s.Visit, false
-	}
+	// The snapshot says whether the attendant was called; the local flag
+	// only shows the tap at once, until the lane's next snapshot.
+	k.visit, k.called = s.Visit, false
 	// Back to the default language when the lane is idle again.
 	if s.State == lane.Idle && k.snap.State != lane.Idle && k.tr.lang != k.defaultLang() {
 		k.tr = newTr(k.defaultLang())
