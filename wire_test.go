@@ -38,6 +38,13 @@ type simRig struct {
 
 func newSimRig(t *testing.T, poll string) *simRig {
 	t.Helper()
+	return newSimRigWith(t, poll, "lcus", "")
+}
+
+// newSimRigWith uses relay board and appends extra TOML (with %[1]s for
+// the relay's pty path).
+func newSimRigWith(t *testing.T, poll, board, extra string) *simRig {
+	t.Helper()
 	dir := t.TempDir()
 	merch, err := payby.GenerateKey()
 	if err != nil {
@@ -70,7 +77,7 @@ func newSimRig(t *testing.T, poll string) *simRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	relay, err := sim.NewRelay("lcus", sim.RelayOptions{})
+	relay, err := sim.NewRelay(board, sim.RelayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,14 +125,17 @@ port = %q
 dedup = "1s"
 [relay]
 port = %q
-board = "lcus"
+board = %q
 pulse = "100ms"
 [ledger]
 path = "lane.db"
 [lane]
 notice = "2s"
 opened = "2s"
-`, base+sandbox.APIPrefix, poll, sc.Path(), relay.Path())
+`, base+sandbox.APIPrefix, poll, sc.Path(), relay.Path(), board)
+	if extra != "" {
+		cfg += fmt.Sprintf(extra, relay.Path())
+	}
 	cfgPath := write("lane.toml", []byte(cfg))
 	issuer, err := ticket.NewSigned("GRG01", tkey, ticket.DefaultTolerance)
 	if err != nil {
@@ -490,4 +500,39 @@ func spread(ds []time.Duration) string {
 	}
 	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 	return fmt.Sprintf("min %v, median %v, max %v", r(sorted[0]), r(sorted[len(sorted)/2]), r(sorted[len(sorted)-1]))
+}
+
+// The vehicle loop on a Numato board's GPIO (sharing the relay's port):
+// the "barrier open" screen ends when the car has passed, not on a timer.
+func TestLaneLoopEndsOpen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	rig := newSimRigWith(t, "1s", "numato", "[loop]\nport = %q\nline = \"gpio\"\ngpio = 0\ndebounce = \"50ms\"\n")
+	cfg, err := config.Load(rig.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Lane.Opened = 30 * time.Second // the timer must not be what ends Open
+	r, stop, err := startLaneWith(context.Background(), cfg, testLogger(t), laneOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	waitFor(t, "devices up", 5*time.Second, func() bool {
+		h := r.Snapshot().Health
+		return h.Relay == lane.DeviceOK && h.Scanner == lane.DeviceOK
+	})
+	rig.scanner.Send(rig.ticket(t, 4001, 5*time.Minute)) // free: grace
+	waitFor(t, "open", 5*time.Second, func() bool { return r.Snapshot().State == lane.Open })
+	rig.relay.SetGPIO(0, true) // the car drives under the barrier
+	waitFor(t, "vehicle present", 5*time.Second, func() bool { return r.Snapshot().Health.VehiclePresent })
+	if r.Snapshot().State != lane.Open {
+		t.Fatal("left Open while the car is on the loop")
+	}
+	rig.relay.SetGPIO(0, false) // and has passed
+	waitFor(t, "idle after the loop cleared", 5*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	if n, _ := rig.pulses(); n != 1 {
+		t.Fatalf("pulses = %d", n)
+	}
 }
