@@ -144,7 +144,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			r.log.Info("lane stopping")
+			r.log.Info("lane stopping", "state", r.m.State().String())
+			r.finishPulse(ctx)
 			return ctx.Err()
 		case ev := <-r.events:
 			r.step(ctx, ev)
@@ -171,6 +172,29 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.reconcile(ctx)
 		}
 		r.publish()
+	}
+}
+
+// finishPulse, on a clean stop during Opening, waits for the pulse in
+// flight and records its outcome, so that a restart finds it "pulsed"
+// rather than "unknown".
+func (r *Runner) finishPulse(ctx context.Context) {
+	if r.m.State() != Opening {
+		return
+	}
+	wctx := context.WithoutCancel(ctx)
+	t := time.NewTimer(r.d.PulseTimeout + time.Second)
+	defer t.Stop()
+	for r.m.State() == Opening {
+		select {
+		case ev := <-r.events:
+			if _, ok := ev.(BarrierDone); ok {
+				r.step(wctx, ev)
+			}
+		case <-t.C:
+			r.log.Warn("stopped with a pulse unconfirmed")
+			return
+		}
 	}
 }
 

@@ -66,3 +66,29 @@ func TestPendingRefundResent(t *testing.T) {
 		w.stop()
 	})
 }
+
+// A clean stop while the barrier is opening waits for the pulse and
+// records it.
+func TestStopRecordsPulseInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		if err := w.r.Do(context.Background(), ManualOpen{Attendant: "a1", Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if w.r.Snapshot().State != Opening {
+			t.Fatalf("state = %s", w.r.Snapshot().State)
+		}
+		w.stop() // during the 500 ms pulse
+		if w.gate.count() != 1 {
+			t.Fatalf("pulses = %d", w.gate.count())
+		}
+		w.j.mu.Lock()
+		defer w.j.mu.Unlock()
+		for a, st := range w.j.pulses {
+			if st != "pulsed" {
+				t.Fatalf("authorisation %s left %s", a, st)
+			}
+		}
+	})
+}
