@@ -142,7 +142,15 @@ type order struct {
 	windowOver bool
 	cancel     cancelPurpose
 	status     OrderStatus
+	// failingSince is when PayBy calls for this order started failing
+	// (zero: the last one answered).
+	failingSince time.Time
 }
+
+// alertAfter is how long PayBy may fail to answer while a QR is shown
+// before the driver is told to call the attendant (PayBy's acceptance
+// rules: alert a human after 10 s of failures).
+const alertAfter = 10 * time.Second
 
 // NewMachine returns a machine in Idle with the given parameters.
 func NewMachine(p Params) *Machine {
@@ -523,6 +531,12 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 	}
 	if e.Err != nil {
 		m.health.PayBy = DeviceDown
+		if o.failingSince.IsZero() {
+			o.failingSince = now
+		}
+		if o.created && now.Sub(o.failingSince) >= alertAfter {
+			m.notice = NoticePaymentUnavailable // the QR stays: it may still be paid
+		}
 		switch {
 		case o.cancel != cancelNone || (o.failed && !o.created):
 			o.retryAt = now.Add(m.p.RetryInterval)
@@ -535,6 +549,10 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 		return nil
 	}
 	m.payByOK(e.State)
+	o.failingSince = time.Time{}
+	if m.notice == NoticePaymentUnavailable && o.created {
+		m.notice = NoticeNone
+	}
 	var cmds []Command
 	resolving := !o.created && e.State.Status == OrderNotFound // the stored number was never created: create it now
 	if e.State.Status != o.status && e.State.Status != OrderUnknown && !resolving {

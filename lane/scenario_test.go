@@ -408,6 +408,32 @@ func TestScenarios(t *testing.T) {
 		w.wantPulses(1)
 		w.finish("payby_down_then_up")
 	})
+	scenario(t, "payby_down_while_qr_shown", func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		w.ticket("T120", time.Hour)
+		w.scan("T120")
+		w.pay.setDown(true)
+		w.note("PayBy unreachable while the QR is shown")
+		w.sleep(5 * time.Second)
+		if s := w.r.Snapshot(); s.Notice != NoticeNone || s.TokenURL == "" || s.Health.PayBy != DeviceDown {
+			t.Fatalf("after 5 s of failures: %+v", s)
+		}
+		w.sleep(9 * time.Second)
+		if s := w.r.Snapshot(); s.Notice != NoticePaymentUnavailable || s.TokenURL == "" {
+			t.Fatalf("after 14 s of failures: %+v", s)
+		}
+		w.pay.setDown(false)
+		w.note("PayBy back")
+		w.sleep(2 * time.Second)
+		if s := w.r.Snapshot(); s.Notice != NoticeNone || s.Health.PayBy != DeviceOK {
+			t.Fatalf("after recovery: %+v", s)
+		}
+		w.payNow("S-X1-120-1")
+		w.sleep(2 * time.Second)
+		w.want(Open)
+		w.wantPulses(1)
+		w.finish("payby_down_while_qr_shown")
+	})
 	scenario(t, "payby_down_unable_to_collect", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)
 		w.ticket("T110", time.Hour)
