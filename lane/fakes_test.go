@@ -121,7 +121,11 @@ const (
 
 func (f *fakePay) call(s string) error {
 	f.mu.Unlock()
-	time.Sleep(payLatency)
+	d := payLatency
+	if strings.HasPrefix(s, "cancel") {
+		d += 10 * time.Millisecond // distinct from a create sent at the same time
+	}
+	time.Sleep(d)
 	f.mu.Lock()
 	f.calls = append(f.calls, s)
 	if f.down {
@@ -289,9 +293,12 @@ func (j *fakeJournal) Lookup(ctx context.Context, ticketID, key string) (History
 			h.Exited, h.ExitedAt = true, e.At
 		}
 	}
-	for _, o := range j.orders {
+	for no, o := range j.orders {
 		if o.Key == key && o.Attempt > h.Attempts {
 			h.Attempts = o.Attempt
+		}
+		if o.TicketID == ticketID && (o.status == OrderUnknown || o.status == OrderCreated) {
+			h.Open = append(h.Open, no)
 		}
 		if o.TicketID == ticketID && o.paid > 0 {
 			h.Paid += o.paid - o.refunded

@@ -391,6 +391,12 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 		return cmds
 	}
 	m.state = FeeDue
+	// Orders of this ticket left open by an earlier visit: cancel them,
+	// and count a payment that lands on one of them as this visit's.
+	for _, no := range e.History.Open {
+		v.orders = append(v.orders, no)
+		cmds = append(cmds, CancelOrder{Visit: v.id, No: no})
+	}
 	return append(cmds, m.newOrder(now)...)
 }
 

@@ -434,6 +434,34 @@ func TestScenarios(t *testing.T) {
 		w.wantPulses(1)
 		w.finish("payby_down_while_qr_shown")
 	})
+	scenario(t, "rescan_pays_open_order", func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		w.ticket("T121", time.Hour)
+		w.scan("T121")
+		w.pay.setDown(true)
+		w.do(Cancel{}) // the cancel cannot reach PayBy: order 1 stays payable
+		w.pay.setDown(false)
+		w.payNow("S-X1-121-1") // the driver pays the QR still on the phone
+		w.note("the driver scans again before the reconciler ran")
+		w.scan("T121")
+		w.want(Open)
+		w.wantPulses(1)
+		paid := 0
+		w.pay.mu.Lock()
+		for _, o := range w.pay.orders {
+			if o.status == OrderPaid {
+				paid++
+			}
+			if o.status == OrderCreated {
+				t.Error("an order left payable")
+			}
+		}
+		w.pay.mu.Unlock()
+		if paid != 1 {
+			t.Fatalf("%d orders paid", paid)
+		}
+		w.finish("rescan_pays_open_order")
+	})
 	scenario(t, "payby_down_unable_to_collect", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)
 		w.ticket("T110", time.Hour)

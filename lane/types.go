@@ -156,6 +156,10 @@ type History struct {
 	LastPaidOrder string
 	// Attempts is the highest attempt number used under the order key.
 	Attempts int
+	// Open lists the ticket's orders not known to be final (a driver who
+	// gave up while PayBy could not be reached, a lane that stopped): a new
+	// visit cancels them first and takes a payment that lands on them.
+	Open []string
 }
 
 // Source says where an order status came from.

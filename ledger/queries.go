@@ -18,7 +18,8 @@ type History struct {
 	Paid          money.Fils // paid less refunded, over all its orders
 	LastPaid      time.Time
 	LastPaidOrder string
-	Attempts      int // highest attempt under the order key
+	Attempts      int      // highest attempt under the order key
+	Open          []string // orders of the ticket not final (new, created)
 }
 
 // Lookup returns a ticket's history (by its id) and the attempts made under
@@ -49,6 +50,23 @@ func (l *DB) Lookup(ctx context.Context, ticketID, key string) (History, error) 
 	}
 	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(attempt), 0) FROM orders WHERE order_key = ?`, key).Scan(&h.Attempts); err != nil {
 		return h, fmt.Errorf("ledger: lookup: %w", err)
+	}
+	if ticketID != "" {
+		rows, err := l.db.QueryContext(ctx, `SELECT merchant_order_no FROM orders WHERE ticket_id = ? AND ticket_id <> '' AND status IN ('new','created') ORDER BY created_at`, ticketID)
+		if err != nil {
+			return h, fmt.Errorf("ledger: lookup: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var no string
+			if err := rows.Scan(&no); err != nil {
+				return h, err
+			}
+			h.Open = append(h.Open, no)
+		}
+		if err := rows.Err(); err != nil {
+			return h, err
+		}
 	}
 	return h, nil
 }
