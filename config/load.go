@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	_ "time/tzdata" // the site's zone must not depend on the machine's tzdata
@@ -104,11 +105,15 @@ func Parse(data []byte, path string) (*Config, error) {
 		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
 	}
 	bad := map[string]bool{}
-	for _, k := range md.Keys() {
-		if len(k) != 1 {
-			continue
-		}
-		name := k[0]
+	names := make([]string, 0, len(top))
+	for name := range top {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	// Walk the decoded sections, not md.Keys(): a section that is only
+	// implied by a sub-table ([[admin.attendants]] with no [admin]) has no
+	// key of its own there.
+	for _, name := range names {
 		target, ok := sections[name]
 		if !ok {
 			continue // reported below as an unknown key

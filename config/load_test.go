@@ -133,3 +133,28 @@ func TestMissingFile(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+// A section implied only by its array of tables is still decoded.
+func TestImpliedSection(t *testing.T) {
+	path := lay(t, func(s string) string {
+		s = strings.Replace(s, "[admin]\n", "[adminx]\n", 1)
+		s = strings.Replace(s, "\nlockout_attempts = 5", "\n#lockout_attempts = 5", 1)
+		i := strings.Index(s, "[adminx]")
+		j := strings.Index(s, "[log]")
+		s = s[:i] + s[j:]
+		return s + `
+[[admin.attendants]]
+id = "A01"
+name = "Sara"
+pin_hash = "$2a$10$abcdefghijklmnopqrstuuJ1C8u6hQ0JQ9g3g0m1mC3N2pQmKXoWy"
+badge = "STAFF-A01"
+`
+	})
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Admin.Attendants) != 1 || c.Admin.Attendants[0].Badge != "STAFF-A01" || c.Admin.LockoutAttempts != 5 {
+		t.Fatalf("admin %+v", c.Admin)
+	}
+}
