@@ -24,7 +24,7 @@ var processStart = time.Now()
 
 func init() {
 	displayRun = func(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner) error {
-		return runDisplay(ctx, cfg, logger, r, displayOptions{Fullscreen: true, Production: true})
+		return runDisplay(ctx, cfg, logger, r, displayOptions{Fullscreen: true, Production: true, Lang: cfg.Lane.Language})
 	}
 }
 

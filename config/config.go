@@ -133,6 +133,9 @@ type Lane struct {
 	// Opened is how long the "barrier opening" screen stays after a pulse
 	// when no loop reports the vehicle.
 	Opened time.Duration `toml:"opened"`
+	// Language is the driver screens' language at rest: "en" or "ar"
+	// (drivers can switch on screen; it returns to this after each visit).
+	Language string `toml:"language"`
 }
 
 // Admin configures the attendant screen.

@@ -52,7 +52,7 @@ func Default() *Config {
 		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
 		Loop:    Loop{Line: "cts", Debounce: 200 * time.Millisecond},
 		Ledger:  Ledger{Path: "exitlane.db"},
-		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second},
+		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
 		Admin: Admin{
 			LockoutAttempts: 5,
 			Lockout:         5 * time.Minute,
@@ -306,6 +306,10 @@ func (c *Config) validate(p *Problems) {
 	}
 	if c.Lane.Opened < time.Second || c.Lane.Opened > 5*time.Minute {
 		p.add("lane.opened: %s is not between 1s and 5m", c.Lane.Opened)
+	}
+
+	if c.Lane.Language != "en" && c.Lane.Language != "ar" {
+		p.add("lane.language: %q is not \"en\" or \"ar\"", c.Lane.Language)
 	}
 
 	// [admin]
