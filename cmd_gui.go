@@ -61,13 +61,17 @@ func gateFromConfig(cfg *config.Config, audit ui.AuditFunc) *ui.Gate {
 	}, audit)
 }
 
-// auditLogger records admin events in the log. The ledger's audit table
-// is written by the lane for every attendant action; PIN attempts and
-// log-ins happen before any action, and the lane has no audit entry point
-// for them yet, so they go to the structured log with the attendant's id.
-func auditLogger(logger *slog.Logger) ui.AuditFunc {
+// auditLedger records admin events (PIN attempts, log-ins, lockouts) in
+// the ledger's audit trail with the attendant's id, and in the log. The
+// write is synchronous and short, so the trail keeps the order of events.
+func auditLedger(r *lane.Runner, logger *slog.Logger) ui.AuditFunc {
 	return func(attendant, event, detail string) {
 		logger.Info("admin audit", "attendant", attendant, "event", event, "detail", detail)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := r.Audit(ctx, attendant, event, detail); err != nil {
+			logger.Error("admin audit not recorded", "attendant", attendant, "event", event, "err", err)
+		}
 	}
 }
 
@@ -78,9 +82,13 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 	a.Settings().SetTheme(ui.NewTheme())
 	log := logger.With("component", "ui")
 
-	st := ui.NewStation(r, gateFromConfig(cfg, auditLogger(log)),
+	st := ui.NewStation(r, gateFromConfig(cfg, auditLedger(r, log)),
 		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, Logger: log},
 		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log})
+	// An attendant's badge scanned at the lane opens the PIN pad instead
+	// of reaching the lane as a ticket.
+	setBadgeFilter(st.IsBadge)
+	defer setBadgeFilter(nil)
 	w := a.NewWindow(fmt.Sprintf("exitlane %s %s", cfg.Site.ID, cfg.Site.Lane))
 	w.SetPadded(false)
 	w.SetContent(st.Content())

@@ -48,6 +48,19 @@ type laneOptions struct {
 	NotifyListener net.Listener
 }
 
+// badgeFilter, when set by the display, sees every scanned code first and
+// keeps attendant badges from reaching the lane as tickets.
+var badgeFilter atomic.Pointer[func(code string) bool]
+
+// setBadgeFilter installs f (nil removes it).
+func setBadgeFilter(f func(code string) bool) {
+	if f == nil {
+		badgeFilter.Store(nil)
+		return
+	}
+	badgeFilter.Store(&f)
+}
+
 // startLane opens the ledger (migrating it), builds the devices and PayBy
 // client from cfg and starts the runner. The lane accepts scans only once
 // this returned. stop ends everything in order (runner, devices, listener,
@@ -244,6 +257,10 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		return scanner.Run(ctx, func(ev ticket.ScanEvent) {
 			switch ev.Kind {
 			case ticket.ScanCode:
+				if f := badgeFilter.Load(); f != nil && (*f)(ev.Code) {
+					logger.Info("attendant badge scanned") // the code itself is not logged
+					return
+				}
 				r.Scan(ev.Code)
 			case ticket.ScannerUp:
 				r.Device(lane.DevScanner, lane.DeviceOK)

@@ -689,6 +689,14 @@ func (r *Runner) Subscribe() (<-chan Snapshot, func()) {
 	}
 }
 
+// Audit records an attendant event that is not a lane action (a PIN
+// attempt, a log-in or log-out, a lockout) in the ledger's audit trail.
+// It does not touch the state machine, so it may be called from any
+// goroutine.
+func (r *Runner) Audit(ctx context.Context, attendant, event, detail string) error {
+	return r.d.Journal.Record(ctx, AuditRec{At: r.d.Now(), Attendant: attendant, Action: event, Reason: detail})
+}
+
 // Reports, read from the journal.
 
 func (r *Runner) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
