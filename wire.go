@@ -196,6 +196,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
+		ExitGrace: cfg.Tariff.ExitGrace,
 		HaveLoop: loop != nil,
 	}, lane.Deps{
 		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,

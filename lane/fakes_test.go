@@ -110,6 +110,7 @@ type fakePay struct {
 type fakeOrder struct {
 	amount money.Fils
 	status OrderStatus
+	paidAt time.Time
 }
 
 // payLatency and pulseTime make the order of async results deterministic
@@ -142,6 +143,7 @@ func (f *fakePay) state(no string) OrderState {
 	st := OrderState{Status: o.status}
 	if o.status == OrderPaid {
 		st.Paid = o.amount
+		st.PaidAt = o.paidAt
 		st.PayByStatus = "PAID_SUCCESS"
 	}
 	return st
@@ -187,7 +189,7 @@ func (f *fakePay) Cancel(ctx context.Context, no string) (OrderState, error) {
 		return OrderState{Status: OrderNotFound}, nil
 	}
 	if f.payOnCancel && o.status == OrderCreated {
-		o.status = OrderPaid
+		o.status, o.paidAt = OrderPaid, time.Now()
 	}
 	if o.status == OrderCreated {
 		o.status = OrderFailed
@@ -216,7 +218,7 @@ func (f *fakePay) pay(no string) bool {
 	if o == nil || o.status != OrderCreated {
 		return false
 	}
-	o.status = OrderPaid
+	o.status, o.paidAt = OrderPaid, time.Now()
 	return true
 }
 
@@ -272,6 +274,7 @@ type jOrder struct {
 	refunded  money.Fils
 	abandoned bool
 	exited    bool
+	exitAuth  string // the exit that used this payment
 	resolved  bool
 }
 
@@ -378,7 +381,14 @@ func (j *fakeJournal) Record(ctx context.Context, r Record) error {
 		j.auths[x.Auth] = e
 		j.pulses[x.Auth] = "authorised"
 		if o := j.orders[x.No]; o != nil {
-			o.exited = true
+			o.exited, o.exitAuth = true, x.Auth
+		}
+		// Earlier payments of the ticket were subtracted from this exit's
+		// fee: this exit uses them too (as the SQLite ledger does).
+		for _, o := range j.orders {
+			if x.TicketID != "" && o.TicketID == x.TicketID && !o.exited && !o.resolved && o.paid > o.refunded {
+				o.exited, o.exitAuth = true, x.Auth
+			}
 		}
 	case OpenRec:
 		if x.Attendant == "" || x.Reason == "" {
@@ -397,8 +407,10 @@ func (j *fakeJournal) Record(ctx context.Context, r Record) error {
 		j.pulses[x.Auth] = map[bool]string{true: "pulsed", false: "failed"}[x.OK]
 		if e != nil {
 			e.state = map[bool]string{true: "completed", false: "void"}[x.OK]
-			if o := j.orders[e.No]; o != nil && !x.OK {
-				o.exited = false
+			for _, o := range j.orders {
+				if !x.OK && o.exited && o.exitAuth == x.Auth {
+					o.exited, o.exitAuth = false, ""
+				}
 			}
 		}
 	case RefundRec:

@@ -10,6 +10,7 @@
 package lane
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,11 @@ type Params struct {
 	OpenedFor time.Duration
 	// MaxAmount sends larger fees to the attendant instead of a QR (0: no limit).
 	MaxAmount money.Fils
+	// ExitGrace is the tariff's exit grace after a payment (the same value
+	// the ticket quotes use). A payment found on an order left open by an
+	// earlier visit covers this visit only if it was made within ExitGrace
+	// of now; otherwise the driver is asked for the difference.
+	ExitGrace time.Duration
 	// FirstVisit is the first visit id to use (from Journal.NextVisit).
 	FirstVisit int64
 	// HaveLoop: a vehicle loop is configured (Open ends when it clears).
@@ -108,13 +114,16 @@ type visit struct {
 	hist     History
 	checked  bool
 
-	override  bool
-	by        string
-	reason    string
-	attempt   int
-	key       string
-	order     *order
-	orders    []string
+	override bool
+	by       string
+	reason   string
+	attempt  int
+	key      string
+	order    *order
+	orders   []string
+	// inherited are the orders an earlier visit of this ticket left open;
+	// a payment on one of them was priced for that earlier stay.
+	inherited []string
 	payBy     time.Time // end of the payment window
 	cause     Cause
 	everShown bool
@@ -395,6 +404,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	// and count a payment that lands on one of them as this visit's.
 	for _, no := range e.History.Open {
 		v.orders = append(v.orders, no)
+		v.inherited = append(v.inherited, no)
 		cmds = append(cmds, CancelOrder{Visit: v.id, No: no})
 	}
 	return append(cmds, m.newOrder(now)...)
@@ -529,6 +539,9 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 			}
 			return nil
 		}
+		if cmds, ok := m.topUp(now, e); ok {
+			return cmds
+		}
 		cmds := m.dropOrder(now)
 		return append(cmds, m.paid(now, e.No, e.State, e.Source)...)
 	}
@@ -606,6 +619,46 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 		return cmds
 	}
 	return cmds
+}
+
+// topUp handles a payment found on an order that an earlier visit of this
+// ticket left open (a late payment the lane had not heard of). That
+// payment was priced for the earlier stay: if it was made more than the
+// exit grace ago and the stay now costs more, the payment is recorded and
+// the driver is shown a new QR for the difference, exactly as a re-scan
+// after a recorded payment would (fee(entry..now) minus what was paid).
+// ok is false when the payment covers this visit.
+func (m *Machine) topUp(now time.Time, e OrderUpdate) (cmds []Command, ok bool) {
+	v := m.v
+	i := slices.Index(v.inherited, e.No)
+	if i < 0 || e.State.Paid <= 0 {
+		return nil, false
+	}
+	// A payment whose time PayBy did not give is taken as recent: the
+	// driver is not held at the barrier on a guess.
+	owed := v.quote.Due - e.State.Paid
+	if owed <= 0 || e.State.PaidAt.IsZero() || !now.After(e.State.PaidAt.Add(m.p.ExitGrace)) {
+		return nil, false
+	}
+	v.inherited = slices.Delete(v.inherited, i, i+1)
+	v.quote.Paid += e.State.Paid
+	v.quote.Due = owed
+	cmds = []Command{Write{Visit: v.id, Rec: StatusRec{No: e.No, State: e.State, Source: e.Source, At: now}}}
+	o := v.order
+	switch {
+	case o == nil || o.status == OrderFailed:
+		return append(cmds, m.newOrder(now)...), true
+	case o.cancel == cancelNone:
+		// The current order asks for the old amount: replace it once it is
+		// dead, so the driver can never pay both.
+		o.cancel = cancelNewQR
+		o.token = ""
+		if !o.inflight {
+			o.inflight = true
+			cmds = append(cmds, CancelOrder{Visit: v.id, No: o.req.MerchantOrderNo})
+		}
+	}
+	return cmds, true
 }
 
 // cancelled continues after the current order was confirmed dead.

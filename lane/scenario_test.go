@@ -39,6 +39,9 @@ func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
 	if p.Site == "" {
 		p.Site, p.Lane = "S", "X1"
 	}
+	if p.ExitGrace == 0 {
+		p.ExitGrace = 10 * time.Minute // as fakeTickets.Quote
+	}
 	if seed != nil {
 		seed(w)
 	}
@@ -461,6 +464,43 @@ func TestScenarios(t *testing.T) {
 			t.Fatalf("%d orders paid", paid)
 		}
 		w.finish("rescan_pays_open_order")
+	})
+	scenario(t, "rescan_tops_up_late_payment", func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		w.ticket("T131", 50*time.Minute)
+		w.scan("T131") // AED 10 for up to an hour
+		w.pay.setDown(true)
+		w.do(Cancel{}) // the cancel cannot reach PayBy: order 1 stays payable
+		w.payNow("S-X1-131-1")
+		w.note("PayBy stays unreachable from the lane; the driver comes back 75 minutes later")
+		w.sleep(75 * time.Minute)
+		w.pay.setDown(false)
+		w.scan("T131") // 2h05m: AED 30, of which 10 paid more than 10 minutes ago
+		w.want(FeeDue)
+		s := w.r.Snapshot()
+		if s.Due != 2*hourly || s.Paid != hourly || s.TokenURL == "" {
+			t.Fatalf("top-up: due %d paid %d token %q (%s)", s.Due, s.Paid, s.TokenURL, s.MerchantOrderNo)
+		}
+		w.wantPulses(0)
+		w.payNow(s.MerchantOrderNo)
+		w.sleep(3 * time.Second)
+		w.want(Open)
+		w.wantPulses(1)
+		var total money.Fils
+		w.pay.mu.Lock()
+		for no, o := range w.pay.orders {
+			if o.status == OrderPaid {
+				total += o.amount
+			}
+			if o.status == OrderCreated {
+				t.Errorf("order %s left payable", no)
+			}
+		}
+		w.pay.mu.Unlock()
+		if total != 3*hourly {
+			t.Fatalf("paid %d in all, want %d", total, 3*hourly)
+		}
+		w.finish("rescan_tops_up_late_payment")
 	})
 	scenario(t, "payby_down_unable_to_collect", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)

@@ -446,6 +446,15 @@ func (l *DB) AuthoriseExit(ctx context.Context, e Exit) (int64, error) {
 				return err
 			}
 		}
+		// Every earlier payment of this ticket not yet used by an exit was
+		// subtracted from this exit's fee (fee(entry..now) minus what was
+		// paid): this exit uses it too, so it is no longer "paid, not exited".
+		if e.TicketID != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ?
+				WHERE ticket_id = ? AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded`, id, e.TicketID); err != nil {
+				return err
+			}
+		}
 		actor := e.Attendant
 		if actor == "" {
 			actor = "lane"

@@ -314,3 +314,27 @@ func TestApplyValidation(t *testing.T) {
 		t.Fatalf("unknown visit: %v", err)
 	}
 }
+
+// A top-up exit uses every earlier payment of the ticket: the fee it asked
+// for was fee(entry..now) minus all of them, so none stays listed as
+// "paid, not exited"; a failed pulse gives them back.
+func TestTopUpExitUsesEarlierPayments(t *testing.T) {
+	l, _ := open(t)
+	ctx := context.Background()
+	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 1000)
+	must(t, l.Abandon(ctx, "S-L-T1-1", t0.Add(time.Minute)))
+	must(t, l.EndVisit(ctx, 1, t0.Add(time.Minute), "cancelled"))
+	must(t, l.RecordStatus(ctx, *paid("S-L-T1-1", 1000, "cancel"))) // a late payment
+	visitWithOrder(t, l, 2, "T1", "", 0)                            // the top-up, attempt 2
+	must(t, l.NewOrder(ctx, Order{No: "S-L-T1-2", Visit: 2, TicketID: "T1", Key: "S-L-T1", Attempt: 2, Amount: 2000, At: t0.Add(2 * time.Hour), Expire: t0.Add(2*time.Hour + 5*time.Minute)}))
+	_, err := l.AuthoriseExit(ctx, Exit{Visit: 2, TicketID: "T1", At: t0.Add(2 * time.Hour), Cause: "paid", Amount: 2000,
+		No: "S-L-T1-2", Auth: "2-1", Paid: paid("S-L-T1-2", 2000, "poll")})
+	must(t, err)
+	if u, _ := l.Unresolved(ctx); len(u) != 0 {
+		t.Fatalf("unresolved during the top-up exit = %+v", u)
+	}
+	must(t, l.PulseDone(ctx, "2-1", false, t0.Add(2*time.Hour), "relay gone"))
+	if u, _ := l.Unresolved(ctx); len(u) != 2 {
+		t.Fatalf("after a failed pulse both payments must be listed again: %+v", u)
+	}
+}
