@@ -196,11 +196,12 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
-		ExitGrace: cfg.Tariff.ExitGrace,
+		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: loop != nil,
 	}, lane.Deps{
 		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,
 		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: envFailpoint(logger),
+		ReconcileEvery: cfg.PayBy.ReconcileInterval,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -83,6 +83,14 @@ type PayBy struct {
 	PollInterval time.Duration `toml:"poll_interval"`
 	PayWindow    time.Duration `toml:"pay_window"`
 	Timeout      time.Duration `toml:"timeout"`
+	// ExpiryMargin is added to PayWindow for the order's expiredTime, so
+	// PayBy never expires an order the lane still shows.
+	ExpiryMargin time.Duration `toml:"expiry_margin"`
+	// RetryInterval is the wait before retrying PayBy after a failure.
+	RetryInterval time.Duration `toml:"retry_interval"`
+	// ReconcileInterval is the cadence of the background reconciler of
+	// orders no driver waits for (abandoned, or from before a restart).
+	ReconcileInterval time.Duration `toml:"reconcile_interval"`
 	// MaxAmount sends larger fees to the attendant instead of a QR.
 	MaxAmount money.Fils `toml:"max_amount"`
 	Subject   string     `toml:"subject"`

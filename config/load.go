@@ -42,11 +42,14 @@ func Default() *Config {
 		Site:   Site{Timezone: "Asia/Dubai", Name: "Car park", Merchant: "exitlane"},
 		Ticket: Ticket{Format: "signed", ClockTolerance: ticket.DefaultTolerance},
 		PayBy: PayBy{
-			NotifyReply:  "json",
-			PollInterval: 2 * time.Second,
-			PayWindow:    3 * time.Minute,
-			Timeout:      10 * time.Second,
-			Subject:      "Parking fee",
+			NotifyReply:       "json",
+			PollInterval:      2 * time.Second,
+			PayWindow:         3 * time.Minute,
+			Timeout:           10 * time.Second,
+			ExpiryMargin:      2 * time.Minute,
+			RetryInterval:     5 * time.Second,
+			ReconcileInterval: 30 * time.Second,
+			Subject:           "Parking fee",
 		},
 		Scanner: Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
 		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
@@ -237,6 +240,15 @@ func (c *Config) validate(p *Problems) {
 	}
 	if c.PayBy.Timeout < time.Second || c.PayBy.Timeout > time.Minute {
 		p.add("payby.timeout: %s is not between 1s and 1m", c.PayBy.Timeout)
+	}
+	if c.PayBy.ExpiryMargin < 30*time.Second || c.PayBy.ExpiryMargin > 30*time.Minute {
+		p.add("payby.expiry_margin: %s is not between 30s and 30m", c.PayBy.ExpiryMargin)
+	}
+	if c.PayBy.RetryInterval < 3*time.Second || c.PayBy.RetryInterval > 10*time.Second {
+		p.add("payby.retry_interval: %s is not between 3s and 10s (PayBy's acceptance cadence for retries)", c.PayBy.RetryInterval)
+	}
+	if c.PayBy.ReconcileInterval < 10*time.Second || c.PayBy.ReconcileInterval > 10*time.Minute {
+		p.add("payby.reconcile_interval: %s is not between 10s and 10m", c.PayBy.ReconcileInterval)
 	}
 	if c.PayBy.MaxAmount < 0 {
 		p.add("payby.max_amount: must not be negative")
