@@ -31,15 +31,20 @@ func init() {
 }
 
 var paybySubs = map[string]command{
-	"sandbox":    {name: "sandbox", summary: "run a PayBy-compatible sandbox server", run: runPayBySandbox},
-	"keygen":     {name: "keygen", summary: "write a merchant RSA-2048 key pair: keygen DIR", run: runPayByKeygen},
-	"create":     {name: "create", summary: "create a DYNQR order: --order NO --amount 12.50", run: runPayByCreate},
-	"get":        {name: "get", summary: "show an order: get MERCHANT_ORDER_NO", run: orderCmd("get")},
-	"cancel":     {name: "cancel", summary: "cancel an unpaid order: cancel MERCHANT_ORDER_NO", run: orderCmd("cancel")},
-	"revoke":     {name: "revoke", summary: "revoke an order (refunds a paid one): revoke MERCHANT_ORDER_NO", run: orderCmd("revoke")},
-	"refund":     {name: "refund", summary: "refund a paid order: --refund-no R --order NO --amount A", run: runPayByRefund},
-	"refund-get": {name: "refund-get", summary: "show a refund: refund-get REFUND_NO", run: runPayByRefundGet},
-	"scanned":    {name: "scanned", summary: "has the QR been scanned? scanned TOKEN_URL", run: runPayByScanned},
+	"sandbox": {name: "sandbox", summary: "run a PayBy-compatible sandbox server", run: runPayBySandbox},
+	"keygen":  {name: "keygen", summary: "write a merchant RSA-2048 key pair: keygen DIR", run: runPayByKeygen},
+	"create":  {name: "create", summary: "create a DYNQR order: --order NO --amount 12.50", run: runPayByCreate},
+	"get": {name: "get", summary: "show an order: get MERCHANT_ORDER_NO", run: oneArgCmd("get", "MERCHANT_ORDER_NO",
+		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetOrder(ctx, no) })},
+	"cancel": {name: "cancel", summary: "cancel an unpaid order: cancel MERCHANT_ORDER_NO", run: oneArgCmd("cancel", "MERCHANT_ORDER_NO",
+		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.CancelOrder(ctx, no) })},
+	"revoke": {name: "revoke", summary: "revoke an order (refunds a paid one): revoke MERCHANT_ORDER_NO", run: oneArgCmd("revoke", "MERCHANT_ORDER_NO",
+		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.RevokeOrder(ctx, no) })},
+	"refund": {name: "refund", summary: "refund a paid order: --refund-no R --order NO --amount A", run: runPayByRefund},
+	"refund-get": {name: "refund-get", summary: "show a refund: refund-get REFUND_NO", run: oneArgCmd("refund-get", "REFUND_NO",
+		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetRefund(ctx, no) })},
+	"scanned": {name: "scanned", summary: "has the QR been scanned? scanned TOKEN_URL", run: oneArgCmd("scanned", "TOKEN_URL",
+		func(ctx context.Context, cl *payby.Client, url string) (any, error) { return cl.CashierInfo(ctx, url) })},
 }
 
 func runPayBy(args []string, stdout, stderr io.Writer) int {
@@ -183,13 +188,16 @@ func callContext() (context.Context, context.CancelFunc) {
 	return ctx, func() { cancel(); stop() }
 }
 
-func orderCmd(op string) func(args []string, stdout, stderr io.Writer) int {
+// oneArgCmd is a command that takes the connection flags and one argument
+// (an order or refund number, a tokenUrl), makes one call and prints its
+// result as JSON.
+func oneArgCmd(op, arg string, call func(ctx context.Context, cl *payby.Client, arg string) (any, error)) func(args []string, stdout, stderr io.Writer) int {
 	return func(args []string, stdout, stderr io.Writer) int {
 		fs := newFlags("payby "+op, stderr)
 		var c conn
 		c.flags(fs)
 		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "usage: exitlane payby %s [--config F | --base-url U --partner-id ID --key F --payby-pub F] MERCHANT_ORDER_NO\n", op)
+			fmt.Fprintf(fs.Output(), "usage: exitlane payby %s [--config F | --base-url U --partner-id ID --key F --payby-pub F] %s\n", op, arg)
 			fs.PrintDefaults()
 		}
 		pos, code, done := parseInterleaved(fs, args)
@@ -206,17 +214,8 @@ func orderCmd(op string) func(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, cancel := callContext()
 		defer cancel()
-		var o *payby.Order
-		var err error
-		switch op {
-		case "get":
-			o, err = cl.GetOrder(ctx, pos[0])
-		case "cancel":
-			o, err = cl.CancelOrder(ctx, pos[0])
-		case "revoke":
-			o, err = cl.RevokeOrder(ctx, pos[0])
-		}
-		return printResult(o, err, stdout, stderr)
+		v, err := call(ctx, cl, pos[0])
+		return printResult(v, err, stdout, stderr)
 	}
 }
 
@@ -303,58 +302,6 @@ func runPayByRefund(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	r, err := cl.Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: *refundNo, OriginMerchantOrderNo: *no, Amount: fils, Reason: *reason, Operator: *operator})
 	return printResult(r, err, stdout, stderr)
-}
-
-func runPayByRefundGet(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("payby refund-get", stderr)
-	var c conn
-	c.flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane payby refund-get [connection flags] REFUND_NO")
-		fs.PrintDefaults()
-	}
-	pos, code, done := parseInterleaved(fs, args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cl, code := c.client(stderr)
-	if cl == nil {
-		return code
-	}
-	ctx, cancel := callContext()
-	defer cancel()
-	r, err := cl.GetRefund(ctx, pos[0])
-	return printResult(r, err, stdout, stderr)
-}
-
-func runPayByScanned(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("payby scanned", stderr)
-	var c conn
-	c.flags(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane payby scanned [connection flags] TOKEN_URL")
-		fs.PrintDefaults()
-	}
-	pos, code, done := parseInterleaved(fs, args)
-	if done {
-		return code
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	cl, code := c.client(stderr)
-	if cl == nil {
-		return code
-	}
-	ctx, cancel := callContext()
-	defer cancel()
-	ci, err := cl.CashierInfo(ctx, pos[0])
-	return printResult(ci, err, stdout, stderr)
 }
 
 func runPayByKeygen(args []string, stdout, stderr io.Writer) int {
