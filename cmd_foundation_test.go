@@ -158,3 +158,16 @@ func TestConfigCheckReportsKeys(t *testing.T) {
 		t.Fatalf("%d\n%s", code, errOut)
 	}
 }
+
+// Without a display the kiosk commands say so instead of GLFW panicking.
+func TestNoDisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
+	cfg := testConfig(t)
+	for _, args := range [][]string{{"sim"}, {"run", "--config", cfg}} {
+		_, errOut, code := runCLI(args...)
+		if code != exitFailure || !strings.Contains(errOut, "no display") {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+}

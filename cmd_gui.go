@@ -7,8 +7,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -78,6 +81,9 @@ func auditLedger(r *lane.Runner, logger *slog.Logger) ui.AuditFunc {
 // runDisplay runs the kiosk (and the simulation panel) on a started lane
 // until ctx ends. It must run on the main goroutine (GLFW).
 func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner, o displayOptions) error {
+	if err := haveDisplay(); err != nil {
+		return err
+	}
 	a := app.NewWithID("com.exitlane.kiosk")
 	a.Settings().SetTheme(ui.NewTheme())
 	log := logger.With("component", "ui")
@@ -152,6 +158,20 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 	st.Close()
 	if panel != nil {
 		panel.Close()
+	}
+	return nil
+}
+
+// errNoDisplay is returned instead of letting GLFW panic when there is no
+// X server (or Wayland compositor) to open the kiosk window on.
+var errNoDisplay = errors.New("no display: DISPLAY is not set (run on the kiosk's X session, under xvfb-run, or with --headless)")
+
+func haveDisplay() error {
+	if runtime.GOOS != "linux" && runtime.GOOS != "freebsd" {
+		return nil
+	}
+	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+		return errNoDisplay
 	}
 	return nil
 }

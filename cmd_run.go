@@ -60,6 +60,12 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exitlane run: this build has no display runner; use --headless")
 		return exitUsage
 	}
+	if !*headless {
+		if err := haveDisplay(); err != nil {
+			fmt.Fprintln(stderr, "exitlane run:", err)
+			return exitFailure
+		}
+	}
 	var logger *slog.Logger
 	if *headless || cfg.Log.Format == "json" {
 		logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: sl}))

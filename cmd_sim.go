@@ -86,6 +86,12 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
+	if !*headless {
+		if err := haveDisplay(); err != nil {
+			fmt.Fprintln(stderr, "exitlane sim:", err)
+			return exitFailure
+		}
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
