@@ -258,7 +258,13 @@ func (p *SimPanel) rebuild() {
 		msg,
 	)
 	controls := container.NewVBox(tickets, widget.NewSeparator(), phone)
-	body := container.NewGridWithColumns(2, controls, container.NewVBox(devices, widget.NewSeparator(), status))
+	// The controls keep their minimum width and the devices and status take
+	// the rest: two equal grid columns made the panel 1400 px wide, and a
+	// long checkout URL or ledger line widened the window (Fyne grows it to
+	// the content) until its right-hand buttons left the screen. Long lines
+	// scroll sideways instead.
+	body := container.NewBorder(nil, nil, controls, nil,
+		container.NewVBox(devices, widget.NewSeparator(), container.NewHScroll(status)))
 	p.root.Objects = []fyne.CanvasObject{canvas.NewRectangle(colBackground), container.NewPadded(body)}
 	p.root.Refresh()
 }

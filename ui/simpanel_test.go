@@ -100,3 +100,24 @@ func TestStationSwitchesToAdmin(t *testing.T) {
 	}
 	_ = lane.Snapshot{}
 }
+
+// A long checkout URL or ledger line must not widen the panel: Fyne grows a
+// window to its content's minimum size, and the panel's right-hand buttons
+// (unplug relay, PayBy slow, unreachable) went off the 1280 px it is made for.
+func TestSimPanelLongLinesDoNotWiden(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	long := "http://127.0.0.1:41429/pay-page/main?BIZ_TYPE=202&ft=79ae7814e0e994fe6ba15e65f7f7428a&t=1795658357251"
+	short := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus"}}
+	wide := &fakeSim{st: short.st}
+	wide.st.CheckoutURL = long
+	wide.st.SandboxURL = long
+	wide.st.Ledger = []string{"#5 01:59:25 exit    5835701 AED 20.00 paid pending " + long}
+	wide.st.RelayFrames = []string{long}
+	ps, pw := NewSimPanel(short, nil), NewSimPanel(wide, nil)
+	ps.Show(feeSnap())
+	pw.Show(feeSnap())
+	if ws, ww := ps.Content().MinSize().Width, pw.Content().MinSize().Width; ww > ws || ww > 1280 {
+		t.Errorf("panel min width %v with long lines, %v without (at most 1280)", ww, ws)
+	}
+}
