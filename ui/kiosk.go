@@ -458,7 +458,13 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 	case s.Notice != lane.NoticeNone:
 		info = append(info, k.text(k.noticeText(s.Notice), body, true, colError),
 			k.text(k.tr.T("notice.hint_attendant"), small, false, colForeground))
-		qrPane = k.message(k.tr.T("fee.no_qr"), "", colMuted)
+		noQR := k.tr.T("fee.no_qr")
+		if s.Notice == lane.NoticePaymentFailed {
+			// the New QR button below offers a fresh code: do not say
+			// paying by QR is impossible
+			noQR = k.tr.T("fee.retry_new_qr")
+		}
+		qrPane = k.message(noQR, "", colMuted)
 	default:
 		qrPane = k.message(k.tr.T("fee.preparing"), "", colMuted)
 	}

@@ -88,6 +88,8 @@ func screens() []struct {
 	preparing.TokenURL, preparing.Deadline = "", time.Time{}
 	unavailable := feeSnap()
 	unavailable.TokenURL, unavailable.Deadline, unavailable.Notice = "", time.Time{}, lane.NoticePaymentUnavailable
+	failed := feeSnap()
+	failed.TokenURL, failed.Deadline, failed.Notice = "", time.Time{}, lane.NoticePaymentFailed
 	paid := feeSnap()
 	paid.State, paid.Cause, paid.TokenURL = lane.Opening, lane.CausePaid, ""
 	open := paid
@@ -104,6 +106,7 @@ func screens() []struct {
 	}{
 		{"welcome", idle}, {"starting", starting}, {"checking", checking},
 		{"fee", fee}, {"fee-preparing", preparing}, {"fee-unavailable", unavailable},
+		{"fee-failed", failed},
 		{"paid", paid}, {"open", open}, {"free", free},
 		{"closed", closed}, {"fault", fault},
 	}
@@ -178,6 +181,13 @@ func TestKioskTaps(t *testing.T) {
 	tapButton(t, w, "New QR")
 	if a := f.next(t); a != (lane.NewQR{}) {
 		t.Errorf("New QR tapped: got %#v", a)
+	}
+	failed := feeSnap()
+	failed.TokenURL, failed.Notice = "", lane.NoticePaymentFailed
+	k.Show(failed)
+	tapButton(t, w, "New QR")
+	if a := f.next(t); a != (lane.NewQR{}) {
+		t.Errorf("New QR tapped after a failed payment: got %#v", a)
 	}
 	tapButton(t, w, "Call attendant")
 	if a := f.next(t); a != (lane.CallAttendant{}) {
