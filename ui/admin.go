@@ -262,7 +262,9 @@ func (a *Admin) loginScreen() fyne.CanvasObject {
 	}
 	a.message = msg
 	back := widget.NewButton("Back to the lane", a.exit)
-	if a.short() {
+	// Below 800 px of height the names, message and keypad do not fit one
+	// above the other (at 1280x720 the keypad's last row was cut off).
+	if a.short() || (a.size.Height > 0 && a.size.Height < 800) {
 		// Side by side: names and message on the left, keypad on the right.
 		left := container.NewVBox(heading("Attendant login"), container.NewGridWithColumns(2, who...), a.messageLine(), back)
 		return container.NewGridWithColumns(2, left, container.NewCenter(kp.box))
@@ -438,7 +440,8 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	devices := kv(
 		"Scanner", deviceText(h.Scanner),
 		"Relay", deviceText(h.Relay),
-		"Vehicle loop", deviceText(h.Loop)+", vehicle present: "+yesNo(h.VehiclePresent),
+		"Vehicle loop", deviceText(h.Loop),
+		"Vehicle present", yesNo(h.VehiclePresent),
 		"PayBy", deviceText(h.PayBy),
 		"Clock skew to PayBy", skew,
 		"Ledger", deviceText(h.Ledger),

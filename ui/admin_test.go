@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -226,5 +228,61 @@ func TestAdminOtherScreens(t *testing.T) {
 				t.Errorf("open barrier: %#v", a)
 			}
 		})
+	}
+}
+
+// offScreen lists the buttons and texts that do not fit in the window (not
+// counting what is inside a scroll container, which the attendant can
+// scroll to).
+func offScreen(w fyne.Window) []string {
+	size := w.Canvas().Size()
+	d := fyne.CurrentApp().Driver()
+	var out []string
+	var visit func(o fyne.CanvasObject)
+	visit = func(o fyne.CanvasObject) {
+		if !o.Visible() {
+			return
+		}
+		label := ""
+		switch v := o.(type) {
+		case *container.Scroll:
+			return
+		case *fyne.Container:
+			for _, c := range v.Objects {
+				visit(c)
+			}
+			return
+		case *widget.Button:
+			label = "button " + v.Text
+		case *canvas.Text:
+			label = "text " + v.Text
+		default:
+			return
+		}
+		p := d.AbsolutePositionForObject(o)
+		sz := o.Size().Max(o.MinSize())
+		if p.X < 0 || p.Y < 0 || p.X+sz.Width > size.Width+0.5 || p.Y+sz.Height > size.Height+0.5 {
+			out = append(out, label)
+		}
+	}
+	visit(w.Canvas().Content())
+	return out
+}
+
+// At 1280x720 (exitlane sim's default window and common 720p panels)
+// every admin screen fits: the keypad's last row (Clear, 0, OK) was below
+// the bottom edge and the loop's status line ran off the right.
+func TestAdminFits720p(t *testing.T) {
+	h := newAdminHarness(t)
+	h.w.Resize(fyne.NewSize(1280, 720))
+	if off := offScreen(h.w); len(off) > 0 {
+		t.Errorf("login: off screen: %q", off)
+	}
+	h.enter(t, "2468")
+	for _, tab := range []string{"Status", "Actions", "Reports", "History"} {
+		tapButton(t, h.w, tab)
+		if off := offScreen(h.w); len(off) > 0 {
+			t.Errorf("%s: off screen: %q", tab, off)
+		}
 	}
 }
