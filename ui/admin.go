@@ -591,9 +591,10 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 		today = append(today, totalsView(t))
 	}
 	shift := []fyne.CanvasObject{heading("Shift")}
-	if sh, err := a.con.Shift(ctx); err != nil {
+	// The ledger answers ErrNotFound before the first shift is started.
+	if sh, err := a.con.Shift(ctx); err != nil && !errors.Is(err, lane.ErrNotFound) {
 		shift = append(shift, errText(err))
-	} else if sh.ID == 0 {
+	} else if err != nil || sh.ID == 0 {
 		shift = append(shift, kv("Shift", "none started"))
 	} else {
 		end := "open"

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,8 @@ import (
 // fakeConsole is a lane with canned reports.
 type fakeConsole struct {
 	*fakeLane
-	txs []lane.Transaction
+	txs      []lane.Transaction
+	shiftErr error
 }
 
 func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
@@ -28,6 +31,9 @@ func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals
 }
 
 func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
+	if f.shiftErr != nil {
+		return lane.ShiftReport{}, f.shiftErr
+	}
 	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00")}}, nil
 }
 
@@ -283,6 +289,38 @@ func TestAdminFits720p(t *testing.T) {
 		tapButton(t, h.w, tab)
 		if off := offScreen(h.w); len(off) > 0 {
 			t.Errorf("%s: off screen: %q", tab, off)
+		}
+	}
+}
+
+// Before the first shift the ledger answers ErrNotFound: that is "none
+// started", not a ledger error in red.
+func TestAdminReportsNoShiftYet(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		want     string
+		ledgerOK bool
+	}{
+		{fmt.Errorf("%w: no shift yet", lane.ErrNotFound), "none started", true},
+		{errors.New("disk I/O error"), "could not read the ledger: disk I/O error", false},
+	} {
+		h := newAdminHarness(t)
+		h.con.shiftErr = tc.err
+		h.enter(t, "2468")
+		tapButton(t, h.w, "Reports")
+		var texts []string
+		walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+			if tx, ok := o.(*canvas.Text); ok {
+				texts = append(texts, tx.Text)
+			}
+			return false
+		})
+		all := strings.Join(texts, "|")
+		if !strings.Contains(all, tc.want) {
+			t.Errorf("shift error %v: want %q on the reports tab, got %s", tc.err, tc.want, all)
+		}
+		if got := strings.Contains(all, "could not read the ledger"); got == tc.ledgerOK {
+			t.Errorf("shift error %v: ledger error shown = %v", tc.err, got)
 		}
 	}
 }
