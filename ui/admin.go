@@ -687,7 +687,11 @@ func (a *Admin) historyTab() fyne.CanvasObject {
 	}
 	rows := []fyne.CanvasObject{}
 	for _, tx := range txs {
-		line := fmt.Sprintf("#%d  %s  %-7s  ticket %s  %s  %s", tx.ID, tx.At.In(a.opt.Location).Format("02 Jan 15:04:05"), tx.Kind, tx.Ticket, amountOrEmpty(tx.Amount), tx.Status)
+		ticket := "" // audit rows of lane-wide actions have none
+		if tx.Ticket != "" {
+			ticket = "ticket " + tx.Ticket
+		}
+		line := fmt.Sprintf("#%d  %s  %-7s  %s  %s  %s", tx.ID, tx.At.In(a.opt.Location).Format("02 Jan 15:04:05"), tx.Kind, ticket, amountOrEmpty(tx.Amount), tx.Status)
 		if tx.Cause != lane.CauseNone {
 			line += "  " + tx.Cause.String()
 		}

@@ -59,6 +59,8 @@ func newFakeConsole() *fakeConsole {
 	for id := int64(25); id >= 1; id-- {
 		f.txs = append(f.txs, lane.Transaction{ID: id, At: testNow.Add(-time.Duration(25-id) * time.Minute), Kind: "exit", Visit: id, Ticket: "0001" + string(rune('0'+id%10)), Cause: lane.CausePaid, Amount: money.AED(id)})
 	}
+	// an attendant's lane-wide action: no ticket
+	f.txs[0] = lane.Transaction{ID: 25, At: testNow, Kind: "audit", Status: "close_lane", Attendant: "A1", Reason: "Barrier test"}
 	return f
 }
 
@@ -132,6 +134,14 @@ func TestAdminLoginAndActions(t *testing.T) {
 	tapButton(t, h.w, "History")
 	test.AssertRendersToMarkup(t, "admin/history.xml", h.w.Canvas())
 	writeScreenshot(t, "admin-history", h.w)
+	for _, o := range h.w.Canvas().Content().(*fyne.Container).Objects {
+		walk(o, func(o fyne.CanvasObject) bool {
+			if tx, ok := o.(*canvas.Text); ok && strings.Contains(tx.Text, "ticket  ") {
+				t.Errorf("history row names an empty ticket: %q", tx.Text)
+			}
+			return false
+		})
+	}
 	tapButton(t, h.w, "Older >")
 	if got := h.a.before; len(got) != 2 || got[1] != 16 {
 		t.Errorf("paging stack after Older = %v", got)
