@@ -936,7 +936,11 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 	case EnterCode:
 		attendant, reason = x.Attendant, "-"
 	case CloseLane:
-		attendant, reason = x.Attendant, "-"
+		// optional, but recorded when the attendant gave one
+		attendant, reason = x.Attendant, x.Reason
+		if strings.TrimSpace(reason) == "" {
+			reason = "-"
+		}
 	case OpenLane:
 		attendant, reason = x.Attendant, "-"
 	case ClearFault:
