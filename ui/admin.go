@@ -197,12 +197,24 @@ func (a *Admin) checkIdle() {
 	}
 	if a.gate.Session(a.opt.Now()) == "" {
 		a.stopIdle()
-		a.message, a.msgErr = "Session ended after 2 minutes without a touch", false
+		a.message, a.msgErr = "Session ended after "+minutes(a.gate.policy.Idle)+" without a touch", false
 		a.rebuild()
 		a.exit()
 		return
 	}
 	a.armIdle()
+}
+
+// minutes says a configured duration in words: "2 minutes", "1 minute",
+// "90s".
+func minutes(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
 }
 
 func (a *Admin) rebuild() {
@@ -258,7 +270,7 @@ func (a *Admin) loginScreen() fyne.CanvasObject {
 	kp := newKeypad(func(pin string) { a.login(pin) }, nil, cell)
 	msg := a.message
 	if until := a.gate.LockedUntil(now); !until.IsZero() {
-		msg, a.msgErr = "Locked after 5 wrong PINs until "+until.In(a.opt.Location).Format("15:04:05"), true
+		msg, a.msgErr = fmt.Sprintf("Locked after %d wrong PINs until %s", a.gate.policy.MaxAttempts, until.In(a.opt.Location).Format("15:04:05")), true
 	}
 	a.message = msg
 	back := widget.NewButton("Back to the lane", a.exit)

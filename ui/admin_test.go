@@ -334,3 +334,25 @@ func TestAdminReportsNoShiftYet(t *testing.T) {
 		}
 	}
 }
+
+// The lockout and idle messages say the configured numbers, not 5 and 2.
+func TestAdminMessagesUsePolicy(t *testing.T) {
+	h := newAdminHarness(t)
+	h.a.gate.policy.MaxAttempts = 3
+	h.a.gate.policy.Idle = 10 * time.Minute
+	for i := 0; i < 3; i++ {
+		h.enter(t, "1111")
+	}
+	h.a.rebuild()
+	if want := "Locked after 3 wrong PINs until"; !strings.Contains(h.a.message, want) {
+		t.Errorf("after 3 wrong PINs with a limit of 3: %q, want %q", h.a.message, want)
+	}
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{{2 * time.Minute, "2 minutes"}, {time.Minute, "1 minute"}, {90 * time.Second, "1m30s"}} {
+		if got := minutes(tc.d); got != tc.want {
+			t.Errorf("minutes(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
