@@ -108,6 +108,8 @@ func (s *Server) serveCheckout(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case st.IsPaid() && o.Revoked == "true":
 			v.Status, v.Class = "Paid, then revoked: the payment is being returned", "bad"
+		case st.IsPaid() && rec.Refunded > 0:
+			v.Status, v.Class = "Paid, then refunded "+rec.Refunded.String()+".", "ok"
 		case st.IsPaid():
 			v.Status, v.Class = "Paid. Thank you.", "ok"
 		case st == payby.StatusFailure:

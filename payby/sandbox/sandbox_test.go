@@ -278,6 +278,13 @@ func TestCheckoutPage(t *testing.T) {
 	if info, _ := sb.Order("C-1"); !info.Paid() || info.Declines != 1 {
 		t.Fatalf("%+v", info)
 	}
+	// A driver who opens the link again after a refund sees the refund.
+	if _, err := client(t, srv).Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: "C-1-R1", OriginMerchantOrderNo: "C-1", Amount: 500, Reason: "validation"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := get(c.TokenURL); !strings.Contains(page, "Paid, then refunded AED 5.00.") {
+		t.Fatalf("after a refund:\n%s", page)
+	}
 	if code, _ := get(srv.URL + "/pay-page/main?ft=nope"); code != 404 {
 		t.Fatalf("unknown token: %d", code)
 	}
