@@ -456,8 +456,10 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 			qrPane = container.NewStack(ground, container.New(layout.NewCustomPaddedLayout(6, 6, 6, 6), k.qr))
 		}
 	case s.Notice != lane.NoticeNone:
-		info = append(info, k.text(k.noticeText(s.Notice), body, true, colError),
-			k.text(k.tr.T("notice.hint_attendant"), small, false, colForeground))
+		info = append(info, k.text(k.noticeText(s.Notice), body, true, colError))
+		if s.Notice != lane.NoticeCallAttendant { // it already says so
+			info = append(info, k.text(k.tr.T("notice.hint_attendant"), small, false, colForeground))
+		}
 		noQR := k.tr.T("fee.no_qr")
 		if s.Notice == lane.NoticePaymentFailed {
 			// the New QR button below offers a fresh code: do not say

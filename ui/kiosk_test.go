@@ -90,6 +90,8 @@ func screens() []struct {
 	unavailable.TokenURL, unavailable.Deadline, unavailable.Notice = "", time.Time{}, lane.NoticePaymentUnavailable
 	failed := feeSnap()
 	failed.TokenURL, failed.Deadline, failed.Notice = "", time.Time{}, lane.NoticePaymentFailed
+	above := feeSnap() // above payby.max_amount: no QR, the attendant collects
+	above.TokenURL, above.Deadline, above.Notice = "", time.Time{}, lane.NoticeCallAttendant
 	paid := feeSnap()
 	paid.State, paid.Cause, paid.TokenURL = lane.Opening, lane.CausePaid, ""
 	open := paid
@@ -106,7 +108,7 @@ func screens() []struct {
 	}{
 		{"welcome", idle}, {"starting", starting}, {"checking", checking},
 		{"fee", fee}, {"fee-preparing", preparing}, {"fee-unavailable", unavailable},
-		{"fee-failed", failed},
+		{"fee-failed", failed}, {"fee-call_attendant", above},
 		{"paid", paid}, {"open", open}, {"free", free},
 		{"closed", closed}, {"fault", fault},
 	}
