@@ -1091,7 +1091,11 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		s.Free, s.Table = v.quote.Free, v.quote.Table
 		s.Validation = v.validationName
 		s.Steps = append([]string(nil), v.quote.Steps...)
-		if !t.Entry.IsZero() {
+		// The stay that was priced: the fee does not move while the
+		// driver pays, so neither does the stay shown beside it.
+		if v.quote.Stay > 0 {
+			s.Stay = v.quote.Stay
+		} else if !t.Entry.IsZero() {
 			s.Stay = now.Sub(t.Entry)
 		}
 	}
