@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/bidi"
 )
@@ -72,7 +73,7 @@ func visualRuns(s string, rtl bool) []bidiRun {
 		}
 		runs = append(runs, bidiRun{Text: t, RTL: r.Direction() == bidi.RightToLeft})
 	}
-	runs = mergeRuns(runs)
+	runs = mergeRuns(joinSeparatedNumbers(runs))
 	if rtl {
 		for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
 			runs[i], runs[j] = runs[j], runs[i]
@@ -100,6 +101,31 @@ func visualRuns(s string, rtl bool) []bidiRun {
 		i = end
 	}
 	return runs
+}
+
+// joinSeparatedNumbers applies rule W4 of the bidi algorithm for European
+// separators, which x/text leaves out: a single "+" or "-" between two
+// European digits is a digit too. Without it the date "2026-11-25" in an
+// Arabic line was split at the hyphens and shown as "25-11-2026".
+func joinSeparatedNumbers(runs []bidiRun) []bidiRun {
+	for i := 1; i+1 < len(runs); i++ {
+		sep, prev, next := runs[i], runs[i-1], runs[i+1]
+		if !sep.RTL || prev.RTL || next.RTL || utf8.RuneCountInString(sep.Text) != 1 {
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(sep.Text)
+		last, _ := utf8.DecodeLastRuneInString(prev.Text)
+		first, _ := utf8.DecodeRuneInString(next.Text)
+		if bidiClass(r) == bidi.ES && bidiClass(last) == bidi.EN && bidiClass(first) == bidi.EN {
+			runs[i].RTL = false
+		}
+	}
+	return runs
+}
+
+func bidiClass(r rune) bidi.Class {
+	p, _ := bidi.LookupRune(r)
+	return p.Class()
 }
 
 // mergeRuns joins neighbours of the same direction.

@@ -49,6 +49,18 @@ func TestVisualRuns(t *testing.T) {
 			runs: []bidiRun{{"09:30", false}, {"الدخول ", true}},
 		},
 		{
+			name: "date with hyphens stays one number",
+			in:   "الدخول 2026-11-25 04:18",
+			rtl:  true,
+			runs: []bidiRun{{"04:18", false}, {" ", true}, {"2026-11-25", false}, {"الدخول ", true}},
+		},
+		{
+			name: "hyphen between a number and a word is no separator",
+			in:   "25- ريال",
+			rtl:  true,
+			runs: []bidiRun{{"- ريال", true}, {"25", false}},
+		},
+		{
 			name: "colon after arabic stays with the word",
 			in:   "المبلغ: 7.00 درهم",
 			rtl:  true,
