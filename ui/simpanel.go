@@ -240,7 +240,11 @@ func (p *SimPanel) rebuild() {
 	if st.RelayOn {
 		relay, relayCol = "ON (barrier pulse)", colSuccess
 	}
-	relayText := canvas.NewText(fmt.Sprintf("Relay %s · %d pulses · board %s", relay, st.RelayPulses, st.RelayBoard), relayCol)
+	pulses := fmt.Sprintf("%d pulses", st.RelayPulses)
+	if st.RelayPulses == 1 {
+		pulses = "1 pulse"
+	}
+	relayText := canvas.NewText(fmt.Sprintf("Relay %s · %s · board %s", relay, pulses, st.RelayBoard), relayCol)
 	relayText.TextSize = 17
 	relayText.TextStyle.Bold = true
 	laneText := canvas.NewText(fmt.Sprintf("Lane: %s  notice: %s  due: %s  visit: %d", s.State, s.Notice, s.Due, s.Visit), colForeground)
