@@ -66,10 +66,13 @@ type Admin struct {
 	message  string
 	msgErr   bool
 	tab      int
-	reason   string
-	code     string
-	before   []int64 // paging stack of "before" ids; last is the current page
-	pending  sync.WaitGroup
+	// the current tab's scroll container (see keepScroll)
+	scroll    *container.Scroll
+	scrollTab int
+	reason    string
+	code      string
+	before    []int64 // paging stack of "before" ids; last is the current page
+	pending   sync.WaitGroup
 
 	idleStop func() bool
 	size     fyne.Size
@@ -299,7 +302,7 @@ func (a *Admin) login(pin string) {
 	err := a.gate.Login(a.opt.Now(), a.selected, pin)
 	switch {
 	case err == nil:
-		a.message, a.msgErr, a.tab = "", false, 0
+		a.message, a.msgErr, a.tab, a.scroll = "", false, 0, nil
 		a.armIdle()
 	case errors.Is(err, ErrLocked):
 		a.message, a.msgErr = "Too many wrong PINs: admin locked", true
@@ -337,7 +340,7 @@ func (a *Admin) sessionScreen() fyne.CanvasObject {
 	}
 	var tabButtons []fyne.CanvasObject
 	for i, tb := range tabs {
-		b := widget.NewButton(tb.name, func() { a.touch(); a.tab = i; a.rebuild() })
+		b := widget.NewButton(tb.name, func() { a.touch(); a.tab, a.scroll = i, nil; a.rebuild() })
 		if i == a.tab {
 			b.Importance = widget.HighImportance
 		}
@@ -463,7 +466,7 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	if a.wide() {
 		return container.NewGridWithColumns(2, laneBox, devBox)
 	}
-	return container.NewVScroll(container.NewVBox(laneBox, devBox))
+	return a.keepScroll(container.NewVScroll(container.NewVBox(laneBox, devBox)))
 }
 
 // act submits an attendant action off the Fyne goroutine and shows the
@@ -579,7 +582,7 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		cw = min(cw, (a.size.Width-40-float32(cols-1)*10)/float32(cols))
 	}
 	grid := container.New(&cellGrid{cols: cols, cell: fyne.NewSize(cw, 84), gap: 10}, buttons...)
-	return container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid)))
+	return a.keepScroll(container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid))))
 }
 
 func contains(list []string, s string) bool {
@@ -655,7 +658,18 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 	}
 	refresh := widget.NewButton("Refresh", func() { a.touch(); a.rebuild() })
 	objs = append(objs, container.NewHBox(refresh, widget.NewLabel("Refunds and resolutions use the reason chosen on the Actions tab.")))
-	return container.NewVScroll(container.NewVBox(objs...))
+	return a.keepScroll(container.NewVScroll(container.NewVBox(objs...)))
+}
+
+// keepScroll gives a rebuilt tab the scroll position it had before, so an
+// action's result (or a lane update) does not throw the attendant back to
+// the top of a tab taller than the screen (1280x720).
+func (a *Admin) keepScroll(sc *container.Scroll) *container.Scroll {
+	if a.scroll != nil && a.scrollTab == a.tab {
+		sc.Offset = a.scroll.Offset
+	}
+	a.scroll, a.scrollTab = sc, a.tab
+	return sc
 }
 
 func unresolvedText(k lane.UnresolvedKind) string {

@@ -356,3 +356,27 @@ func TestAdminMessagesUsePolicy(t *testing.T) {
 		}
 	}
 }
+
+// At 1280x720 the actions are taller than the screen: after an action the
+// tab keeps its scroll position instead of jumping back to the top; another
+// tab starts at the top.
+func TestAdminActionKeepsScroll(t *testing.T) {
+	h := newAdminHarness(t)
+	h.w.Resize(fyne.NewSize(1280, 720))
+	h.enter(t, "2468")
+	tapButton(t, h.w, "Actions")
+	h.a.scroll.ScrollToBottom()
+	off := h.a.scroll.Offset
+	if off.Y <= 0 {
+		t.Fatalf("actions tab does not scroll at 1280x720 (offset %v)", off)
+	}
+	tapButton(t, h.w, "Clear fault")
+	h.con.next(t)
+	if got := h.a.scroll.Offset; got != off {
+		t.Errorf("offset after an action = %v, want %v", got, off)
+	}
+	tapButton(t, h.w, "Reports")
+	if got := h.a.scroll.Offset; got.Y != 0 {
+		t.Errorf("reports tab opened at offset %v", got)
+	}
+}
