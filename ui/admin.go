@@ -571,7 +571,8 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		// 800x480: the form beside a two-column grid of buttons.
 		cw := (a.size.Width/2 - 40) / 2
 		grid := container.New(&cellGrid{cols: 2, cell: fyne.NewSize(cw, 52), gap: 6}, buttons...)
-		return container.NewGridWithColumns(2, form, grid)
+		// scrolls: the form and the last row of buttons do not fit 480 px
+		return a.keepScroll(container.NewVScroll(container.NewGridWithColumns(2, form, grid)))
 	}
 	cols := 3
 	if a.size.Width > 0 && a.size.Width < 1160 {
@@ -756,7 +757,8 @@ func (a *Admin) historyTab() fyne.CanvasObject {
 	page := canvas.NewText(fmt.Sprintf("page %d", len(a.before)), colMuted)
 	page.TextSize = 24
 	nav := container.NewHBox(container.NewGridWrap(fyne.NewSize(220, 72), newer), page, container.NewGridWrap(fyne.NewSize(220, 72), older))
-	return container.NewBorder(nil, container.NewCenter(nav), nil, nil, container.NewVBox(rows...))
+	// rows with a long reason are wider than an 800 px screen: they scroll
+	return container.NewBorder(nil, container.NewCenter(nav), nil, nil, container.NewScroll(container.NewVBox(rows...)))
 }
 
 func amountOrEmpty(f money.Fils) string {

@@ -287,18 +287,22 @@ func offScreen(w fyne.Window) []string {
 
 // At 1280x720 (exitlane sim's default window and common 720p panels)
 // every admin screen fits: the keypad's last row (Clear, 0, OK) was below
-// the bottom edge and the loop's status line ran off the right.
+// the bottom edge and the loop's status line ran off the right. At 800x480
+// the last row of actions and long history rows were off screen; they
+// scroll now. The other supported sizes are checked too.
 func TestAdminFits720p(t *testing.T) {
-	h := newAdminHarness(t)
-	h.w.Resize(fyne.NewSize(1280, 720))
-	if off := offScreen(h.w); len(off) > 0 {
-		t.Errorf("login: off screen: %q", off)
-	}
-	h.enter(t, "2468")
-	for _, tab := range []string{"Status", "Actions", "Reports", "History"} {
-		tapButton(t, h.w, tab)
+	for _, size := range []fyne.Size{fyne.NewSize(1280, 720), fyne.NewSize(800, 480), fyne.NewSize(1080, 1920), fyne.NewSize(1920, 1080)} {
+		h := newAdminHarness(t)
+		h.w.Resize(size)
 		if off := offScreen(h.w); len(off) > 0 {
-			t.Errorf("%s: off screen: %q", tab, off)
+			t.Errorf("%v login: off screen: %q", size, off)
+		}
+		h.enter(t, "2468")
+		for _, tab := range []string{"Status", "Actions", "Reports", "History"} {
+			tapButton(t, h.w, tab)
+			if off := offScreen(h.w); len(off) > 0 {
+				t.Errorf("%v %s: off screen: %q", size, tab, off)
+			}
 		}
 	}
 }
