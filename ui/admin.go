@@ -698,7 +698,8 @@ func totalsView(t lane.Totals) fyne.CanvasObject {
 	}
 	for c := lane.CausePaid; c <= lane.CauseOverride; c++ {
 		if ct, ok := t.ByCause[c]; ok {
-			pairs = append(pairs, "Exits: "+c.String(), fmt.Sprintf("%d · %s", ct.Count, ct.Amount))
+			// words, not the ledger's snake_case ("unable to collect")
+			pairs = append(pairs, "Exits: "+strings.ReplaceAll(c.String(), "_", " "), fmt.Sprintf("%d · %s", ct.Count, ct.Amount))
 		}
 	}
 	return kv(pairs...)

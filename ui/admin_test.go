@@ -27,7 +27,7 @@ type fakeConsole struct {
 
 func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
 	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
-		ByCause: map[lane.Cause]lane.CauseTotal{lane.CausePaid: {Count: 30, Amount: money.MustParse("612.50")}, lane.CauseGrace: {Count: 8}, lane.CauseManual: {Count: 2}}}, nil
+		ByCause: map[lane.Cause]lane.CauseTotal{lane.CausePaid: {Count: 30, Amount: money.MustParse("612.50")}, lane.CauseGrace: {Count: 8}, lane.CauseManual: {Count: 2}, lane.CauseUnableToCollect: {Count: 1, Amount: money.MustParse("20.00")}}}, nil
 }
 
 func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
@@ -332,6 +332,9 @@ func TestAdminReportsNoShiftYet(t *testing.T) {
 		all := strings.Join(texts, "|")
 		if !strings.Contains(all, tc.want) {
 			t.Errorf("shift error %v: want %q on the reports tab, got %s", tc.err, tc.want, all)
+		}
+		if strings.Contains(all, "_") {
+			t.Errorf("snake_case on the reports tab: %s", all)
 		}
 		if got := strings.Contains(all, "could not read the ledger"); got == tc.ledgerOK {
 			t.Errorf("shift error %v: ledger error shown = %v", tc.err, got)
