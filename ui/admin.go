@@ -323,15 +323,21 @@ func (a *Admin) attendantName() string {
 }
 
 func (a *Admin) sessionScreen() fyne.CanvasObject {
-	logout := widget.NewButton("Log out", func() { a.gate.Logout(); a.stopIdle(); a.rebuild(); a.exit() })
-	back := widget.NewButton("Back to the lane", func() { a.touch(); a.exit() })
+	// Leaving the admin screen always ends the session: the kiosk is in
+	// the driver's reach, and a long press must not reopen an attendant's
+	// session (with manual open) without the PIN.
+	logout := widget.NewButton("Log out", func() {
+		a.gate.Logout() // audits "logout"
+		a.stopIdle()
+		a.rebuild()
+		a.exit()
+	})
 	title := heading("Attendant: " + a.attendantName())
 	bw, bh := float32(280), float32(72)
 	if !a.wide() {
 		title.TextSize, bw, bh = 26, 220, 56
 	}
-	top := container.NewBorder(nil, nil, title,
-		container.NewHBox(container.NewGridWrap(fyne.NewSize(bw, bh), back), container.NewGridWrap(fyne.NewSize(bw*0.7, bh), logout)))
+	top := container.NewBorder(nil, nil, title, container.NewGridWrap(fyne.NewSize(bw, bh), logout))
 	tabs := []struct {
 		name  string
 		build func() fyne.CanvasObject
@@ -485,6 +491,9 @@ func (a *Admin) act(label string, x lane.Action) {
 				a.message, a.msgErr = label+": "+describe(err), true
 			} else {
 				a.message, a.msgErr = label+": done", false
+				// A reason (and a typed code) belongs to one action: kept,
+				// it would be recorded silently on the next one.
+				a.reason, a.code = "", ""
 			}
 			a.rebuild()
 		}

@@ -118,10 +118,12 @@ func TestAdminLoginAndActions(t *testing.T) {
 	}
 	test.AssertRendersToMarkup(t, "admin/actions.xml", h.w.Canvas())
 	writeScreenshot(t, "admin-actions", h.w)
+	// A reason belongs to one action: the next one does not inherit it.
 	tapButton(t, h.w, "Close lane")
-	if a := h.con.next(t); a != (lane.CloseLane{Attendant: "A1", Reason: "Emergency vehicle"}) {
-		t.Errorf("close lane: %#v", a)
+	if a := h.con.next(t); a != (lane.CloseLane{Attendant: "A1"}) {
+		t.Errorf("close lane after an open: %#v (the open's reason carried over?)", a)
 	}
+	findSelect(h.w.Canvas().Content()).SetSelected("Emergency vehicle")
 
 	tapButton(t, h.w, "Reports")
 	test.AssertRendersToMarkup(t, "admin/reports.xml", h.w.Canvas())
@@ -149,6 +151,22 @@ func TestAdminLoginAndActions(t *testing.T) {
 	tapButton(t, h.w, "< Newer")
 	if len(h.a.before) != 1 {
 		t.Errorf("paging stack after Newer = %v", h.a.before)
+	}
+}
+
+// Leaving the admin screen logs out: a long press on the kiosk then asks
+// for the PIN again.
+func TestAdminLeavingLogsOut(t *testing.T) {
+	h := newAdminHarness(t)
+	exited := 0
+	h.a.opt.OnExit = func() { exited++ }
+	h.enter(t, "2468")
+	tapButton(t, h.w, "Log out")
+	if h.a.Session() != "" || exited != 1 {
+		t.Fatalf("session %q, exited %d", h.a.Session(), exited)
+	}
+	if last := h.log[len(h.log)-1]; last != "A1 logout" {
+		t.Errorf("last audit %q", last)
 	}
 }
 
