@@ -78,6 +78,10 @@ func (p Params) withDefaults() Params {
 	return p
 }
 
+// overrideWindow is how long after an "already used" refusal an attendant
+// can still override it from the admin screen.
+const overrideWindow = 3 * time.Minute
+
 // Machine is the exit lane's state machine. It is not safe for concurrent
 // use: one goroutine (the Runner, or a test) owns it.
 type Machine struct {
@@ -91,7 +95,8 @@ type Machine struct {
 	laneOpen bool
 	called   bool
 	// refused is the last ticket refused as already used, for Override.
-	refused *visit
+	refused   *visit
+	refusedAt time.Time // when refused was refused
 	// opening is the pulse in flight or last done.
 	opening   *authorisation
 	authCount int
@@ -332,6 +337,7 @@ func (m *Machine) begin(now time.Time, v *visit) []Command {
 	v.id = m.next
 	m.next++
 	m.v = v
+	m.refused = nil // a new vehicle: an earlier refusal is no longer at the barrier
 	m.state = Checking
 	m.notice = NoticeNone
 	m.deadline = time.Time{}
@@ -366,7 +372,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	if refused != NoticeNone {
 		rec.Refused = refused
 		if refused == NoticeAlreadyUsed {
-			m.refused = v
+			m.refused, m.refusedAt = v, now
 		}
 		m.v = nil
 		m.toNotice(now, refused)
@@ -999,8 +1005,13 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 		}
 		return m.attendantExit(now, CauseUnableToCollect, attendant, reason, audit)
 	case Override:
+		// The attendant may need a minute to walk over: the ticket refused
+		// as already used can be overridden while its notice shows, or
+		// afterwards in Idle for overrideWindow, unless another ticket was
+		// scanned since.
 		r := m.refused
-		if m.state != Notice || m.notice != NoticeAlreadyUsed || r == nil {
+		showing := m.state == Notice && m.notice == NoticeAlreadyUsed
+		if r == nil || !(showing || m.state == Idle && !now.After(m.refusedAt.Add(overrideWindow))) {
 			return m.refuse(ErrNotNow)
 		}
 		m.refused = nil

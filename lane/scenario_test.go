@@ -308,6 +308,44 @@ func TestScenarios(t *testing.T) {
 		w.wantPulses(1)
 		w.finish("reused_override")
 	})
+	scenario(t, "override_after_notice", func(t *testing.T) {
+		w := newWorld(t, Params{}, func(w *world) {
+			w.ticket("T114", 2*time.Hour)
+			w.ticket("T115", 5*time.Minute)
+			w.j.seedExit(3, "S/E1/114", time.Now().Add(-time.Hour))
+		})
+		w.scan("T114")
+		w.want(Notice)
+		w.note("the attendant walks over; the notice is gone")
+		w.sleep(time.Minute)
+		w.want(Idle)
+		if err := w.do(Override{Attendant: "a1", Reason: "barrier fell on first attempt"}); err != nil {
+			t.Fatalf("override a minute after the refusal: %v", err)
+		}
+		w.want(FeeDue)
+		if s := w.r.Snapshot(); s.Ticket == nil || s.Ticket.Serial != "114" {
+			t.Fatalf("override served %+v", s.Ticket)
+		}
+		w.do(Cancel{})
+		w.want(Idle)
+		w.note("too late, or another ticket since: the override is refused")
+		w.scan("T114")
+		w.want(Notice)
+		w.sleep(overrideWindow + time.Second)
+		if err := w.do(Override{Attendant: "a1", Reason: "late"}); !errors.Is(err, ErrNotNow) {
+			t.Fatalf("override after the window: %v", err)
+		}
+		w.scan("T114")
+		w.want(Notice)
+		w.sleep(10 * time.Second)
+		w.scan("T115") // free: grace
+		w.sleep(15 * time.Second)
+		if err := w.do(Override{Attendant: "a1", Reason: "wrong car"}); !errors.Is(err, ErrNotNow) {
+			t.Fatalf("override after another ticket: %v", err)
+		}
+		w.wantPulses(1)
+		w.finish("override_after_notice")
+	})
 	scenario(t, "window_over_paid", func(t *testing.T) {
 		w := newWorld(t, Params{}, nil)
 		w.ticket("T105", time.Hour)
