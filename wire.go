@@ -559,7 +559,7 @@ func (j *journalAdapter) PendingRefunds(ctx context.Context) ([]lane.RefundRec, 
 
 func laneTotals(t ledger.Totals) lane.Totals {
 	out := lane.Totals{From: t.From, To: t.To, Visits: t.Visits, Exits: t.Exits, Collected: t.Collected, Refunded: t.Refunded,
-		Owed: t.Owed, ByCause: map[lane.Cause]lane.CauseTotal{}}
+		Owed: t.Owed, Openings: t.Openings, ByCause: map[lane.Cause]lane.CauseTotal{}}
 	for k, v := range t.ByCause {
 		out.ByCause[lane.ParseCause(k)] = lane.CauseTotal(v)
 	}

@@ -151,6 +151,9 @@ type Totals struct {
 	Collected money.Fils // paid orders
 	Refunded  money.Fils
 	Owed      money.Fils // unable to collect
+	// Openings counts barrier openings that are no vehicle's exit (manual
+	// opens with a reason).
+	Openings int
 }
 
 // CauseTotal is one line of Totals.ByCause.

@@ -267,13 +267,18 @@ func TestUnableToCollectTotalsShiftEntries(t *testing.T) {
 	_, err = l.AuthoriseExit(ctx, Exit{Visit: 2, TicketID: "T2", At: t0.Add(2 * time.Minute), Cause: "unable_to_collect", Amount: 900, Attendant: "a1", Reason: "payby down", Auth: "2-1"})
 	must(t, err)
 	must(t, l.PulseDone(ctx, "2-1", true, t0.Add(2*time.Minute), ""))
+	// A manual open (no vehicle's exit) and one whose pulse failed.
+	must(t, l.AuthoriseOpen(ctx, Opening{Auth: "m-1", At: t0.Add(3 * time.Minute), Cause: "manual", Attendant: "a1", Reason: "barrier test"}))
+	must(t, l.PulseDone(ctx, "m-1", true, t0.Add(3*time.Minute), ""))
+	must(t, l.AuthoriseOpen(ctx, Opening{Auth: "m-2", At: t0.Add(4 * time.Minute), Cause: "manual", Attendant: "a1", Reason: "barrier test"}))
+	must(t, l.PulseDone(ctx, "m-2", false, t0.Add(4*time.Minute), "relay gone"))
 	u, _ := l.Unresolved(ctx)
 	if len(u) != 1 || u[0].Kind != "unable_to_collect" || u[0].Amount != 900 {
 		t.Fatalf("unresolved = %+v", u)
 	}
 	tot, err := l.Totals(ctx, t0, t0.Add(time.Hour))
 	must(t, err)
-	if tot.Exits != 2 || tot.Collected != 500 || tot.Owed != 900 || tot.ByCause["paid"].Amount != 500 || tot.Visits != 2 {
+	if tot.Exits != 2 || tot.Collected != 500 || tot.Owed != 900 || tot.ByCause["paid"].Amount != 500 || tot.Visits != 2 || tot.Openings != 1 {
 		t.Fatalf("totals = %+v", tot)
 	}
 	s, err := l.CurrentShift(ctx)

@@ -234,6 +234,9 @@ type Totals struct {
 	Collected money.Fils
 	Refunded  money.Fils
 	Owed      money.Fils
+	// Openings counts barrier openings that are no vehicle's exit
+	// (manual opens: a barrier test, an emergency), pulsed or not known.
+	Openings int
 }
 
 // Totals sums visits, exits by cause, money collected, refunded and owed in [from, to).
@@ -262,6 +265,10 @@ func (l *DB) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
 		}
 	}
 	rows.Close()
+	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM barrier_events
+		WHERE exit_id IS NULL AND at >= ? AND at < ? AND state <> 'failed'`, f, e).Scan(&t.Openings); err != nil {
+		return t, fmt.Errorf("ledger: totals: %w", err)
+	}
 	var collected, refunded int64
 	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid), 0) FROM orders WHERE paid > 0 AND paid_at >= ? AND paid_at < ?`, f, e).Scan(&collected); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)

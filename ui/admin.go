@@ -704,11 +704,20 @@ func totalsView(t lane.Totals) fyne.CanvasObject {
 		"Collected", t.Collected.String(),
 		"Refunded", t.Refunded.String(),
 		"Owed (unable to collect)", t.Owed.String(),
+		"Manual opens (no exit)", fmt.Sprint(t.Openings),
 	}
 	for c := lane.CausePaid; c <= lane.CauseOverride; c++ {
 		if ct, ok := t.ByCause[c]; ok {
-			// words, not the ledger's snake_case ("unable to collect")
-			pairs = append(pairs, "Exits: "+strings.ReplaceAll(c.String(), "_", " "), fmt.Sprintf("%d · %s", ct.Count, ct.Amount))
+			// Words, not the ledger's snake_case, and what the amount is:
+			// only paid exits collected it.
+			what := "fee waived"
+			switch c {
+			case lane.CausePaid:
+				what = "paid"
+			case lane.CauseUnableToCollect:
+				what = "owed"
+			}
+			pairs = append(pairs, "Exits: "+strings.ReplaceAll(c.String(), "_", " "), fmt.Sprintf("%d · %s %s", ct.Count, ct.Amount, what))
 		}
 	}
 	return kv(pairs...)
