@@ -439,8 +439,8 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	}
 	lanePairs := []string{
 		"Lane", s.Site + " " + s.Lane + " · " + open,
-		"State", s.State.String(),
-		"Notice", s.Notice.String(),
+		"State", words(s.State.String()),
+		"Notice", words(s.Notice.String()),
 		"Attendant called", yesNo(s.AttendantCalled),
 		"Unresolved entries", fmt.Sprint(s.Unresolved),
 	}
@@ -698,6 +698,10 @@ func errText(err error) fyne.CanvasObject {
 	return t
 }
 
+// words turns the lane's snake_case names into words for the attendant
+// ("fee_due" -> "fee due").
+func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
+
 func totalsView(t lane.Totals) fyne.CanvasObject {
 	pairs := []string{
 		"Visits / exits", fmt.Sprintf("%d / %d", t.Visits, t.Exits),
@@ -717,7 +721,7 @@ func totalsView(t lane.Totals) fyne.CanvasObject {
 			case lane.CauseUnableToCollect:
 				what = "owed"
 			}
-			pairs = append(pairs, "Exits: "+strings.ReplaceAll(c.String(), "_", " "), fmt.Sprintf("%d · %s %s", ct.Count, ct.Amount, what))
+			pairs = append(pairs, "Exits: "+words(c.String()), fmt.Sprintf("%d · %s %s", ct.Count, ct.Amount, what))
 		}
 	}
 	return kv(pairs...)
