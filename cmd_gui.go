@@ -90,7 +90,7 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 
 	st := ui.NewStation(r, gateFromConfig(cfg, auditLedger(r, log)),
 		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, Logger: log},
-		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log})
+		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe()})
 	// An attendant's badge scanned at the lane opens the PIN pad instead
 	// of reaching the lane as a ticket.
 	setBadgeFilter(st.IsBadge)

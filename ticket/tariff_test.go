@@ -310,3 +310,23 @@ func TestReadmeShowsTariffs(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	gen := strings.Join(loadTariff(t, "gen").Describe(), "\n")
+	for _, want := range []string{
+		"Grace: stays up to 15m are free",
+		"Exit grace after paying: 20m",
+		"Lost ticket: AED 150.00",
+		"all week: AED 10.00 for the first 1h · then AED 5.00 per started 1h · at most AED 50.00 per 24 h · over 24 h: each 24 h block priced again",
+		"Validation CINEMA (Cinema, 2 hours): 2h off the stay",
+	} {
+		if !strings.Contains(gen, want) {
+			t.Errorf("GEN: missing %q in\n%s", want, gen)
+		}
+	}
+	dm := strings.Join(loadTariff(t, "dubai-mall").Describe(), "\n")
+	want := "weekend (fri, sat, sun): up to 6h free · up to 7h AED 80.00 · up to 8h AED 100.00 · up to 12h AED 200.00 · up to 24h AED 500.00 · over 24 h: AED 500.00 per further started day"
+	if !strings.Contains(dm, want) {
+		t.Errorf("Dubai Mall: missing %q in\n%s", want, dm)
+	}
+}

@@ -41,6 +41,9 @@ type AdminOptions struct {
 	PageSize int
 	// ActionTimeout bounds one action (30 s: a refund waits for PayBy).
 	ActionTimeout time.Duration
+	// Tariff describes the tariff in words, one line each (shown on the
+	// status tab, so a disputed fee can be checked at the booth).
+	Tariff []string
 
 	afterFunc func(time.Duration, func()) func() bool
 	// sync runs actions on the calling goroutine (tests).
@@ -469,10 +472,24 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	)
 	laneBox := container.NewVBox(heading("Lane"), kv(lanePairs...))
 	devBox := container.NewVBox(heading("Devices"), devices)
-	if a.wide() {
-		return container.NewGridWithColumns(2, laneBox, devBox)
+	var tariff fyne.CanvasObject
+	if len(a.opt.Tariff) > 0 {
+		l := widget.NewLabel(strings.Join(a.opt.Tariff, "\n"))
+		l.Wrapping = fyne.TextWrapWord
+		tariff = container.NewVBox(heading("Tariff"), l)
 	}
-	return a.keepScroll(container.NewVScroll(container.NewVBox(laneBox, devBox)))
+	if a.wide() {
+		top := container.NewGridWithColumns(2, laneBox, devBox)
+		if tariff == nil {
+			return top
+		}
+		return a.keepScroll(container.NewVScroll(container.NewVBox(top, tariff)))
+	}
+	objs := []fyne.CanvasObject{laneBox, devBox}
+	if tariff != nil {
+		objs = append(objs, tariff)
+	}
+	return a.keepScroll(container.NewVScroll(container.NewVBox(objs...)))
 }
 
 // act submits an attendant action off the Fyne goroutine and shows the

@@ -100,6 +100,12 @@ func (h *adminHarness) enter(t *testing.T, pin string) {
 
 func TestAdminLoginAndActions(t *testing.T) {
 	h := newAdminHarness(t)
+	h.a.opt.Tariff = []string{ // as ticket.Tariff.Describe writes the GEN tariff
+		"Grace: stays up to 15m are free",
+		"Exit grace after paying: 20m",
+		"Lost ticket: AED 150.00",
+		"all week: AED 10.00 for the first 1h · then AED 5.00 per started 1h · at most AED 50.00 per 24 h · over 24 h: each 24 h block priced again",
+	}
 	test.AssertRendersToMarkup(t, "admin/login.xml", h.w.Canvas())
 	writeScreenshot(t, "admin-login", h.w)
 	h.enter(t, "2468")
@@ -403,5 +409,22 @@ func TestAdminActionKeepsScroll(t *testing.T) {
 	tapButton(t, h.w, "Reports")
 	if got := h.a.scroll.Offset; got.Y != 0 {
 		t.Errorf("reports tab opened at offset %v", got)
+	}
+}
+
+// The status tab shows the tariff in words when the lane gives it.
+func TestAdminStatusShowsTariff(t *testing.T) {
+	h := newAdminHarness(t)
+	h.a.opt.Tariff = []string{"Lost ticket: AED 150.00", "all week: AED 10.00 for the first 1h"}
+	h.enter(t, "2468")
+	found := 0
+	walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+		if l, ok := o.(*widget.Label); ok && strings.Contains(l.Text, "Lost ticket: AED 150.00\nall week: AED 10.00 for the first 1h") {
+			found += 2
+		}
+		return false
+	})
+	if found != 2 {
+		t.Fatalf("%d tariff lines on the status tab, want 2", found)
 	}
 }
