@@ -266,9 +266,10 @@ func (p *SimPanel) rebuild() {
 	// the rest: two equal grid columns made the panel 1400 px wide, and a
 	// long checkout URL or ledger line widened the window (Fyne grows it to
 	// the content) until its right-hand buttons left the screen. Long lines
-	// scroll sideways instead.
+	// scroll sideways instead, and the status takes the height that is left
+	// (twelve ledger rows made the window grow past 900 px): it scrolls.
 	body := container.NewBorder(nil, nil, controls, nil,
-		container.NewVBox(devices, widget.NewSeparator(), container.NewHScroll(status)))
+		container.NewBorder(container.NewVBox(devices, widget.NewSeparator()), nil, nil, nil, container.NewScroll(status)))
 	p.root.Objects = []fyne.CanvasObject{canvas.NewRectangle(colBackground), container.NewPadded(body)}
 	p.root.Refresh()
 }

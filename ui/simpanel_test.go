@@ -121,3 +121,23 @@ func TestSimPanelLongLinesDoNotWiden(t *testing.T) {
 		t.Errorf("panel min width %v with long lines, %v without (at most 1280)", ww, ws)
 	}
 }
+
+// Twelve ledger rows and four relay frames do not make the panel taller
+// than its 900 px window: the status scrolls.
+func TestSimPanelLongLedgerDoesNotGrow(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus",
+		SandboxURL: "http://127.0.0.1:8480/", CheckoutURL: "http://127.0.0.1:8480/checkout/tok"}}
+	for i := 0; i < 12; i++ {
+		f.st.Ledger = append(f.st.Ledger, "#1 exit paid AED 25.00 ticket 000123")
+	}
+	for i := 0; i < 4; i++ {
+		f.st.RelayFrames = append(f.st.RelayFrames, "A0 01 01 A2  ch1 on")
+	}
+	p := NewSimPanel(f, nil)
+	p.Show(feeSnap())
+	if h := p.Content().MinSize().Height; h > 900 {
+		t.Errorf("panel min height %v with 12 ledger rows, want at most 900", h)
+	}
+}
