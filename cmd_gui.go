@@ -80,10 +80,8 @@ func auditLedger(r *lane.Runner, logger *slog.Logger) ui.AuditFunc {
 
 // runDisplay runs the kiosk (and the simulation panel) on a started lane
 // until ctx ends. It must run on the main goroutine (GLFW).
+// Callers check haveDisplay before they start the lane.
 func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner, o displayOptions) error {
-	if err := haveDisplay(); err != nil {
-		return err
-	}
 	a := app.NewWithID("com.exitlane.kiosk")
 	a.Settings().SetTheme(ui.NewTheme())
 	log := logger.With("component", "ui")
