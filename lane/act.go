@@ -67,20 +67,11 @@ func (m *Machine) newQR(now time.Time) []Command {
 	if m.state != FeeDue || m.v.order == nil {
 		return m.refuse(ErrNotNow)
 	}
-	o := m.v.order
-	switch {
-	case o.status == OrderFailed:
+	switch o := m.v.order; o.phase {
+	case orderDead:
 		return m.newOrder(now)
-	case o.created && o.status == OrderCreated && o.cancel == cancelNone && !o.windowOver:
-		// Cancel first: a new order exists only once the old one is
-		// dead, so the driver can never pay both.
-		o.cancel = cancelNewQR
-		o.token = ""
-		if o.inflight {
-			return nil // the answer in flight triggers the cancel
-		}
-		o.inflight = true
-		return []Command{CancelOrder{Visit: m.v.id, No: o.req.MerchantOrderNo}}
+	case orderShown:
+		return m.replace(o)
 	}
 	return m.refuse(ErrNotNow)
 }
