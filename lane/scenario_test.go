@@ -411,7 +411,7 @@ func TestScenarios(t *testing.T) {
 		if s.MerchantOrderNo != "S-X1-108-2" || s.TokenURL == "" {
 			t.Fatalf("after new QR: %+v", s)
 		}
-		if left := s.Deadline.Sub(time.Now()); left < 2*time.Minute+50*time.Second {
+		if left := time.Until(s.Deadline); left < 2*time.Minute+50*time.Second {
 			t.Fatalf("new QR has %v left, want the whole window", left)
 		}
 		if w.pay.state("S-X1-108-1").Status != OrderFailed {
