@@ -32,7 +32,8 @@ const (
 )
 
 // Field limits enforced before anything is sent. Where PayBy's document
-// versions disagree the smaller limit is used (reference §3.1, §9).
+// versions disagree the smaller limit is used (docs/payby-reference.md
+// §6, §12).
 const (
 	MaxMerchantOrderNo = 64
 	MaxSubject         = 12
@@ -234,7 +235,7 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrder) (*Created, erro
 	var out wire.OrderBody
 	// No resolve hook: PayBy answers a byte-identical repeat with the
 	// existing order, so re-sending resolves an ambiguous outcome
-	// (docs/payby-reference.md, "Idempotency").
+	// (docs/payby-reference.md §7).
 	date, _, err := c.do(ctx, call{op: op, no: r.MerchantOrderNo, path: wire.PathPlaceOrder, biz: biz, write: true}, &out)
 	if err != nil {
 		return nil, err
