@@ -1,15 +1,11 @@
 package payby
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -36,7 +32,8 @@ const (
 )
 
 // Field limits enforced before anything is sent. Where PayBy's document
-// versions disagree the smaller limit is used (reference §3.1, §9).
+// versions disagree the smaller limit is used (docs/payby-reference.md
+// §6, §12).
 const (
 	MaxMerchantOrderNo = 64
 	MaxSubject         = 12
@@ -61,10 +58,10 @@ type Options struct {
 	// Timeout bounds each HTTP attempt (default 10 s, as PayBy's Java SDK).
 	// The whole call, including retries, is bounded by the caller's ctx.
 	Timeout time.Duration
-	// Retries is how many more attempts a read makes after a transport
-	// failure, 5xx, 500/504 or rate limit, and how many times an ambiguous
-	// create, cancel, revoke or refund is resolved (default 3; negative:
-	// none).
+	// Retries is how many more rounds a call makes after its first
+	// attempt failed (default 3; negative: none). A round of a read, or of
+	// a write that was rate limited, sends it again; a round of a write
+	// whose outcome is unknown resolves it first (see Client).
 	Retries int
 	// RetryBase and RetryMax shape the capped, jittered backoff
 	// (defaults 250 ms and 2 s).
@@ -79,14 +76,19 @@ type Options struct {
 // Client calls PayBy's acquiring API. It is safe for concurrent use.
 //
 // Every request is signed over its exact bytes and every response is
-// verified over its raw bytes before decoding. Reads (GetOrder, GetRefund,
-// CashierInfo) are retried with capped, jittered backoff. Create, cancel,
-// revoke and refund are never blindly repeated: when their outcome is
-// ambiguous (timeout, 5xx, unverifiable reply) the client resolves it the
-// way PayBy documents: create and refund are re-sent with byte-identical
-// bizContent (PayBy returns the existing order instead of a second one),
-// cancel and revoke are resolved by querying the order first. If that
-// still fails, the error satisfies errors.Is(err, ErrAmbiguous).
+// verified over its raw bytes before decoding. Every call goes through one
+// loop (Client.do) with one retry policy (shouldRetry) and capped, jittered
+// backoff. Reads (GetOrder, GetRefund, CashierInfo) are simply sent again
+// after a transport failure, HTTP 5xx, gateway 500/504 or rate limit.
+// Create, cancel, revoke and refund are never blindly repeated: when their
+// outcome is ambiguous (timeout, 5xx, 500/504, unverifiable reply) the
+// write's resolve hook decides what happens next. Create has none: it is
+// re-sent with byte-identical bizContent, and PayBy answers a repeat with
+// the existing order instead of a second one. Cancel and revoke query the
+// order, refund queries the refund, and each is sent again only if the
+// query shows that nothing happened. If the budget runs out first, the
+// error satisfies errors.Is(err, ErrAmbiguous). Every failed attempt is
+// logged at WARN with its endpoint, code and attempt number.
 type Client struct {
 	o    Options
 	base string
@@ -230,14 +232,11 @@ func (c *Client) CreateOrder(ctx context.Context, r CreateOrder) (*Created, erro
 	if td != (wire.TerminalDetail{}) {
 		biz.AccessoryContent = &wire.AccessoryContent{TerminalDetail: &td}
 	}
-	bizBytes, err := wire.Marshal(biz)
-	if err != nil {
-		return nil, fmt.Errorf("payby: %s: %w", op, err)
-	}
 	var out wire.OrderBody
-	// Byte-identical bizContent on every attempt: PayBy answers a repeat
-	// with the existing order, so re-sending resolves an ambiguous outcome.
-	date, err := c.idempotent(ctx, op, r.MerchantOrderNo, wire.PathPlaceOrder, bizBytes, &out)
+	// No resolve hook: PayBy answers a byte-identical repeat with the
+	// existing order, so re-sending resolves an ambiguous outcome
+	// (docs/payby-reference.md §7).
+	date, _, err := c.do(ctx, call{op: op, no: r.MerchantOrderNo, path: wire.PathPlaceOrder, biz: biz, write: true}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +262,7 @@ func (c *Client) GetOrder(ctx context.Context, merchantOrderNo string) (*Order, 
 		return nil, invalid(op, "merchant order number %q", merchantOrderNo)
 	}
 	var out wire.OrderBody
-	date, err := c.read(ctx, op, merchantOrderNo, wire.PathGetOrder, wire.OrderIndex{MerchantOrderNo: merchantOrderNo}, &out)
+	date, _, err := c.do(ctx, call{op: op, no: merchantOrderNo, path: wire.PathGetOrder, biz: wire.OrderIndex{MerchantOrderNo: merchantOrderNo}}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -316,49 +315,34 @@ func (c *Client) closeOrder(ctx context.Context, op, path, no string, settled fu
 	if !validOrderNo(no) {
 		return nil, invalid(op, "merchant order number %q", no)
 	}
-	bizBytes, err := wire.Marshal(wire.OrderIndex{MerchantOrderNo: no})
-	if err != nil {
-		return nil, err
-	}
-	var last error
-	saw := false // some attempt may have taken effect
-	for attempt := 0; ; attempt++ {
-		var out wire.OrderBody
-		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
+	var found *Order // the order as the resolving query found it
+	resolve := func(ctx context.Context) (bool, error) {
+		o, err := c.GetOrder(ctx, no)
 		switch {
-		case err == nil:
-			if err = decodeBody(body, &out); err == nil {
-				return c.checkOrder(op, no, out.AcquireOrder, date)
-			}
-			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-			saw = true
-		case isAmbiguous(err):
-			saw = true
-		case !IsRateLimited(err):
-			return nil, err
-		}
-		last = err
-		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
-			return nil, conclude(op, no, attempt+1, saw, last)
-		}
-		// Not blindly: look first, send again only if it did not happen.
-		o, gerr := c.GetOrder(ctx, no)
-		if gerr != nil {
-			if IsNotFound(gerr) {
-				return nil, gerr
-			}
-			last = gerr
-			continue
+		case IsNotFound(err):
+			return true, err
+		case err != nil:
+			return false, err
 		}
 		done, serr := settled(o)
-		if done {
-			if serr != nil {
-				return o, fmt.Errorf("payby: %s %s: %w", op, no, serr)
-			}
-			return o, nil
+		if !done {
+			return false, nil
 		}
-		c.o.Logger.Info("payby: resending after ambiguous outcome", "op", op, "merchant_order_no", no, "status", string(o.Status))
+		found = o
+		if serr != nil {
+			return true, fmt.Errorf("payby: %s %s: %w", op, no, serr)
+		}
+		return true, nil
 	}
+	var out wire.OrderBody
+	date, resolved, err := c.do(ctx, call{op: op, no: no, path: path, biz: wire.OrderIndex{MerchantOrderNo: no}, write: true, resolve: resolve}, &out)
+	switch {
+	case resolved:
+		return found, err
+	case err != nil:
+		return nil, err
+	}
+	return c.checkOrder(op, no, out.AcquireOrder, date)
 }
 
 // Refund refunds (part of) a paid order. Several partial refunds may be
@@ -377,51 +361,40 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Refund, error) {
 	case utf8.RuneCountInString(r.Reason) > MaxReason:
 		return nil, invalid(op, "reason longer than %d characters", MaxReason)
 	}
-	bizBytes, err := wire.Marshal(wire.PlaceRefund{
+	no := r.RefundMerchantOrderNo
+	var found *Refund // the refund as the resolving query found it
+	resolve := func(ctx context.Context) (bool, error) {
+		ref, err := c.GetRefund(ctx, no)
+		switch {
+		case err == nil:
+			found = ref
+			return true, nil
+		case IsNotFound(err):
+			return false, nil // not made: send it again
+		}
+		return false, err
+	}
+	biz := wire.PlaceRefund{
 		RefundMerchantOrderNo: r.RefundMerchantOrderNo,
 		OriginMerchantOrderNo: r.OriginMerchantOrderNo,
 		Amount:                wire.AED(r.Amount),
 		OperatorName:          r.Operator,
 		Reason:                r.Reason,
 		NotifyURL:             r.NotifyURL,
-	})
-	if err != nil {
+	}
+	var out wire.RefundBody
+	_, resolved, err := c.do(ctx, call{op: op, no: no, path: wire.PathRefund, biz: biz, write: true, resolve: resolve}, &out)
+	switch {
+	case resolved:
+		return found, err
+	case err != nil:
 		return nil, err
 	}
-	no := r.RefundMerchantOrderNo
-	var last error
-	saw := false
-	for attempt := 0; ; attempt++ {
-		var out wire.RefundBody
-		body, _, err := c.attempt(ctx, op, no, wire.PathRefund, bizBytes)
-		switch {
-		case err == nil:
-			if err = decodeBody(body, &out); err == nil {
-				ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
-				if err != nil {
-					return nil, fmt.Errorf("payby: %s %s: %w", op, no, err)
-				}
-				return ref, nil
-			}
-			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-			saw = true
-		case isAmbiguous(err):
-			saw = true
-		case !IsRateLimited(err):
-			return nil, err
-		}
-		last = err
-		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
-			return nil, conclude(op, no, attempt+1, saw, last)
-		}
-		ref, gerr := c.GetRefund(ctx, no)
-		if gerr == nil {
-			return ref, nil
-		}
-		if !IsNotFound(gerr) {
-			last = gerr
-		}
+	ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
+	if err != nil {
+		return nil, fmt.Errorf("payby: %s %s: %w", op, no, err)
 	}
+	return ref, nil
 }
 
 // GetRefund queries a refund by its refund merchant order number.
@@ -431,7 +404,7 @@ func (c *Client) GetRefund(ctx context.Context, refundMerchantOrderNo string) (*
 		return nil, invalid(op, "refund merchant order number %q", refundMerchantOrderNo)
 	}
 	var out wire.RefundBody
-	if _, err := c.read(ctx, op, refundMerchantOrderNo, wire.PathGetRefund, wire.RefundIndex{RefundMerchantOrderNo: refundMerchantOrderNo}, &out); err != nil {
+	if _, _, err := c.do(ctx, call{op: op, no: refundMerchantOrderNo, path: wire.PathGetRefund, biz: wire.RefundIndex{RefundMerchantOrderNo: refundMerchantOrderNo}}, &out); err != nil {
 		return nil, err
 	}
 	ref, err := refundFromWire(out.RefundOrder, out.RefundSummary)
@@ -450,7 +423,7 @@ func (c *Client) CashierInfo(ctx context.Context, tokenURL string) (*Cashier, er
 		return nil, invalid(op, "empty token URL")
 	}
 	var out wire.CashierBody
-	if _, err := c.read(ctx, op, "", wire.PathCashierInfo, wire.CashierInfo{TokenURL: tokenURL}, &out); err != nil {
+	if _, _, err := c.do(ctx, call{op: op, path: wire.PathCashierInfo, biz: wire.CashierInfo{TokenURL: tokenURL}}, &out); err != nil {
 		return nil, err
 	}
 	ci := &Cashier{}
@@ -465,241 +438,4 @@ func (c *Client) CashierInfo(ctx context.Context, tokenURL string) (*Cashier, er
 // client's PayBy key; see the package function VerifyNotification.
 func (c *Client) VerifyNotification(rawBody []byte, sign string) (*Notification, error) {
 	return VerifyNotification(c.o.PayByKey, rawBody, sign)
-}
-
-// read performs an idempotent query, retrying transient failures.
-func (c *Client) read(ctx context.Context, op, no, path string, biz any, out any) (time.Time, error) {
-	bizBytes, err := wire.Marshal(biz)
-	if err != nil {
-		return time.Time{}, err
-	}
-	for attempt := 0; ; attempt++ {
-		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
-		if err == nil {
-			if err := decodeBody(body, out); err != nil {
-				return time.Time{}, fmt.Errorf("payby: %s %s: %w", op, no, err)
-			}
-			return date, nil
-		}
-		if !retryable(err) || attempt >= c.o.Retries {
-			return time.Time{}, err
-		}
-		if serr := c.sleep(ctx, attempt); serr != nil {
-			return time.Time{}, err
-		}
-	}
-}
-
-// idempotent sends bizBytes until a conclusive answer, re-sending the same
-// bytes after an ambiguous outcome (create only: PayBy documents it).
-func (c *Client) idempotent(ctx context.Context, op, no, path string, bizBytes []byte, out any) (time.Time, error) {
-	var last error
-	saw := false
-	for attempt := 0; ; attempt++ {
-		body, date, err := c.attempt(ctx, op, no, path, bizBytes)
-		switch {
-		case err == nil:
-			if err = decodeBody(body, out); err == nil {
-				return date, nil
-			}
-			err = fmt.Errorf("payby: %s %s: %w", op, no, err)
-			saw = true
-		case isAmbiguous(err):
-			saw = true
-		case !IsRateLimited(err):
-			return time.Time{}, err
-		}
-		last = err
-		if attempt >= c.o.Retries || c.sleep(ctx, attempt) != nil {
-			return time.Time{}, conclude(op, no, attempt+1, saw, last)
-		}
-		c.o.Logger.Info("payby: re-sending identical request", "op", op, "merchant_order_no", no, "attempt", attempt+2, "err", err)
-	}
-}
-
-// conclude is the error after the last attempt: ambiguous if any attempt
-// may have taken effect, else the last (rate-limit) error.
-func conclude(op, no string, attempts int, saw bool, last error) error {
-	if saw {
-		return ambiguous(op, no, attempts, last)
-	}
-	return last
-}
-
-type ambiguousError struct {
-	op, no   string
-	attempts int
-	cause    error
-}
-
-func (e *ambiguousError) Error() string {
-	return fmt.Sprintf("payby: %s %s: outcome unknown after %d attempt(s): %v", e.op, e.no, e.attempts, e.cause)
-}
-
-func (e *ambiguousError) Unwrap() []error { return []error{ErrAmbiguous, e.cause} }
-
-func ambiguous(op, no string, attempts int, cause error) error {
-	return &ambiguousError{op: op, no: no, attempts: attempts, cause: cause}
-}
-
-// isAmbiguous reports whether a request with this failure may have been
-// processed by PayBy.
-func isAmbiguous(err error) bool {
-	return errors.Is(err, ErrTransport) || errors.Is(err, ErrBadSignature) ||
-		errors.Is(err, ErrNoSignature) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrAmbiguous)
-}
-
-// retryable reports whether a read should be tried again.
-func retryable(err error) bool {
-	return errors.Is(err, ErrTransport) || errors.Is(err, ErrAmbiguous) || IsRateLimited(err)
-}
-
-// sleep waits a capped, jittered backoff: a uniform pick in [d/2, d] with
-// d = min(RetryMax, RetryBase·2^attempt).
-func (c *Client) sleep(ctx context.Context, attempt int) error {
-	d := c.o.RetryBase << min(attempt, 16)
-	if d > c.o.RetryMax || d <= 0 {
-		d = c.o.RetryMax
-	}
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func decodeBody(body json.RawMessage, out any) error {
-	if len(body) == 0 || string(body) == "null" {
-		return fmt.Errorf("%w: success without body", ErrMalformed)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return nil
-}
-
-// attempt makes one signed HTTP call and returns the verified body of a
-// SUCCESS/"0" response, a *Error for any other head, or a wrapped sentinel.
-func (c *Client) attempt(ctx context.Context, op, no, path string, bizBytes []byte) (json.RawMessage, time.Time, error) {
-	start := time.Now()
-	body, err := wire.Marshal(wire.Request{RequestTime: c.o.Now().UnixMilli(), BizContent: bizBytes})
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
-	}
-	sign, err := wire.Sign(c.o.Key, body)
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
-	}
-	actx, cancel := context.WithTimeout(ctx, c.o.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("payby: %s: %w", op, err)
-	}
-	req.Header.Set("Content-Type", wire.ContentType)
-	req.Header.Set(wire.HeaderPartnerID, c.o.PartnerID)
-	req.Header.Set(wire.HeaderSign, sign)
-	req.Header.Set(wire.HeaderLanguage, c.o.Language)
-	req.Header.Set(wire.HeaderVersion, "v1")
-	res, err := c.o.HTTP.Do(req)
-	if err != nil {
-		c.log(op, no, start, "", "", err)
-		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: %v", op, no, ErrTransport, err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(res.Body, MaxResponse+1))
-	res.Body.Close()
-	if err == nil && len(raw) > MaxResponse {
-		err = errors.New("response larger than 1 MiB")
-	}
-	if err != nil {
-		c.log(op, no, start, "", "", err)
-		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: reading response: %v", op, no, ErrTransport, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		c.log(op, no, start, "", "", fmt.Errorf("HTTP %d", res.StatusCode))
-		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w: HTTP %d", op, no, ErrTransport, res.StatusCode)
-	}
-	out, err := c.decodeResponse(raw, res.Header.Get(wire.HeaderSign), res.StatusCode)
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			e.Op = op
-			c.log(op, no, start, e.Code, e.TraceCode, nil)
-			return nil, time.Time{}, err
-		}
-		c.log(op, no, start, "", "", err)
-		return nil, time.Time{}, fmt.Errorf("payby: %s %s: %w", op, no, err)
-	}
-	c.log(op, no, start, "0", "", nil)
-	date, _ := http.ParseTime(res.Header.Get("Date"))
-	return out, date, nil
-}
-
-func (c *Client) log(op, no string, start time.Time, code, trace string, err error) {
-	attrs := []any{"op", op, "ms", time.Since(start).Milliseconds()}
-	if no != "" {
-		attrs = append(attrs, "merchant_order_no", no)
-	}
-	if code != "" {
-		attrs = append(attrs, "code", code)
-	}
-	if trace != "" {
-		attrs = append(attrs, "trace_code", trace)
-	}
-	if err != nil {
-		c.o.Logger.Warn("payby call failed", append(attrs, "err", err)...)
-		return
-	}
-	c.o.Logger.Debug("payby call", attrs...)
-}
-
-// decodeResponse verifies and decodes a raw response body. It is the
-// single place where PayBy's answer is trusted.
-func (c *Client) decodeResponse(raw []byte, sign string, status int) (json.RawMessage, error) {
-	return DecodeResponse(c.o.PayByKey, raw, sign, status)
-}
-
-// DecodeResponse verifies a raw API response with PayBy's public key and
-// returns its body for a SUCCESS/"0" head. A signed non-success head, or an
-// unsigned one with a gateway code PayBy's SDK allows unsigned, becomes a
-// *Error; a missing or wrong signature is ErrNoSignature or
-// ErrBadSignature; a body that does not decode is ErrMalformed. Exported
-// for fuzzing and for tools that replay captured responses.
-func DecodeResponse(pub *rsa.PublicKey, raw []byte, sign string, httpStatus int) (json.RawMessage, error) {
-	signed := strings.TrimSpace(sign) != ""
-	if signed {
-		if err := wire.Verify(pub, raw, sign); err != nil {
-			return nil, fmt.Errorf("%w: response", ErrBadSignature)
-		}
-	}
-	var resp wire.Response
-	if err := wire.DecodeStrict(raw, &resp); err != nil {
-		if !signed {
-			return nil, fmt.Errorf("%w: unsigned response", ErrNoSignature)
-		}
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !signed {
-		if resp.Head.OK() || !wire.UnsignedAllowed(resp.Head.Code) {
-			return nil, fmt.Errorf("%w: response with code %q", ErrNoSignature, resp.Head.Code)
-		}
-	}
-	if resp.Head.ApplyStatus == "" || resp.Head.Code == "" {
-		return nil, fmt.Errorf("%w: response without head", ErrMalformed)
-	}
-	if !resp.Head.OK() {
-		return nil, &Error{
-			ApplyStatus: resp.Head.ApplyStatus,
-			Code:        resp.Head.Code,
-			Msg:         resp.Head.Msg,
-			TraceCode:   resp.Head.TraceCode,
-			HTTPStatus:  httpStatus,
-			Unsigned:    !signed,
-		}
-	}
-	return resp.Body, nil
 }

@@ -13,7 +13,8 @@
 // Failures come in three kinds: *Error for an answer from PayBy (with
 // helpers IsAlreadyPaid, IsNotFound, ...), ErrAmbiguous when an operation
 // may or may not have happened, and the other sentinels (ErrTransport,
-// ErrBadSignature, ...). See shared/reference/payby-api.md for the sources.
+// ErrBadSignature, ...). docs/payby-reference.md lists the PayBy facts the
+// package relies on, with their sources.
 //
 // Package payby/sandbox is a PayBy-compatible server for development.
 package payby

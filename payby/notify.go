@@ -28,8 +28,9 @@ type Notification struct {
 }
 
 // Key identifies what the notification says, (orderNo, status, revoked)
-// as the reference recommends, so a repeat can be recognised whether or
-// not PayBy keeps notify_id across retries.
+// as PayBy's documents recommend (docs/payby-reference.md §13), so a
+// repeat can be recognised whether or not PayBy keeps notify_id across
+// retries.
 func (n *Notification) Key() string {
 	switch {
 	case n.Order != nil:
@@ -81,8 +82,9 @@ func decodeNotification(raw []byte) (*Notification, error) {
 // Reply is the body the notification handler answers with.
 type Reply string
 
-// Reply forms. PayBy's documents disagree (reference §5, §9); JSON is the
-// sample's and the knowledge base's form, plain is the old servlet's.
+// Reply forms. PayBy's documents disagree (docs/payby-reference.md §12):
+// JSON is the sample's and the knowledge base's form, plain is the old
+// servlet's.
 const (
 	ReplyJSON  Reply = "json"  // {"response":"SUCCESS"}, the default
 	ReplyPlain Reply = "plain" // SUCCESS

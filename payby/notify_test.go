@@ -176,7 +176,7 @@ func TestSandboxNotifications(t *testing.T) {
 		failed := false
 		failFirst.Do(func() { failed = true })
 		if failed {
-			http.Error(w, "not yet", 503) // PayBy must retry
+			http.Error(w, "not yet", http.StatusServiceUnavailable) // PayBy must retry
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -150,7 +150,8 @@ func (s *Server) handle(r *http.Request, raw []byte) result {
 	}
 	if sign := r.Header.Get(wire.HeaderSign); sign == "" || wire.Verify(s.o.MerchantKey, raw, sign) != nil {
 		// PayBy reports a signature it cannot verify with apply status
-		// ERROR; the code is not documented (reference §3.6), 58001 is ours.
+		// ERROR; the code is not documented (docs/payby-reference.md §4),
+		// 58001 is ours.
 		s.o.Logger.Info("sandbox: merchant signature rejected", "partner_id", partner, "path", r.URL.Path)
 		return result{head: wire.Head{ApplyStatus: "ERROR", Code: "58001", Msg: "SIGN_VERIFY_FAILED", TraceCode: s.trace()}, unsigned: true}
 	}

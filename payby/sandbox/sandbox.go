@@ -47,7 +47,7 @@ var (
 const RequestWindow = 15 * time.Minute
 
 // notifySchedule is PayBy's documented retry schedule after the first
-// attempt (reference §5), divided by Options.NotifyScale.
+// attempt (docs/payby-reference.md §13), divided by Options.NotifyScale.
 var notifySchedule = []time.Duration{2 * time.Minute, 10 * time.Minute, 10 * time.Minute, 60 * time.Minute, 120 * time.Minute, 360 * time.Minute, 900 * time.Minute}
 
 // Options configure a Server. Key and MerchantKey are required.

@@ -95,8 +95,9 @@ func post(t *testing.T, srv *httptest.Server, path, body string, signWith *rsa.P
 
 func nowMS() int64 { return time.Now().UnixMilli() }
 
-// TestDocumentedRequest sends the reference's worked example (§10.1) as
-// raw JSON, as a client written from PayBy's documentation would.
+// TestDocumentedRequest sends the worked example of
+// docs/payby-reference.md §14 as raw JSON, as a client written from
+// PayBy's documentation would.
 func TestDocumentedRequest(t *testing.T) {
 	_, srv := start(t, nil)
 	rt := nowMS()

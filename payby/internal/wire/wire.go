@@ -2,7 +2,7 @@
 // primitives, shared by the client (package payby) and the sandbox server so
 // that both sides speak exactly one protocol.
 //
-// See shared/reference/payby-api.md for the sources of every field.
+// docs/payby-reference.md gives the sources of every field and rule.
 package wire
 
 import (
