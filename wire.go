@@ -138,19 +138,19 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	}
 	var relaySeen atomic.Bool
 	onDevice := func(ev barrier.Event) {
-		if ev.Device != "loop" {
+		if ev.Device != barrier.DeviceLoop {
 			relaySeen.Store(true)
 		}
 		switch ev.Kind {
 		case barrier.Up:
 			dev := lane.DevRelay
-			if ev.Device == "loop" {
+			if ev.Device == barrier.DeviceLoop {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceOK) })
 		case barrier.Down, barrier.Fault:
 			dev := lane.DevRelay
-			if ev.Device == "loop" {
+			if ev.Device == barrier.DeviceLoop {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceDown) })
@@ -160,7 +160,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			send(func(r *lane.Runner) { r.Loop(false) })
 		}
 	}
-	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: "relay", OnEvent: onDevice, Logger: logger.With("component", "relay")})
+	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: barrier.DeviceRelay, OnEvent: onDevice, Logger: logger.With("component", "relay")})
 	gate, err := barrier.New(link, barrier.Options{Board: cfg.Relay.Board, Channel: cfg.Relay.Channel, Pulse: cfg.Relay.Pulse,
 		ActiveLow: cfg.Relay.ActiveLow, Address: cfg.Relay.Address, Logger: logger.With("component", "barrier")})
 	if err != nil {
@@ -175,7 +175,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			loopLink = link
 		} else {
 			loopLink = barrier.NewLink(barrier.PortOpener(cfg.Loop.Port, barrier.PortConfig{Baud: 9600}),
-				barrier.LinkOptions{Name: "loop", OnEvent: onDevice, Logger: logger.With("component", "loop")})
+				barrier.LinkOptions{Name: barrier.DeviceLoop, OnEvent: onDevice, Logger: logger.With("component", "loop")})
 			closers = append(closers, func() { loopLink.Close() })
 		}
 		loop, err = barrier.NewLoop(loopLink, barrier.LoopOptions{Line: cfg.Loop.Line, GPIO: cfg.Loop.GPIO, ActiveLow: cfg.Loop.ActiveLow, Debounce: cfg.Loop.Debounce})
@@ -334,7 +334,7 @@ func (a *ticketsAdapter) Check(code string, now time.Time) (lane.TicketInfo, str
 		}
 		return lane.TicketInfo{}, "", &lane.RefusedError{Kind: kind, Err: err}
 	}
-	return lane.TicketInfo{Serial: t.Serial, Format: t.Format, Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
+	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
 }
 
 func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) lane.Quote {
@@ -355,7 +355,7 @@ func (a *ticketsAdapter) Lost(now time.Time) lane.Quote {
 }
 
 func laneQuote(q ticket.Quote) lane.Quote {
-	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: q.Free, Table: q.Table, Steps: q.Steps}
+	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: lane.FreeReason(q.Free), Table: q.Table, Steps: q.Steps}
 }
 
 // paymentsAdapter is lane.Payments over the PayBy client: business
@@ -483,9 +483,9 @@ func (j *journalAdapter) Record(ctx context.Context, rec lane.Record) error {
 func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
 	switch r := rec.(type) {
 	case lane.VisitRec:
-		v := ledger.Visit{ID: r.Visit, At: r.At, TicketID: r.TicketID, Serial: r.Ticket.Serial, Format: r.Ticket.Format,
+		v := ledger.Visit{ID: r.Visit, At: r.At, TicketID: r.TicketID, Serial: r.Ticket.Serial, Format: string(r.Ticket.Format),
 			Entry: r.Ticket.Entry, Signed: r.Ticket.Signed, Lost: r.Ticket.Lost, Fee: r.Quote.Fee, PaidBefore: r.Quote.Paid,
-			Due: r.Quote.Due, Free: r.Quote.Free, Override: r.Override, Attendant: r.Attendant, Reason: r.Reason}
+			Due: r.Quote.Due, Free: string(r.Quote.Free), Override: r.Override, Attendant: r.Attendant, Reason: r.Reason}
 		if r.Refused != lane.NoticeNone {
 			v.Refused = r.Refused.String()
 		}
@@ -515,7 +515,7 @@ func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
 	case lane.AuditRec:
 		return j.db.RecordAudit(ctx, ledger.Audit{At: r.At, Attendant: r.Attendant, Action: r.Action, Reason: r.Reason, Visit: r.Visit, No: r.No, Amount: r.Amount})
 	case lane.RefundRec:
-		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
+		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: string(r.Status)})
 	case lane.ResolveRec:
 		return j.db.Resolve(ctx, r.No, r.Visit, r.At, r.Attendant, r.Reason)
 	case lane.ValidationRec:
@@ -552,7 +552,7 @@ func (j *journalAdapter) PendingRefunds(ctx context.Context) ([]lane.RefundRec, 
 	rs, err := j.db.PendingRefunds(ctx)
 	out := make([]lane.RefundRec, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, lane.RefundRec{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
+		out = append(out, lane.RefundRec{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: lane.RefundStatus(r.Status)})
 	}
 	return out, err
 }
