@@ -5,7 +5,8 @@ package main
 // barrier, scanner and loop, and the lane.Runner that owns them. Both
 // "exitlane run --headless" and the display/simulation commands call
 // startLane. The adapters between lane's small interfaces and the real
-// packages live here, so lane imports none of them.
+// packages live here, so lane imports none of them; the ledger is the
+// lane's Journal itself.
 
 import (
 	"context"
@@ -191,7 +192,6 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	}
 	scanner := ticket.NewScanner(scanOpen, ticket.ScannerOptions{Dedup: cfg.Scanner.Dedup, Logger: logger.With("component", "scanner")})
 
-	journal := &journalAdapter{db: db}
 	r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -199,7 +199,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: loop != nil,
 	}, lane.Deps{
-		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,
+		Tickets: tk, Payments: pay, Gate: gate, Journal: db,
 		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: envFailpoint(logger),
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
 	})
@@ -441,182 +441,6 @@ func (a *paymentsAdapter) Refund(ctx context.Context, no, refundNo string, amoun
 	}
 	_, err := a.c.Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: refundNo, OriginMerchantOrderNo: no, Amount: amount, Reason: reason})
 	return err
-}
-
-// journalAdapter is lane.Journal over the SQLite ledger.
-type journalAdapter struct{ db *ledger.DB }
-
-func statusName(s lane.OrderStatus) string {
-	switch s {
-	case lane.OrderCreated:
-		return ledger.StatusCreated
-	case lane.OrderPaid:
-		return ledger.StatusPaid
-	case lane.OrderFailed:
-		return ledger.StatusFailed
-	case lane.OrderNotFound:
-		return ledger.StatusNotFound
-	}
-	return ledger.StatusNew
-}
-
-func ledgerStatus(s lane.StatusRec) ledger.Status {
-	return ledger.Status{No: s.No, Status: statusName(s.State.Status), PayByStatus: s.State.PayByStatus, Source: s.Source.String(),
-		At: s.At, Paid: s.State.Paid, PaidAt: s.State.PaidAt}
-}
-
-func (j *journalAdapter) Record(ctx context.Context, rec lane.Record) error {
-	err := j.record(ctx, rec)
-	switch {
-	case errors.Is(err, ledger.ErrAlreadyExited):
-		return fmt.Errorf("%w: %w", lane.ErrAlreadyExited, err)
-	case errors.Is(err, ledger.ErrUnknownOrder):
-		return fmt.Errorf("%w: %w", lane.ErrUnknownOrder, err)
-	case errors.Is(err, ledger.ErrNotFound):
-		return fmt.Errorf("%w: %w", lane.ErrNotFound, err)
-	case errors.Is(err, ledger.ErrReasonRequired):
-		return fmt.Errorf("%w: %w", lane.ErrReasonRequired, err)
-	}
-	return err
-}
-
-func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
-	switch r := rec.(type) {
-	case lane.VisitRec:
-		v := ledger.Visit{ID: r.Visit, At: r.At, TicketID: r.TicketID, Serial: r.Ticket.Serial, Format: string(r.Ticket.Format),
-			Entry: r.Ticket.Entry, Signed: r.Ticket.Signed, Lost: r.Ticket.Lost, Fee: r.Quote.Fee, PaidBefore: r.Quote.Paid,
-			Due: r.Quote.Due, Free: string(r.Quote.Free), Override: r.Override, Attendant: r.Attendant, Reason: r.Reason}
-		if r.Refused != lane.NoticeNone {
-			v.Refused = r.Refused.String()
-		}
-		return j.db.BeginVisit(ctx, v)
-	case lane.VisitEndRec:
-		return j.db.EndVisit(ctx, r.Visit, r.At, r.Outcome)
-	case lane.OrderRec:
-		return j.db.NewOrder(ctx, ledger.Order{No: r.No, Visit: r.Visit, TicketID: r.TicketID, Key: r.Key, Attempt: r.Attempt,
-			Amount: r.Amount, At: r.At, Expire: r.Expire})
-	case lane.StatusRec:
-		return j.db.RecordStatus(ctx, ledgerStatus(r))
-	case lane.AbandonRec:
-		return j.db.Abandon(ctx, r.No, r.At)
-	case lane.ExitRec:
-		e := ledger.Exit{Visit: r.Visit, TicketID: r.TicketID, At: r.At, Cause: r.Cause.String(), Amount: r.Amount, No: r.No,
-			Attendant: r.Attendant, Reason: r.Reason, Override: r.Override, Auth: r.Auth}
-		if r.Paid != nil {
-			s := ledgerStatus(*r.Paid)
-			e.Paid = &s
-		}
-		_, err := j.db.AuthoriseExit(ctx, e)
-		return err
-	case lane.OpenRec:
-		return j.db.AuthoriseOpen(ctx, ledger.Opening{Auth: r.Auth, At: r.At, Cause: r.Cause.String(), Attendant: r.Attendant, Reason: r.Reason, Visit: r.Visit})
-	case lane.PulseRec:
-		return j.db.PulseDone(ctx, r.Auth, r.OK, r.At, r.Err)
-	case lane.AuditRec:
-		return j.db.RecordAudit(ctx, ledger.Audit{At: r.At, Attendant: r.Attendant, Action: r.Action, Reason: r.Reason, Visit: r.Visit, No: r.No, Amount: r.Amount})
-	case lane.RefundRec:
-		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: string(r.Status)})
-	case lane.ResolveRec:
-		return j.db.Resolve(ctx, r.No, r.Visit, r.At, r.Attendant, r.Reason)
-	case lane.ValidationRec:
-		return j.db.ApplyValidation(ctx, r.Visit, r.At, r.Code, r.Name, r.Quote.Fee, r.Quote.Due, r.Attendant)
-	case lane.ShiftRec:
-		if r.Start {
-			return j.db.StartShift(ctx, r.Attendant, r.At)
-		}
-		return j.db.EndShift(ctx, r.Attendant, r.At)
-	}
-	return fmt.Errorf("ledger: unknown record %T", rec)
-}
-
-func (j *journalAdapter) Lookup(ctx context.Context, ticketID, key string) (lane.History, error) {
-	h, err := j.db.Lookup(ctx, ticketID, key)
-	return lane.History(h), err
-}
-
-func (j *journalAdapter) NextVisit(ctx context.Context) (int64, error) { return j.db.NextVisit(ctx) }
-
-func (j *journalAdapter) Reconcilable(ctx context.Context, before int64) ([]string, error) {
-	return j.db.Reconcilable(ctx, before)
-}
-
-func (j *journalAdapter) Paid(ctx context.Context, no string) (money.Fils, error) {
-	p, err := j.db.Paid(ctx, no)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %w", lane.ErrNotFound, err)
-	}
-	return p, err
-}
-
-func (j *journalAdapter) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
-	rs, err := j.db.PendingRefunds(ctx)
-	out := make([]lane.RefundRec, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, lane.RefundRec{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: lane.RefundStatus(r.Status)})
-	}
-	return out, err
-}
-
-func laneTotals(t ledger.Totals) lane.Totals {
-	out := lane.Totals{From: t.From, To: t.To, Visits: t.Visits, Exits: t.Exits, Collected: t.Collected, Refunded: t.Refunded,
-		Owed: t.Owed, Openings: t.Openings, ByCause: map[lane.Cause]lane.CauseTotal{}}
-	for k, v := range t.ByCause {
-		out.ByCause[lane.ParseCause(k)] = lane.CauseTotal(v)
-	}
-	return out
-}
-
-func (j *journalAdapter) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
-	t, err := j.db.Totals(ctx, from, to)
-	return laneTotals(t), err
-}
-
-func (j *journalAdapter) Shift(ctx context.Context) (lane.ShiftReport, error) {
-	s, err := j.db.CurrentShift(ctx)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return lane.ShiftReport{}, fmt.Errorf("%w: no shift yet", lane.ErrNotFound)
-	}
-	if err != nil {
-		return lane.ShiftReport{}, err
-	}
-	end := s.End
-	if end.IsZero() {
-		end = time.Now()
-	}
-	t, err := j.db.Totals(ctx, s.Start, end)
-	return lane.ShiftReport{ID: s.ID, Attendant: s.Attendant, Start: s.Start, End: s.End, Totals: laneTotals(t)}, err
-}
-
-func (j *journalAdapter) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
-	ps, err := j.db.Unresolved(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lane.Unresolved, 0, len(ps))
-	for _, p := range ps {
-		k := lane.UnresolvedNotFinal
-		switch p.Kind {
-		case "paid_not_exited":
-			k = lane.UnresolvedPaidNotExited
-		case "unable_to_collect":
-			k = lane.UnresolvedUnableToCollect
-		}
-		out = append(out, lane.Unresolved{Kind: k, Visit: p.Visit, Ticket: p.Ticket, MerchantOrderNo: p.No, Status: p.Status, Amount: p.Amount, Since: p.Since})
-	}
-	return out, nil
-}
-
-func (j *journalAdapter) Transactions(ctx context.Context, before int64, limit int) ([]lane.Transaction, error) {
-	es, err := j.db.Entries(ctx, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lane.Transaction, 0, len(es))
-	for _, e := range es {
-		out = append(out, lane.Transaction{ID: e.ID, At: e.At, Kind: e.Kind, Visit: e.Visit, Ticket: e.Ticket, Cause: lane.ParseCause(e.Cause),
-			Amount: e.Amount, MerchantOrderNo: e.No, Status: e.Status, Attendant: e.Attendant, Reason: e.Reason})
-	}
-	return out, nil
 }
 
 // envFailpoint reads EXITLANE_FAILPOINT ("write:exit" or "write:exit@2":

@@ -97,15 +97,6 @@ func (c Cause) String() string {
 	return "cause(" + itoa(int64(c)) + ")"
 }
 
-// ParseCause is the inverse of Cause.String; unknown names give CauseNone.
-func ParseCause(s string) Cause {
-	var c Cause
-	if c.UnmarshalText([]byte(s)) != nil {
-		return CauseNone
-	}
-	return c
-}
-
 // DeviceState is the health of one device or service.
 type DeviceState int
 
