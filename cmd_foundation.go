@@ -24,26 +24,26 @@ func init() {
 
 // feeJSON is the one object "exitlane fee --json" prints.
 type feeJSON struct {
-	FeeFils         int64             `json:"fee_fils"`
-	DueFils         int64             `json:"due_fils"`
-	PaidFils        int64             `json:"paid_fils"`
-	Fee             string            `json:"fee"`
-	Due             string            `json:"due"`
-	Currency        string            `json:"currency"`
-	Entry           time.Time         `json:"entry"`
-	Exit            time.Time         `json:"exit"`
-	StaySeconds     int64             `json:"stay_seconds"`
-	BillableSeconds int64             `json:"billable_seconds"`
-	Lost            bool              `json:"lost"`
-	Free            ticket.FreeReason `json:"free,omitempty"`
-	Table           string            `json:"table,omitempty"`
-	SlabSeconds     int64             `json:"slab_seconds,omitempty"` // the slab's "up to"
-	Increments      int64             `json:"increments,omitempty"`
-	FullBlocks      int64             `json:"full_blocks,omitempty"`
-	ExtraDays       int64             `json:"extra_days,omitempty"`
-	Capped          bool              `json:"capped,omitempty"`
-	Validation      string            `json:"validation,omitempty"`
-	Steps           []string          `json:"steps"`
+	FeeFils         int64     `json:"fee_fils"`
+	DueFils         int64     `json:"due_fils"`
+	PaidFils        int64     `json:"paid_fils"`
+	Fee             string    `json:"fee"`
+	Due             string    `json:"due"`
+	Currency        string    `json:"currency"`
+	Entry           time.Time `json:"entry"`
+	Exit            time.Time `json:"exit"`
+	StaySeconds     int64     `json:"stay_seconds"`
+	BillableSeconds int64     `json:"billable_seconds"`
+	Lost            bool      `json:"lost"`
+	Free            string    `json:"free,omitempty"` // grace, exit_grace, validation
+	Table           string    `json:"table,omitempty"`
+	SlabSeconds     int64     `json:"slab_seconds,omitempty"` // the slab's "up to"
+	Increments      int64     `json:"increments,omitempty"`
+	FullBlocks      int64     `json:"full_blocks,omitempty"`
+	ExtraDays       int64     `json:"extra_days,omitempty"`
+	Capped          bool      `json:"capped,omitempty"`
+	Validation      string    `json:"validation,omitempty"`
+	Steps           []string  `json:"steps"`
 }
 
 // loadConfig loads --config for a command, printing the problems. code
@@ -153,7 +153,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 			Fee: q.Fee.Decimal(), Due: q.Due.Decimal(), Currency: "AED",
 			Entry: stay.Entry.In(loc), Exit: stay.Exit.In(loc),
 			StaySeconds: int64(q.Stay / time.Second), BillableSeconds: int64(q.Billable / time.Second),
-			Lost: q.Lost, Free: q.Free, Table: q.Table, SlabSeconds: int64(q.Slab / time.Second),
+			Lost: q.Lost, Free: string(q.Free), Table: q.Table, SlabSeconds: int64(q.Slab / time.Second),
 			Increments: q.Increments, FullBlocks: q.FullBlocks, ExtraDays: q.ExtraDays, Capped: q.Capped,
 			Validation: *valS, Steps: q.Steps,
 		}
