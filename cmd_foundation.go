@@ -153,7 +153,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 			Fee: q.Fee.Decimal(), Due: q.Due.Decimal(), Currency: "AED",
 			Entry: stay.Entry.In(loc), Exit: stay.Exit.In(loc),
 			StaySeconds: int64(q.Stay / time.Second), BillableSeconds: int64(q.Billable / time.Second),
-			Lost: q.Lost, Free: q.Free, Table: q.Table, SlabSeconds: int64(q.Slab / time.Second),
+			Lost: q.Lost, Free: string(q.Free), Table: q.Table, SlabSeconds: int64(q.Slab / time.Second),
 			Increments: q.Increments, FullBlocks: q.FullBlocks, ExtraDays: q.ExtraDays, Capped: q.Capped,
 			Validation: *valS, Steps: q.Steps,
 		}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
 )
@@ -249,7 +250,7 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s at PayBy, not in the ledger: %v", o.MerchantOrderNo, err)
 				}
-				if o.Status.IsPaid() != (lo.Status == ledger.StatusPaid) {
+				if o.Status.IsPaid() != (lo.Status == lane.OrderPaid) {
 					t.Errorf("%s: PayBy %s, ledger %s", o.MerchantOrderNo, o.Status, lo.Status)
 				}
 			}
@@ -272,7 +273,7 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 			u, _ := db.Unresolved(ctx)
 			if c.failpoint == "pulsed" {
 				// The car left but the lane cannot know: the attendant sees it.
-				if len(u) != 1 || u[0].Kind != "paid_not_exited" {
+				if len(u) != 1 || u[0].Kind != lane.UnresolvedPaidNotExited {
 					t.Errorf("unresolved = %+v, want the unconfirmed paid exit", u)
 				}
 			} else if len(u) != 0 {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
 	"github.com/exitlane/exitlane/payby/sandbox"
@@ -326,9 +327,9 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	}
 	var causes []string
 	for _, e := range evs {
-		causes = append(causes, e.Cause+"/"+e.State)
+		causes = append(causes, e.Cause.String()+"/"+e.State)
 	}
-	if len(evs) != 2 || evs[0].Cause != "paid" || evs[1].Cause != "grace" || evs[0].No != order.MerchantOrderNo {
+	if len(evs) != 2 || evs[0].Cause != lane.CausePaid || evs[1].Cause != lane.CauseGrace || evs[0].No != order.MerchantOrderNo {
 		t.Errorf("barrier events = %v (%+v)", causes, evs)
 	}
 	got, _ := world.sb.Order(abandoned.MerchantOrderNo)

@@ -5,7 +5,8 @@ package main
 // barrier, scanner and loop, and the lane.Runner that owns them. Both
 // "exitlane run --headless" and the display/simulation commands call
 // startLane. The adapters between lane's small interfaces and the real
-// packages live here, so lane imports none of them.
+// packages live here, so lane imports none of them; the ledger is the
+// lane's Journal itself.
 
 import (
 	"context"
@@ -138,19 +139,19 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	}
 	var relaySeen atomic.Bool
 	onDevice := func(ev barrier.Event) {
-		if ev.Device != "loop" {
+		if ev.Device != barrier.DeviceLoop {
 			relaySeen.Store(true)
 		}
 		switch ev.Kind {
 		case barrier.Up:
 			dev := lane.DevRelay
-			if ev.Device == "loop" {
+			if ev.Device == barrier.DeviceLoop {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceOK) })
 		case barrier.Down, barrier.Fault:
 			dev := lane.DevRelay
-			if ev.Device == "loop" {
+			if ev.Device == barrier.DeviceLoop {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceDown) })
@@ -160,7 +161,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			send(func(r *lane.Runner) { r.Loop(false) })
 		}
 	}
-	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: "relay", OnEvent: onDevice, Logger: logger.With("component", "relay")})
+	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: barrier.DeviceRelay, OnEvent: onDevice, Logger: logger.With("component", "relay")})
 	gate, err := barrier.New(link, barrier.Options{Board: cfg.Relay.Board, Channel: cfg.Relay.Channel, Pulse: cfg.Relay.Pulse,
 		ActiveLow: cfg.Relay.ActiveLow, Address: cfg.Relay.Address, Logger: logger.With("component", "barrier")})
 	if err != nil {
@@ -175,7 +176,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 			loopLink = link
 		} else {
 			loopLink = barrier.NewLink(barrier.PortOpener(cfg.Loop.Port, barrier.PortConfig{Baud: 9600}),
-				barrier.LinkOptions{Name: "loop", OnEvent: onDevice, Logger: logger.With("component", "loop")})
+				barrier.LinkOptions{Name: barrier.DeviceLoop, OnEvent: onDevice, Logger: logger.With("component", "loop")})
 			closers = append(closers, func() { loopLink.Close() })
 		}
 		loop, err = barrier.NewLoop(loopLink, barrier.LoopOptions{Line: cfg.Loop.Line, GPIO: cfg.Loop.GPIO, ActiveLow: cfg.Loop.ActiveLow, Debounce: cfg.Loop.Debounce})
@@ -191,7 +192,6 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	}
 	scanner := ticket.NewScanner(scanOpen, ticket.ScannerOptions{Dedup: cfg.Scanner.Dedup, Logger: logger.With("component", "scanner")})
 
-	journal := &journalAdapter{db: db}
 	r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -199,7 +199,7 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: loop != nil,
 	}, lane.Deps{
-		Tickets: tk, Payments: pay, Gate: gate, Journal: journal,
+		Tickets: tk, Payments: pay, Gate: gate, Journal: db,
 		Logger: logger, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: envFailpoint(logger),
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
 	})
@@ -334,7 +334,7 @@ func (a *ticketsAdapter) Check(code string, now time.Time) (lane.TicketInfo, str
 		}
 		return lane.TicketInfo{}, "", &lane.RefusedError{Kind: kind, Err: err}
 	}
-	return lane.TicketInfo{Serial: t.Serial, Format: t.Format, Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
+	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
 }
 
 func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) lane.Quote {
@@ -355,7 +355,7 @@ func (a *ticketsAdapter) Lost(now time.Time) lane.Quote {
 }
 
 func laneQuote(q ticket.Quote) lane.Quote {
-	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: q.Free, Table: q.Table, Steps: q.Steps}
+	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: lane.FreeReason(q.Free), Table: q.Table, Steps: q.Steps}
 }
 
 // paymentsAdapter is lane.Payments over the PayBy client: business
@@ -441,182 +441,6 @@ func (a *paymentsAdapter) Refund(ctx context.Context, no, refundNo string, amoun
 	}
 	_, err := a.c.Refund(ctx, payby.RefundRequest{RefundMerchantOrderNo: refundNo, OriginMerchantOrderNo: no, Amount: amount, Reason: reason})
 	return err
-}
-
-// journalAdapter is lane.Journal over the SQLite ledger.
-type journalAdapter struct{ db *ledger.DB }
-
-func statusName(s lane.OrderStatus) string {
-	switch s {
-	case lane.OrderCreated:
-		return ledger.StatusCreated
-	case lane.OrderPaid:
-		return ledger.StatusPaid
-	case lane.OrderFailed:
-		return ledger.StatusFailed
-	case lane.OrderNotFound:
-		return ledger.StatusNotFound
-	}
-	return ledger.StatusNew
-}
-
-func ledgerStatus(s lane.StatusRec) ledger.Status {
-	return ledger.Status{No: s.No, Status: statusName(s.State.Status), PayByStatus: s.State.PayByStatus, Source: s.Source.String(),
-		At: s.At, Paid: s.State.Paid, PaidAt: s.State.PaidAt}
-}
-
-func (j *journalAdapter) Record(ctx context.Context, rec lane.Record) error {
-	err := j.record(ctx, rec)
-	switch {
-	case errors.Is(err, ledger.ErrAlreadyExited):
-		return fmt.Errorf("%w: %w", lane.ErrAlreadyExited, err)
-	case errors.Is(err, ledger.ErrUnknownOrder):
-		return fmt.Errorf("%w: %w", lane.ErrUnknownOrder, err)
-	case errors.Is(err, ledger.ErrNotFound):
-		return fmt.Errorf("%w: %w", lane.ErrNotFound, err)
-	case errors.Is(err, ledger.ErrReasonRequired):
-		return fmt.Errorf("%w: %w", lane.ErrReasonRequired, err)
-	}
-	return err
-}
-
-func (j *journalAdapter) record(ctx context.Context, rec lane.Record) error {
-	switch r := rec.(type) {
-	case lane.VisitRec:
-		v := ledger.Visit{ID: r.Visit, At: r.At, TicketID: r.TicketID, Serial: r.Ticket.Serial, Format: r.Ticket.Format,
-			Entry: r.Ticket.Entry, Signed: r.Ticket.Signed, Lost: r.Ticket.Lost, Fee: r.Quote.Fee, PaidBefore: r.Quote.Paid,
-			Due: r.Quote.Due, Free: r.Quote.Free, Override: r.Override, Attendant: r.Attendant, Reason: r.Reason}
-		if r.Refused != lane.NoticeNone {
-			v.Refused = r.Refused.String()
-		}
-		return j.db.BeginVisit(ctx, v)
-	case lane.VisitEndRec:
-		return j.db.EndVisit(ctx, r.Visit, r.At, r.Outcome)
-	case lane.OrderRec:
-		return j.db.NewOrder(ctx, ledger.Order{No: r.No, Visit: r.Visit, TicketID: r.TicketID, Key: r.Key, Attempt: r.Attempt,
-			Amount: r.Amount, At: r.At, Expire: r.Expire})
-	case lane.StatusRec:
-		return j.db.RecordStatus(ctx, ledgerStatus(r))
-	case lane.AbandonRec:
-		return j.db.Abandon(ctx, r.No, r.At)
-	case lane.ExitRec:
-		e := ledger.Exit{Visit: r.Visit, TicketID: r.TicketID, At: r.At, Cause: r.Cause.String(), Amount: r.Amount, No: r.No,
-			Attendant: r.Attendant, Reason: r.Reason, Override: r.Override, Auth: r.Auth}
-		if r.Paid != nil {
-			s := ledgerStatus(*r.Paid)
-			e.Paid = &s
-		}
-		_, err := j.db.AuthoriseExit(ctx, e)
-		return err
-	case lane.OpenRec:
-		return j.db.AuthoriseOpen(ctx, ledger.Opening{Auth: r.Auth, At: r.At, Cause: r.Cause.String(), Attendant: r.Attendant, Reason: r.Reason, Visit: r.Visit})
-	case lane.PulseRec:
-		return j.db.PulseDone(ctx, r.Auth, r.OK, r.At, r.Err)
-	case lane.AuditRec:
-		return j.db.RecordAudit(ctx, ledger.Audit{At: r.At, Attendant: r.Attendant, Action: r.Action, Reason: r.Reason, Visit: r.Visit, No: r.No, Amount: r.Amount})
-	case lane.RefundRec:
-		return j.db.RecordRefund(ctx, ledger.Refund{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
-	case lane.ResolveRec:
-		return j.db.Resolve(ctx, r.No, r.Visit, r.At, r.Attendant, r.Reason)
-	case lane.ValidationRec:
-		return j.db.ApplyValidation(ctx, r.Visit, r.At, r.Code, r.Name, r.Quote.Fee, r.Quote.Due, r.Attendant)
-	case lane.ShiftRec:
-		if r.Start {
-			return j.db.StartShift(ctx, r.Attendant, r.At)
-		}
-		return j.db.EndShift(ctx, r.Attendant, r.At)
-	}
-	return fmt.Errorf("ledger: unknown record %T", rec)
-}
-
-func (j *journalAdapter) Lookup(ctx context.Context, ticketID, key string) (lane.History, error) {
-	h, err := j.db.Lookup(ctx, ticketID, key)
-	return lane.History(h), err
-}
-
-func (j *journalAdapter) NextVisit(ctx context.Context) (int64, error) { return j.db.NextVisit(ctx) }
-
-func (j *journalAdapter) Reconcilable(ctx context.Context, before int64) ([]string, error) {
-	return j.db.Reconcilable(ctx, before)
-}
-
-func (j *journalAdapter) Paid(ctx context.Context, no string) (money.Fils, error) {
-	p, err := j.db.Paid(ctx, no)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %w", lane.ErrNotFound, err)
-	}
-	return p, err
-}
-
-func (j *journalAdapter) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
-	rs, err := j.db.PendingRefunds(ctx)
-	out := make([]lane.RefundRec, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, lane.RefundRec{RefundNo: r.RefundNo, No: r.No, Amount: r.Amount, At: r.At, Attendant: r.Attendant, Reason: r.Reason, Status: r.Status})
-	}
-	return out, err
-}
-
-func laneTotals(t ledger.Totals) lane.Totals {
-	out := lane.Totals{From: t.From, To: t.To, Visits: t.Visits, Exits: t.Exits, Collected: t.Collected, Refunded: t.Refunded,
-		Owed: t.Owed, Openings: t.Openings, ByCause: map[lane.Cause]lane.CauseTotal{}}
-	for k, v := range t.ByCause {
-		out.ByCause[lane.ParseCause(k)] = lane.CauseTotal(v)
-	}
-	return out
-}
-
-func (j *journalAdapter) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
-	t, err := j.db.Totals(ctx, from, to)
-	return laneTotals(t), err
-}
-
-func (j *journalAdapter) Shift(ctx context.Context) (lane.ShiftReport, error) {
-	s, err := j.db.CurrentShift(ctx)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return lane.ShiftReport{}, fmt.Errorf("%w: no shift yet", lane.ErrNotFound)
-	}
-	if err != nil {
-		return lane.ShiftReport{}, err
-	}
-	end := s.End
-	if end.IsZero() {
-		end = time.Now()
-	}
-	t, err := j.db.Totals(ctx, s.Start, end)
-	return lane.ShiftReport{ID: s.ID, Attendant: s.Attendant, Start: s.Start, End: s.End, Totals: laneTotals(t)}, err
-}
-
-func (j *journalAdapter) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
-	ps, err := j.db.Unresolved(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lane.Unresolved, 0, len(ps))
-	for _, p := range ps {
-		k := lane.UnresolvedNotFinal
-		switch p.Kind {
-		case "paid_not_exited":
-			k = lane.UnresolvedPaidNotExited
-		case "unable_to_collect":
-			k = lane.UnresolvedUnableToCollect
-		}
-		out = append(out, lane.Unresolved{Kind: k, Visit: p.Visit, Ticket: p.Ticket, MerchantOrderNo: p.No, Status: p.Status, Amount: p.Amount, Since: p.Since})
-	}
-	return out, nil
-}
-
-func (j *journalAdapter) Transactions(ctx context.Context, before int64, limit int) ([]lane.Transaction, error) {
-	es, err := j.db.Entries(ctx, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]lane.Transaction, 0, len(es))
-	for _, e := range es {
-		out = append(out, lane.Transaction{ID: e.ID, At: e.At, Kind: e.Kind, Visit: e.Visit, Ticket: e.Ticket, Cause: lane.ParseCause(e.Cause),
-			Amount: e.Amount, MerchantOrderNo: e.No, Status: e.Status, Attendant: e.Attendant, Reason: e.Reason})
-	}
-	return out, nil
 }
 
 // envFailpoint reads EXITLANE_FAILPOINT ("write:exit" or "write:exit@2":

@@ -410,7 +410,7 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	for _, no := range []string{"GRG01-X1-1001-1", "GRG01-X1-1003-1"} {
 		o, err := db.GetOrder(ctx, no)
 		sbo, _ := rig.sb.Order(no)
-		if err != nil || o.Status != ledger.StatusPaid || !sbo.Status.IsPaid() {
+		if err != nil || o.Status != lane.OrderPaid || !sbo.Status.IsPaid() {
 			t.Fatalf("%s: ledger %+v (%v), sandbox %s", no, o, err, sbo.Status)
 		}
 	}

@@ -322,7 +322,7 @@ func TestLoopDebounce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mp := &modemPort{}
 		ev := &events{}
-		link := NewLink(func() (Port, error) { return mp, nil }, LinkOptions{Name: "loop", OnEvent: ev.add})
+		link := NewLink(func() (Port, error) { return mp, nil }, LinkOptions{Name: DeviceLoop, OnEvent: ev.add})
 		loop, err := NewLoop(link, LoopOptions{Line: "cts"})
 		if err != nil {
 			t.Fatal(err)

@@ -46,21 +46,29 @@ func (k EventKind) String() string {
 // Event is a device health or input change, delivered to the OnEvent
 // callback of the Link that saw it.
 type Event struct {
-	// Device is the Link's name ("relay", "loop").
-	Device string
+	// Device is the Link's name (DeviceRelay, DeviceLoop).
+	Device DeviceName
 	Kind   EventKind
 	// Err is the cause of Down and Fault.
 	Err error
 	At  time.Time
 }
 
+// DeviceName names the device a Link serves, in its events and logs.
+type DeviceName string
+
+const (
+	DeviceRelay DeviceName = "relay" // the relay board that pulses the barrier
+	DeviceLoop  DeviceName = "loop"  // the vehicle loop's input, when on its own port
+)
+
 // ErrDown: the port is not open (unplugged, not yet re-opened).
 var ErrDown = errors.New("device not connected")
 
 // LinkOptions configures a Link. Zero fields mean the documented defaults.
 type LinkOptions struct {
-	// Name names the device in events and logs; default "relay".
-	Name string
+	// Name names the device in events and logs; default DeviceRelay.
+	Name DeviceName
 	// MinBackoff and MaxBackoff bound the wait between re-open attempts;
 	// defaults 250ms and 5s (doubling).
 	MinBackoff, MaxBackoff time.Duration
@@ -99,7 +107,7 @@ type Link struct {
 // by Run (or by the first exchange).
 func NewLink(open Opener, opts LinkOptions) *Link {
 	if opts.Name == "" {
-		opts.Name = "relay"
+		opts.Name = DeviceRelay
 	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 250 * time.Millisecond
@@ -114,11 +122,11 @@ func NewLink(open Opener, opts LinkOptions) *Link {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Link{open: open, opts: opts, log: log.With("device", opts.Name), kick: make(chan struct{}, 1), err: ErrDown}
+	return &Link{open: open, opts: opts, log: log.With("device", string(opts.Name)), kick: make(chan struct{}, 1), err: ErrDown}
 }
 
 // Name is the Link's device name.
-func (l *Link) Name() string { return l.opts.Name }
+func (l *Link) Name() DeviceName { return l.opts.Name }
 
 // emit queues an event; flush delivers it once no lock is held, so that
 // OnEvent never runs inside an exchange.

@@ -50,7 +50,7 @@ func (f *fakeTickets) Check(code string, now time.Time) (TicketInfo, string, err
 		return TicketInfo{}, "", errFake
 	}
 	serial := strings.TrimPrefix(code, "T")
-	return TicketInfo{Serial: serial, Format: "EL1", Site: "S", Lane: "E1", Entry: entry, Signed: true}, "S/E1/" + serial, nil
+	return TicketInfo{Serial: serial, Format: FormatSigned, Site: "S", Lane: "E1", Entry: entry, Signed: true}, "S/E1/" + serial, nil
 }
 
 const hourly = money.Fils(1000)
@@ -74,7 +74,7 @@ func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPa
 	}
 	var fee money.Fils
 	if validation == "VFREE" {
-		return Quote{Stay: stay, Free: "validation", Table: "fake"}
+		return Quote{Stay: stay, Free: FreeValidation, Table: "fake"}
 	}
 	if billable > 15*time.Minute {
 		fee = money.Fils(int64((billable+time.Hour-1)/time.Hour)) * hourly
@@ -82,9 +82,9 @@ func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPa
 	q := Quote{Fee: fee, Paid: paid, Stay: stay, Table: "fake"}
 	switch {
 	case paid > 0 && now.Sub(lastPaid) <= 10*time.Minute:
-		q.Free = "exit_grace"
+		q.Free = FreeExitGrace
 	case fee == 0:
-		q.Free = "grace"
+		q.Free = FreeGrace
 	default:
 		q.Due = max(fee-paid, 0)
 	}

@@ -85,7 +85,7 @@ var setups = []struct {
 	{"fee_due_payby_down", []Event{Scanned{Code: "T7"}, checkedDue(1, 1000), CreateResult{Visit: 1, No: liveNo, Err: errFake}}},
 	{"opening", []Event{Scanned{Code: "T7"}, checkedDue(1, 1000), CreateResult{Visit: 1, No: liveNo, Res: Created{TokenURL: "u", State: OrderState{Status: OrderCreated}}},
 		OrderUpdate{Visit: 1, No: liveNo, Source: SourcePoll, State: OrderState{Status: OrderPaid, Paid: 1000}}}},
-	{"open", []Event{Scanned{Code: "T7"}, Checked{Visit: 1, ID: "S/E1/7", Quote: Quote{Free: "grace"}}, BarrierDone{Visit: 1, Auth: "1-1"}}},
+	{"open", []Event{Scanned{Code: "T7"}, Checked{Visit: 1, ID: "S/E1/7", Quote: Quote{Free: FreeGrace}}, BarrierDone{Visit: 1, Auth: "1-1"}}},
 	{"notice", []Event{Scanned{Code: "X"}, Checked{Visit: 1, Refused: NoticeForged}}},
 	{"fault", []Event{DeviceChanged{Device: DevRelay, State: DeviceDown}}},
 	{"closed", []Event{Acted{Action: CloseLane{Attendant: "a1"}}}},
@@ -133,7 +133,7 @@ var events = []struct {
 	{"refund", Acted{Action: Refund{Attendant: "a1", MerchantOrderNo: liveNo, Reason: "r"}}},
 	{"validate", Acted{Action: Validate{Attendant: "a1", Code: "V1H"}}},
 	{"validated_less", Validated{Visit: 1, Code: "V1H", Name: "one hour", OK: true, Quote: Quote{Fee: 500, Due: 500}}},
-	{"validated_free", Validated{Visit: 1, Code: "VFREE", Name: "free", OK: true, Quote: Quote{Free: "validation"}}},
+	{"validated_free", Validated{Visit: 1, Code: "VFREE", Name: "free", OK: true, Quote: Quote{Free: FreeValidation}}},
 }
 
 func names(cmds []Command) string {

@@ -325,7 +325,7 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 	r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
 		ev := Checked{Visit: c.Visit}
 		if c.Lost {
-			ev.Ticket = TicketInfo{Format: "lost", Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
+			ev.Ticket = TicketInfo{Format: FormatLost, Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
 			ev.Quote = r.d.Tickets.Lost(now)
 			return ev
 		}
@@ -485,16 +485,16 @@ func (r *Runner) refund(ctx context.Context, x Refund) error {
 		base = base[len(base)+len(suffix)-64:]
 	}
 	rec := RefundRec{RefundNo: base + suffix, No: x.MerchantOrderNo, Amount: amount, At: now,
-		Attendant: x.Attendant, Reason: x.Reason, Status: "pending"}
+		Attendant: x.Attendant, Reason: x.Reason, Status: RefundPending}
 	if err := r.d.Journal.Record(ctx, rec); err != nil {
 		return fmt.Errorf("refund %s: %w", x.MerchantOrderNo, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.d.Timeout)
 	perr := r.d.Payments.Refund(cctx, x.MerchantOrderNo, rec.RefundNo, amount, x.Reason)
 	cancel()
-	rec.Status, rec.At = "done", r.d.Now()
+	rec.Status, rec.At = RefundDone, r.d.Now()
 	if perr != nil {
-		rec.Status = "failed"
+		rec.Status = RefundFailed
 	}
 	r.log.Info("refund", "merchant_order_no", x.MerchantOrderNo, "refund_no", rec.RefundNo, "amount_fils", int64(amount), "attendant", x.Attendant, "err", errString(perr))
 	if err := r.d.Journal.Record(ctx, rec); err != nil {
@@ -560,7 +560,7 @@ func (r *Runner) resendRefunds(ctx context.Context) {
 			r.log.Warn("reconcile: refund", "refund_no", rec.RefundNo, "err", err)
 			continue
 		}
-		rec.Status, rec.At = "done", r.d.Now()
+		rec.Status, rec.At = RefundDone, r.d.Now()
 		if err := r.d.Journal.Record(ctx, rec); err != nil {
 			r.log.Error("reconcile: record refund", "refund_no", rec.RefundNo, "err", err)
 			continue

@@ -97,16 +97,6 @@ func (c Cause) String() string {
 	return "cause(" + itoa(int64(c)) + ")"
 }
 
-// ParseCause is the inverse of Cause.String; unknown names give CauseNone.
-func ParseCause(s string) Cause {
-	for i, n := range causeNames {
-		if n == s {
-			return Cause(i)
-		}
-	}
-	return CauseNone
-}
-
 // DeviceState is the health of one device or service.
 type DeviceState int
 
@@ -144,7 +134,7 @@ type Health struct {
 // TicketInfo is the part of a ticket the screens show.
 type TicketInfo struct {
 	Serial string
-	Format string // "EL1" signed codes, "pattern" third-party codes, "lost"
+	Format TicketFormat
 	Site   string
 	Lane   string // entry lane
 	Entry  time.Time
@@ -153,6 +143,16 @@ type TicketInfo struct {
 	Signed bool
 	Lost   bool
 }
+
+// TicketFormat is how a ticket's code was read; its text is stored in the
+// ledger (visits.format).
+type TicketFormat string
+
+const (
+	FormatSigned  TicketFormat = "signed"  // exitlane's signed code (EL1), authenticated
+	FormatPattern TicketFormat = "pattern" // a third-party code read by a pattern, unsigned
+	FormatLost    TicketFormat = "lost"    // no ticket: priced at the lost-ticket fee
+)
 
 // Snapshot is the whole visible state of the lane at one moment. The
 // runner publishes a new one after every change; it is a value, safe to
@@ -177,8 +177,8 @@ type Snapshot struct {
 	// Fee is the tariff's fee for the stay, Paid what was paid earlier for
 	// this ticket, Due what the driver owes now.
 	Fee, Paid, Due money.Fils
-	// Free is why nothing is due: "", "grace", "exit_grace", "validation".
-	Free string
+	// Free is why nothing is due (NotFree: something is).
+	Free FreeReason
 	// Validation names the validation applied to this visit ("": none).
 	Validation string
 	// Table names the tariff table; Steps explain the fee line by line.

@@ -9,9 +9,11 @@ import (
 	"github.com/exitlane/exitlane/money"
 )
 
-// The small interfaces the lane needs. Adapters to the real packages
-// (ticket, payby, barrier, ledger) live in the main package (wire.go), so
-// lane depends on none of them and is tested with in-memory fakes.
+// The small interfaces the lane needs, and the record types they carry.
+// The ledger implements Journal itself with these types (it imports lane);
+// adapters to ticket, payby and the devices live where a lane is
+// assembled, so lane depends on none of them and is tested with in-memory
+// fakes.
 
 // Tickets checks codes and prices stays. It is pure: no I/O, no clock.
 type Tickets interface {
@@ -34,10 +36,21 @@ type Tickets interface {
 type Quote struct {
 	Fee, Paid, Due money.Fils
 	Stay           time.Duration
-	Free           string // "", "grace", "exit_grace", "validation"
+	Free           FreeReason // why nothing is due ("": something is)
 	Table          string
 	Steps          []string
 }
+
+// FreeReason says why nothing is due for a stay. Its text is stored in the
+// ledger (visits.free) and shown in transcripts.
+type FreeReason string
+
+const (
+	NotFree        FreeReason = ""
+	FreeGrace      FreeReason = "grace"      // within the entry grace period
+	FreeExitGrace  FreeReason = "exit_grace" // paid earlier, still within the exit grace
+	FreeValidation FreeReason = "validation" // a validation covers the stay
+)
 
 // RefusedError is a ticket the lane will not serve, with the notice to show.
 type RefusedError struct {
@@ -270,7 +283,7 @@ type (
 		No        string
 		Amount    money.Fils
 	}
-	// RefundRec records a refund before (Status "pending") and after it is sent.
+	// RefundRec records a refund before (RefundPending) and after it is sent.
 	RefundRec struct {
 		RefundNo  string
 		No        string
@@ -278,7 +291,7 @@ type (
 		At        time.Time
 		Attendant string
 		Reason    string
-		Status    string // pending, done, failed
+		Status    RefundStatus
 	}
 	// ResolveRec closes an unresolved entry (by order number or visit).
 	ResolveRec struct {
@@ -318,6 +331,18 @@ func (RefundRec) recordName() string     { return "refund" }
 func (ResolveRec) recordName() string    { return "resolve" }
 func (ShiftRec) recordName() string      { return "shift" }
 func (ValidationRec) recordName() string { return "validation" }
+
+// RefundStatus is where a refund stands; its text is stored in the ledger.
+type RefundStatus string
+
+const (
+	RefundPending RefundStatus = "pending" // recorded, sent, outcome not yet known
+	RefundDone    RefundStatus = "done"
+	RefundFailed  RefundStatus = "failed"
+)
+
+// RecordName is the stable snake_case name of a record ("visit", "exit", ...).
+func RecordName(r Record) string { return r.recordName() }
 
 // Device names a device whose health the runner is told about.
 type Device int

@@ -2,7 +2,12 @@
 // visits, orders with every status change and its source, exits with
 // anti-passback, barrier events, attendant audit, refunds and shifts.
 //
-// Each method is one transaction. The lane writes the ledger before every
+// *DB implements lane.Journal with lane's own record types: the lane's
+// records are written by Record, its questions answered by Lookup,
+// Totals, Unresolved and the other reads. A new field of a record touches
+// lane, this package and a migration, nothing else.
+//
+// Each write is one transaction. The lane writes the ledger before every
 // side effect a record authorises (placeOrder, the open pulse), so a crash
 // at any point can be resumed or reconciled:
 //
@@ -21,7 +26,9 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"encoding"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,33 +40,23 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/money"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Errors a caller decides on. Constraint violations map to these in one
-// place (mapErr).
+// Errors of the ledger's own. Constraint violations that the lane decides
+// on map to lane's sentinels (lane.ErrAlreadyExited, lane.ErrReasonRequired)
+// in one place, mapErr; lane.ErrUnknownOrder and lane.ErrNotFound are
+// returned as they are.
 var (
-	ErrAlreadyExited  = errors.New("ledger: ticket already exited")
-	ErrReasonRequired = errors.New("ledger: attendant and reason required")
-	ErrDuplicate      = errors.New("ledger: duplicate")
-	ErrUnknownOrder   = errors.New("ledger: unknown order")
-	ErrUnknownAuth    = errors.New("ledger: unknown barrier authorisation")
-	ErrNotFound       = errors.New("ledger: not found")
+	ErrDuplicate   = errors.New("ledger: duplicate")
+	ErrUnknownAuth = errors.New("ledger: unknown barrier authorisation")
 )
 
-// Order statuses as stored.
-const (
-	StatusNew      = "new"
-	StatusCreated  = "created"
-	StatusPaid     = "paid"
-	StatusFailed   = "failed"
-	StatusNotFound = "not_found"
-)
-
-// DB is an open ledger.
+// DB is an open ledger; it is the lane's Journal.
 type DB struct {
 	db   *sql.DB
 	path string
@@ -93,6 +90,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	return l, nil
 }
+
+var _ lane.Journal = (*DB)(nil)
 
 // Close closes the ledger.
 func (l *DB) Close() error { return l.db.Close() }
@@ -191,7 +190,8 @@ func (l *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	return mapErr(tx.Commit())
 }
 
-// mapErr turns constraint violations into sentinels.
+// mapErr turns constraint violations into sentinels: the one place where
+// SQLite's constraint names meet the lane's errors.
 func mapErr(err error) error {
 	var se sqlite3.Error
 	if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrConstraint {
@@ -200,13 +200,40 @@ func mapErr(err error) error {
 	msg := se.Error()
 	switch {
 	case strings.Contains(msg, "exits.ticket_id"), strings.Contains(msg, "exits_once"):
-		return fmt.Errorf("%w: %v", ErrAlreadyExited, err)
+		return fmt.Errorf("%w: %v", lane.ErrAlreadyExited, err)
 	case strings.Contains(msg, "needs_reason"), strings.Contains(msg, "CHECK constraint failed: attendant"), strings.Contains(msg, "CHECK constraint failed: reason"):
-		return fmt.Errorf("%w: %v", ErrReasonRequired, err)
+		return fmt.Errorf("%w: %v", lane.ErrReasonRequired, err)
 	case se.ExtendedCode == sqlite3.ErrConstraintUnique, se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey:
 		return fmt.Errorf("%w: %v", ErrDuplicate, err)
 	}
 	return err
+}
+
+// text stores v (a lane.OrderStatus or lane.Cause) in a TEXT column by its
+// text form; passed as it is, the driver would store a named integer as
+// its number.
+func text(v encoding.TextMarshaler) driver.Valuer { return textValue{v} }
+
+type textValue struct{ v encoding.TextMarshaler }
+
+func (t textValue) Value() (driver.Value, error) {
+	b, err := t.v.MarshalText()
+	return string(b), err
+}
+
+// scanText reads a TEXT column into v by its text form.
+func scanText(v encoding.TextUnmarshaler) sql.Scanner { return textScanner{v} }
+
+type textScanner struct{ v encoding.TextUnmarshaler }
+
+func (t textScanner) Scan(src any) error {
+	switch s := src.(type) {
+	case string:
+		return t.v.UnmarshalText([]byte(s))
+	case []byte:
+		return t.v.UnmarshalText(s)
+	}
+	return fmt.Errorf("ledger: %T in a text column", src)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -232,424 +259,375 @@ func b2i(b bool) int {
 	return 0
 }
 
-// Visit is a ticket presented at the lane (accepted or refused).
-type Visit struct {
-	ID                int64
-	At                time.Time
-	TicketID          string
-	Serial, Format    string
-	Entry             time.Time
-	Signed, Lost      bool
-	Fee, PaidBefore   money.Fils
-	Due               money.Fils
-	Free, Refused     string
-	Override          bool
-	Attendant, Reason string
+// Record writes one of the lane's records in one transaction. A record
+// that breaks a money rule is refused with lane's sentinel:
+// lane.ErrAlreadyExited (an exit of a ticket that already exited, without
+// override), lane.ErrReasonRequired (an attendant cause without attendant
+// and reason), lane.ErrUnknownOrder (a status of an order never stored),
+// lane.ErrNotFound (nothing to validate or resolve).
+func (l *DB) Record(ctx context.Context, rec lane.Record) error {
+	if err := l.tx(ctx, func(tx *sql.Tx) error { return write(ctx, tx, rec) }); err != nil {
+		return fmt.Errorf("ledger: %s: %w", lane.RecordName(rec), err)
+	}
+	return nil
 }
 
-// BeginVisit records a visit.
-func (l *DB) BeginVisit(ctx context.Context, v Visit) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, started_at, ticket_id, serial, format, entry_at, signed, lost,
-			fee, paid_before, due, free, refused, override, attendant, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			v.ID, ms(v.At), v.TicketID, v.Serial, v.Format, msOrNull(v.Entry), b2i(v.Signed), b2i(v.Lost),
-			int64(v.Fee), int64(v.PaidBefore), int64(v.Due), v.Free, v.Refused, b2i(v.Override), v.Attendant, v.Reason)
-		if err != nil {
-			return err
-		}
-		kind := "visit"
-		if v.Refused != "" {
-			kind = "refused"
-		}
-		return entry(ctx, tx, v.At, kind, v.ID, v.Serial, "", v.Due, "", v.Refused, v.Attendant, v.Reason)
-	})
+func write(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
+	switch r := rec.(type) {
+	case lane.VisitRec:
+		return beginVisit(ctx, tx, r)
+	case lane.VisitEndRec:
+		return endVisit(ctx, tx, r)
+	case lane.ValidationRec:
+		return applyValidation(ctx, tx, r)
+	case lane.OrderRec:
+		return newOrder(ctx, tx, r)
+	case lane.StatusRec:
+		return recordStatus(ctx, tx, r)
+	case lane.AbandonRec:
+		return abandon(ctx, tx, r)
+	case lane.ExitRec:
+		return authoriseExit(ctx, tx, r)
+	case lane.OpenRec:
+		return authoriseOpen(ctx, tx, r)
+	case lane.PulseRec:
+		return pulseDone(ctx, tx, r)
+	case lane.AuditRec:
+		return recordAudit(ctx, tx, r)
+	case lane.RefundRec:
+		return recordRefund(ctx, tx, r)
+	case lane.ResolveRec:
+		return resolve(ctx, tx, r)
+	case lane.ShiftRec:
+		return shift(ctx, tx, r)
+	}
+	return fmt.Errorf("unknown record %T", rec)
 }
 
-// EndVisit records how a visit without exit ended (cancelled, expired, fault).
-func (l *DB) EndVisit(ctx context.Context, id int64, at time.Time, outcome string) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE visits SET ended_at = ?, outcome = ? WHERE id = ?`, ms(at), outcome, id); err != nil {
-			return err
-		}
-		return entry(ctx, tx, at, "visit_end", id, "", "", 0, "", outcome, "", "")
-	})
+// beginVisit records a ticket presented at the lane (accepted or refused).
+func beginVisit(ctx context.Context, tx *sql.Tx, v lane.VisitRec) error {
+	refused := ""
+	if v.Refused != lane.NoticeNone {
+		refused = v.Refused.String()
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, started_at, ticket_id, serial, format, entry_at, signed, lost,
+		fee, paid_before, due, free, refused, override, attendant, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		v.Visit, ms(v.At), v.TicketID, v.Ticket.Serial, string(v.Ticket.Format), msOrNull(v.Ticket.Entry), b2i(v.Ticket.Signed), b2i(v.Ticket.Lost),
+		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason)
+	if err != nil {
+		return err
+	}
+	kind := "visit"
+	if refused != "" {
+		kind = "refused"
+	}
+	return entry(ctx, tx, lane.Transaction{At: v.At, Kind: kind, Visit: v.Visit, Ticket: v.Ticket.Serial, Amount: v.Quote.Due,
+		Status: refused, Attendant: v.Attendant, Reason: v.Reason})
 }
 
-func entry(ctx context.Context, tx *sql.Tx, at time.Time, kind string, visit int64, ticket, cause string, amount money.Fils, no, status, attendant, reason string) error {
-	if ticket == "" && visit != 0 {
-		_ = tx.QueryRowContext(ctx, `SELECT serial FROM visits WHERE id = ?`, visit).Scan(&ticket)
+// endVisit records how a visit without exit ended (cancelled, expired, fault).
+func endVisit(ctx context.Context, tx *sql.Tx, v lane.VisitEndRec) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE visits SET ended_at = ?, outcome = ? WHERE id = ?`, ms(v.At), v.Outcome, v.Visit); err != nil {
+		return err
+	}
+	return entry(ctx, tx, lane.Transaction{At: v.At, Kind: "visit_end", Visit: v.Visit, Status: v.Outcome})
+}
+
+// entry adds one line to the history (the entries table); a line of a
+// visit without a ticket serial takes the visit's.
+func entry(ctx context.Context, tx *sql.Tx, e lane.Transaction) error {
+	if e.Ticket == "" && e.Visit != 0 {
+		_ = tx.QueryRowContext(ctx, `SELECT serial FROM visits WHERE id = ?`, e.Visit).Scan(&e.Ticket)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO entries (at, kind, visit_id, ticket, cause, amount, merchant_order_no, status, attendant, reason)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, ms(at), kind, visit, ticket, cause, int64(amount), no, status, attendant, reason)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, ms(e.At), e.Kind, e.Visit, e.Ticket, text(e.Cause), int64(e.Amount), e.MerchantOrderNo, e.Status, e.Attendant, e.Reason)
 	return err
 }
 
-// ApplyValidation records a validation applied to a visit and its new price.
-func (l *DB) ApplyValidation(ctx context.Context, visit int64, at time.Time, code, name string, fee, due money.Fils, attendant string) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE visits SET validation = ?, validation_name = ?, fee = ?, due = ? WHERE id = ?`,
-			code, name, int64(fee), int64(due), visit)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: visit %d", ErrNotFound, visit)
-		}
-		return entry(ctx, tx, at, "validation", visit, "", "", due, "", code, attendant, name)
-	})
+// applyValidation records a validation applied to a visit and its new price.
+func applyValidation(ctx context.Context, tx *sql.Tx, v lane.ValidationRec) error {
+	res, err := tx.ExecContext(ctx, `UPDATE visits SET validation = ?, validation_name = ?, fee = ?, due = ? WHERE id = ?`,
+		v.Code, v.Name, int64(v.Quote.Fee), int64(v.Quote.Due), v.Visit)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: visit %d", lane.ErrNotFound, v.Visit)
+	}
+	return entry(ctx, tx, lane.Transaction{At: v.At, Kind: "validation", Visit: v.Visit, Amount: v.Quote.Due, Status: v.Code,
+		Attendant: v.Attendant, Reason: v.Name})
 }
 
-// Order is a PayBy order number stored before placeOrder is sent.
-type Order struct {
-	No         string
-	Visit      int64
-	TicketID   string
-	Key        string
-	Attempt    int
-	Amount     money.Fils
-	At, Expire time.Time
+// newOrder stores an order number, its status not known yet ("new"),
+// before placeOrder is sent.
+func newOrder(ctx context.Context, tx *sql.Tx, o lane.OrderRec) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO orders (merchant_order_no, visit_id, ticket_id, order_key, attempt, amount,
+		created_at, expire_at, status, status_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		o.No, o.Visit, o.TicketID, o.Key, o.Attempt, int64(o.Amount), ms(o.At), ms(o.Expire), text(lane.OrderUnknown), ms(o.At))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_events (merchant_order_no, at, status, source) VALUES (?,?,?,'store')`,
+		o.No, ms(o.At), text(lane.OrderUnknown)); err != nil {
+		return err
+	}
+	return entry(ctx, tx, lane.Transaction{At: o.At, Kind: "order", Visit: o.Visit, Amount: o.Amount, MerchantOrderNo: o.No, Status: statusText(lane.OrderUnknown)})
 }
 
-// NewOrder stores an order number (status "new") before it is sent.
-func (l *DB) NewOrder(ctx context.Context, o Order) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO orders (merchant_order_no, visit_id, ticket_id, order_key, attempt, amount,
-			created_at, expire_at, status, status_at) VALUES (?,?,?,?,?,?,?,?,'new',?)`,
-			o.No, o.Visit, o.TicketID, o.Key, o.Attempt, int64(o.Amount), ms(o.At), ms(o.Expire), ms(o.At))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_events (merchant_order_no, at, status, source) VALUES (?,?,'new','store')`, o.No, ms(o.At)); err != nil {
-			return err
-		}
-		return entry(ctx, tx, o.At, "order", o.Visit, "", "", o.Amount, o.No, StatusNew, "", "")
-	})
+// statusText is an order status as stored (and shown in the history).
+func statusText(s lane.OrderStatus) string {
+	b, err := s.MarshalText()
+	if err != nil {
+		return s.String()
+	}
+	return string(b)
 }
 
-// Status is one status of an order as seen from a source (create, poll,
-// notification, reconcile, cancel).
-type Status struct {
-	No          string
-	Status      string // new, created, paid, failed, not_found
-	PayByStatus string
-	Source      string
-	At          time.Time
-	Paid        money.Fils
-	PaidAt      time.Time
-}
-
-// RecordStatus records a status seen for an order. It is idempotent: a
+// recordStatus records a status seen for an order. It is idempotent: a
 // status equal to the stored one adds nothing; a paid order never goes back
 // (a later "failed" or "created" is recorded as an event only).
-func (l *DB) RecordStatus(ctx context.Context, s Status) error {
-	return l.tx(ctx, func(tx *sql.Tx) error { return recordStatus(ctx, tx, s) })
-}
-
-func recordStatus(ctx context.Context, tx *sql.Tx, s Status) error {
-	var cur string
+func recordStatus(ctx context.Context, tx *sql.Tx, s lane.StatusRec) error {
+	var cur lane.OrderStatus
 	var amount int64
 	var visit int64
-	err := tx.QueryRowContext(ctx, `SELECT status, amount, visit_id FROM orders WHERE merchant_order_no = ?`, s.No).Scan(&cur, &amount, &visit)
+	err := tx.QueryRowContext(ctx, `SELECT status, amount, visit_id FROM orders WHERE merchant_order_no = ?`, s.No).Scan(scanText(&cur), &amount, &visit)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%w: %s", ErrUnknownOrder, s.No)
+		return fmt.Errorf("%w: %s", lane.ErrUnknownOrder, s.No)
 	}
 	if err != nil {
 		return err
 	}
-	if cur == s.Status {
+	st := s.State.Status
+	if cur == st {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_events (merchant_order_no, at, status, payby_status, source) VALUES (?,?,?,?,?)`,
-		s.No, ms(s.At), s.Status, s.PayByStatus, s.Source); err != nil {
+		s.No, ms(s.At), text(st), s.State.PayByStatus, s.Source.String()); err != nil {
 		return err
 	}
-	if cur == StatusPaid {
+	if cur == lane.OrderPaid {
 		return nil // never downgrade a payment
 	}
-	if s.Status == StatusNew || (s.Status == StatusCreated && cur != StatusNew && cur != StatusNotFound) {
+	if st == lane.OrderUnknown || (st == lane.OrderCreated && cur != lane.OrderUnknown && cur != lane.OrderNotFound) {
 		return nil
 	}
 	paid := int64(0)
 	var paidAt any
-	if s.Status == StatusPaid {
-		paid = int64(s.Paid)
+	if st == lane.OrderPaid {
+		paid = int64(s.State.Paid)
 		if paid <= 0 {
 			paid = amount
 		}
-		at := s.PaidAt
+		at := s.State.PaidAt
 		if at.IsZero() {
 			at = s.At
 		}
 		paidAt = ms(at)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, payby_status = ?, status_at = ?, paid = ?, paid_at = ? WHERE merchant_order_no = ?`,
-		s.Status, s.PayByStatus, ms(s.At), paid, paidAt, s.No); err != nil {
+		text(st), s.State.PayByStatus, ms(s.At), paid, paidAt, s.No); err != nil {
 		return err
 	}
-	return entry(ctx, tx, s.At, "order", visit, "", "", money.Fils(paid), s.No, s.Status, "", s.Source)
+	return entry(ctx, tx, lane.Transaction{At: s.At, Kind: "order", Visit: visit, Amount: money.Fils(paid), MerchantOrderNo: s.No,
+		Status: statusText(st), Reason: s.Source.String()})
 }
 
-// Abandon marks an order no visit waits for any more; the reconciler owns it.
-func (l *DB) Abandon(ctx context.Context, no string, at time.Time) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE orders SET abandoned_at = ? WHERE merchant_order_no = ? AND abandoned_at IS NULL`, ms(at), no)
-		if err != nil {
+// abandon marks an order no visit waits for any more; the reconciler owns it.
+func abandon(ctx context.Context, tx *sql.Tx, a lane.AbandonRec) error {
+	_, err := tx.ExecContext(ctx, `UPDATE orders SET abandoned_at = ? WHERE merchant_order_no = ? AND abandoned_at IS NULL`, ms(a.At), a.No)
+	return err
+}
+
+// authoriseExit records, in one transaction, the payment (if any), the
+// exit and the barrier authorisation. lane.ErrAlreadyExited: the ticket
+// has a live exit and this is no override (anti-passback).
+func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
+	if e.Paid != nil {
+		if err := recordStatus(ctx, tx, *e.Paid); err != nil {
 			return err
 		}
-		_, err = res.RowsAffected()
+	}
+	var no any
+	if e.No != "" {
+		no = e.No
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override)
+		VALUES (?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), text(e.Cause), int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override))
+	if err != nil {
 		return err
-	})
-}
-
-// Exit authorises a visit's exit and its one pulse.
-type Exit struct {
-	Visit     int64
-	TicketID  string
-	At        time.Time
-	Cause     string
-	Amount    money.Fils
-	No        string // the paying order, if any
-	Attendant string
-	Reason    string
-	Override  bool
-	Auth      string
-	// Paid, if set, is recorded in the same transaction (the payment that
-	// pays for this exit).
-	Paid *Status
-}
-
-// AuthoriseExit records, in one transaction, the payment (if any), the
-// exit and the barrier authorisation. ErrAlreadyExited: the ticket has a
-// live exit and this is no override (anti-passback).
-func (l *DB) AuthoriseExit(ctx context.Context, e Exit) (int64, error) {
-	var id int64
-	err := l.tx(ctx, func(tx *sql.Tx) error {
-		if e.Paid != nil {
-			if err := recordStatus(ctx, tx, *e.Paid); err != nil {
-				return err
-			}
-		}
-		var no any
-		if e.No != "" {
-			no = e.No
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override)
-			VALUES (?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), e.Cause, int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override))
-		if err != nil {
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if e.No != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ? WHERE merchant_order_no = ?`, id, e.No); err != nil {
 			return err
 		}
-		if id, err = res.LastInsertId(); err != nil {
+	}
+	// Every earlier payment of this ticket not yet used by an exit was
+	// subtracted from this exit's fee (fee(entry..now) minus what was
+	// paid): this exit uses it too, so it is no longer "paid, not exited".
+	if e.TicketID != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ?
+			WHERE ticket_id = ? AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded`, id, e.TicketID); err != nil {
 			return err
 		}
-		if e.No != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ? WHERE merchant_order_no = ?`, id, e.No); err != nil {
-				return err
-			}
-		}
-		// Every earlier payment of this ticket not yet used by an exit was
-		// subtracted from this exit's fee (fee(entry..now) minus what was
-		// paid): this exit uses it too, so it is no longer "paid, not exited".
-		if e.TicketID != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ?
-				WHERE ticket_id = ? AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded`, id, e.TicketID); err != nil {
-				return err
-			}
-		}
-		actor := e.Attendant
-		if actor == "" {
-			actor = "lane"
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, merchant_order_no, visit_id, exit_id)
-			VALUES (?,?,?,?,?,?,?,?)`, e.Auth, ms(e.At), e.Cause, actor, e.Reason, e.No, e.Visit, id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE visits SET ended_at = ?, outcome = ? WHERE id = ?`, ms(e.At), "exit_"+e.Cause, e.Visit); err != nil {
-			return err
-		}
-		return entry(ctx, tx, e.At, "exit", e.Visit, "", e.Cause, e.Amount, e.No, "pending", e.Attendant, e.Reason)
-	})
-	return id, err
+	}
+	actor := e.Attendant
+	if actor == "" {
+		actor = "lane"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, merchant_order_no, visit_id, exit_id)
+		VALUES (?,?,?,?,?,?,?,?)`, e.Auth, ms(e.At), text(e.Cause), actor, e.Reason, e.No, e.Visit, id); err != nil {
+		return err
+	}
+	cause, err := e.Cause.MarshalText()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE visits SET ended_at = ?, outcome = ? WHERE id = ?`, ms(e.At), "exit_"+string(cause), e.Visit); err != nil {
+		return err
+	}
+	return entry(ctx, tx, lane.Transaction{At: e.At, Kind: "exit", Visit: e.Visit, Cause: e.Cause, Amount: e.Amount, MerchantOrderNo: e.No,
+		Status: "pending", Attendant: e.Attendant, Reason: e.Reason})
 }
 
-// Opening authorises a pulse that is not a visit's exit (manual open).
-type Opening struct {
-	Auth      string
-	At        time.Time
-	Cause     string
-	Attendant string
-	Reason    string
-	Visit     int64
+// authoriseOpen records a barrier authorisation without an exit (manual open).
+func authoriseOpen(ctx context.Context, tx *sql.Tx, o lane.OpenRec) error {
+	var visit any
+	if o.Visit != 0 {
+		visit = o.Visit
+	}
+	actor := o.Attendant
+	if actor == "" {
+		actor = "lane"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, visit_id) VALUES (?,?,?,?,?,?)`,
+		o.Auth, ms(o.At), text(o.Cause), actor, o.Reason, visit); err != nil {
+		return err
+	}
+	return entry(ctx, tx, lane.Transaction{At: o.At, Kind: "barrier", Visit: o.Visit, Cause: o.Cause, Status: "authorised",
+		Attendant: o.Attendant, Reason: o.Reason})
 }
 
-// AuthoriseOpen records a barrier authorisation without an exit.
-func (l *DB) AuthoriseOpen(ctx context.Context, o Opening) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		var visit any
-		if o.Visit != 0 {
-			visit = o.Visit
-		}
-		actor := o.Attendant
-		if actor == "" {
-			actor = "lane"
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, visit_id) VALUES (?,?,?,?,?,?)`,
-			o.Auth, ms(o.At), o.Cause, actor, o.Reason, visit); err != nil {
-			return err
-		}
-		return entry(ctx, tx, o.At, "barrier", o.Visit, "", o.Cause, 0, "", "authorised", o.Attendant, o.Reason)
-	})
-}
-
-// PulseDone records the outcome of an authorised pulse. A failed pulse
+// pulseDone records the outcome of an authorised pulse. A failed pulse
 // voids its exit, so the payment shows as "paid, not exited" again.
-func (l *DB) PulseDone(ctx context.Context, auth string, ok bool, at time.Time, errText string) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		var exitID sql.NullInt64
-		var visit sql.NullInt64
-		var cause string
-		err := tx.QueryRowContext(ctx, `SELECT exit_id, visit_id, cause FROM barrier_events WHERE auth = ?`, auth).Scan(&exitID, &visit, &cause)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", ErrUnknownAuth, auth)
+func pulseDone(ctx context.Context, tx *sql.Tx, p lane.PulseRec) error {
+	var exitID sql.NullInt64
+	var visit sql.NullInt64
+	var cause lane.Cause
+	err := tx.QueryRowContext(ctx, `SELECT exit_id, visit_id, cause FROM barrier_events WHERE auth = ?`, p.Auth).Scan(&exitID, &visit, scanText(&cause))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrUnknownAuth, p.Auth)
+	}
+	if err != nil {
+		return err
+	}
+	state, exitState := "pulsed", "completed"
+	if !p.OK {
+		state, exitState = "failed", "void"
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE barrier_events SET state = ?, done_at = ?, error = ? WHERE auth = ?`, state, ms(p.At), p.Err, p.Auth); err != nil {
+		return err
+	}
+	if exitID.Valid {
+		if _, err := tx.ExecContext(ctx, `UPDATE exits SET state = ? WHERE id = ?`, exitState, exitID.Int64); err != nil {
+			return err
 		}
+		if !p.OK {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = NULL WHERE exit_id = ?`, exitID.Int64); err != nil {
+				return err
+			}
+		}
+	}
+	return entry(ctx, tx, lane.Transaction{At: p.At, Kind: "barrier", Visit: visit.Int64, Cause: cause, Status: state, Reason: p.Err})
+}
+
+// recordAudit records an attendant action.
+func recordAudit(ctx context.Context, tx *sql.Tx, a lane.AuditRec) error {
+	var visit any
+	if a.Visit != 0 {
+		visit = a.Visit
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, attendant, action, reason, visit_id, merchant_order_no, amount) VALUES (?,?,?,?,?,?,?)`,
+		ms(a.At), a.Attendant, a.Action, a.Reason, visit, a.No, int64(a.Amount)); err != nil {
+		return err
+	}
+	return entry(ctx, tx, lane.Transaction{At: a.At, Kind: "audit", Visit: a.Visit, Amount: a.Amount, MerchantOrderNo: a.No, Status: a.Action,
+		Attendant: a.Attendant, Reason: a.Reason})
+}
+
+// recordRefund inserts or updates a refund, recorded pending before it is
+// sent and done or failed after; on done the order's refunded amount
+// grows (once).
+func recordRefund(ctx context.Context, tx *sql.Tx, r lane.RefundRec) error {
+	var cur lane.RefundStatus
+	err := tx.QueryRowContext(ctx, `SELECT status FROM refunds WHERE refund_no = ?`, r.RefundNo).Scan(&cur)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (refund_no, merchant_order_no, amount, at, attendant, reason, status) VALUES (?,?,?,?,?,?,?)`,
+			r.RefundNo, r.No, int64(r.Amount), ms(r.At), r.Attendant, r.Reason, string(r.Status)); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case cur == r.Status || cur == lane.RefundDone:
+		return nil
+	default:
+		if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = ?, at = ? WHERE refund_no = ?`, string(r.Status), ms(r.At), r.RefundNo); err != nil {
+			return err
+		}
+	}
+	if r.Status == lane.RefundDone {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded + ? WHERE merchant_order_no = ?`, int64(r.Amount), r.No); err != nil {
+			return err
+		}
+	}
+	var visit int64
+	_ = tx.QueryRowContext(ctx, `SELECT visit_id FROM orders WHERE merchant_order_no = ?`, r.No).Scan(&visit)
+	return entry(ctx, tx, lane.Transaction{At: r.At, Kind: "refund", Visit: visit, Amount: r.Amount, MerchantOrderNo: r.No, Status: string(r.Status),
+		Attendant: r.Attendant, Reason: r.Reason})
+}
+
+// resolve closes an unresolved entry: a paid order without exit (by
+// number) or an unable-to-collect exit (by visit).
+func resolve(ctx context.Context, tx *sql.Tx, r lane.ResolveRec) error {
+	if r.Attendant == "" || r.Reason == "" {
+		return lane.ErrReasonRequired
+	}
+	var n int64
+	if r.No != "" {
+		res, err := tx.ExecContext(ctx, `UPDATE orders SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE merchant_order_no = ? AND resolved_at IS NULL`,
+			ms(r.At), r.Attendant, r.Reason, r.No)
 		if err != nil {
 			return err
 		}
-		state, exitState := "pulsed", "completed"
-		if !ok {
-			state, exitState = "failed", "void"
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE barrier_events SET state = ?, done_at = ?, error = ? WHERE auth = ?`, state, ms(at), errText, auth); err != nil {
+		n, _ = res.RowsAffected()
+	} else {
+		res, err := tx.ExecContext(ctx, `UPDATE exits SET resolved_at = ?, resolved_by = ? WHERE visit_id = ? AND cause = 'unable_to_collect' AND resolved_at IS NULL`,
+			ms(r.At), r.Attendant, r.Visit)
+		if err != nil {
 			return err
 		}
-		if exitID.Valid {
-			if _, err := tx.ExecContext(ctx, `UPDATE exits SET state = ? WHERE id = ?`, exitState, exitID.Int64); err != nil {
-				return err
-			}
-			if !ok {
-				if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = NULL WHERE exit_id = ?`, exitID.Int64); err != nil {
-					return err
-				}
-			}
-		}
-		return entry(ctx, tx, at, "barrier", visit.Int64, "", cause, 0, "", state, "", errText)
-	})
-}
-
-// Audit is one attendant action.
-type Audit struct {
-	At        time.Time
-	Attendant string
-	Action    string
-	Reason    string
-	Visit     int64
-	No        string
-	Amount    money.Fils
-}
-
-// RecordAudit records an attendant action.
-func (l *DB) RecordAudit(ctx context.Context, a Audit) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		var visit any
-		if a.Visit != 0 {
-			visit = a.Visit
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, attendant, action, reason, visit_id, merchant_order_no, amount) VALUES (?,?,?,?,?,?,?)`,
-			ms(a.At), a.Attendant, a.Action, a.Reason, visit, a.No, int64(a.Amount)); err != nil {
-			return err
-		}
-		return entry(ctx, tx, a.At, "audit", a.Visit, "", "", a.Amount, a.No, a.Action, a.Attendant, a.Reason)
-	})
-}
-
-// Refund is a refund of a paid order, recorded "pending" before it is
-// sent and "done" or "failed" after.
-type Refund struct {
-	RefundNo  string
-	No        string
-	Amount    money.Fils
-	At        time.Time
-	Attendant string
-	Reason    string
-	Status    string
-}
-
-// RecordRefund inserts or updates a refund; on "done" the order's refunded
-// amount grows (once).
-func (l *DB) RecordRefund(ctx context.Context, r Refund) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM refunds WHERE refund_no = ?`, r.RefundNo).Scan(&cur)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (refund_no, merchant_order_no, amount, at, attendant, reason, status) VALUES (?,?,?,?,?,?,?)`,
-				r.RefundNo, r.No, int64(r.Amount), ms(r.At), r.Attendant, r.Reason, r.Status); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		case cur == r.Status || cur == "done":
-			return nil
-		default:
-			if _, err := tx.ExecContext(ctx, `UPDATE refunds SET status = ?, at = ? WHERE refund_no = ?`, r.Status, ms(r.At), r.RefundNo); err != nil {
-				return err
-			}
-		}
-		if r.Status == "done" {
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded + ? WHERE merchant_order_no = ?`, int64(r.Amount), r.No); err != nil {
-				return err
-			}
-		}
-		var visit int64
-		_ = tx.QueryRowContext(ctx, `SELECT visit_id FROM orders WHERE merchant_order_no = ?`, r.No).Scan(&visit)
-		return entry(ctx, tx, r.At, "refund", visit, "", "", r.Amount, r.No, r.Status, r.Attendant, r.Reason)
-	})
-}
-
-// Resolve closes an unresolved entry: a paid order without exit (by
-// number) or an unable-to-collect exit (by visit).
-func (l *DB) Resolve(ctx context.Context, no string, visit int64, at time.Time, by, reason string) error {
-	if by == "" || reason == "" {
-		return ErrReasonRequired
+		n, _ = res.RowsAffected()
 	}
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		var n int64
-		if no != "" {
-			res, err := tx.ExecContext(ctx, `UPDATE orders SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE merchant_order_no = ? AND resolved_at IS NULL`,
-				ms(at), by, reason, no)
-			if err != nil {
-				return err
-			}
-			n, _ = res.RowsAffected()
-		} else {
-			res, err := tx.ExecContext(ctx, `UPDATE exits SET resolved_at = ?, resolved_by = ? WHERE visit_id = ? AND cause = 'unable_to_collect' AND resolved_at IS NULL`,
-				ms(at), by, visit)
-			if err != nil {
-				return err
-			}
-			n, _ = res.RowsAffected()
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		return entry(ctx, tx, at, "resolve", visit, "", "", 0, no, "resolved", by, reason)
-	})
+	if n == 0 {
+		return lane.ErrNotFound
+	}
+	return entry(ctx, tx, lane.Transaction{At: r.At, Kind: "resolve", Visit: r.Visit, MerchantOrderNo: r.No, Status: "resolved",
+		Attendant: r.Attendant, Reason: r.Reason})
 }
 
-// StartShift opens a shift for attendant (closing any open one); EndShift closes it.
-func (l *DB) StartShift(ctx context.Context, attendant string, at time.Time) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE shifts SET ended_at = ? WHERE ended_at IS NULL`, ms(at)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO shifts (attendant, started_at) VALUES (?, ?)`, attendant, ms(at))
+// shift starts a shift for an attendant (closing any open one) or ends
+// the open shift.
+func shift(ctx context.Context, tx *sql.Tx, s lane.ShiftRec) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE shifts SET ended_at = ? WHERE ended_at IS NULL`, ms(s.At)); err != nil {
 		return err
-	})
-}
-
-// EndShift closes the open shift.
-func (l *DB) EndShift(ctx context.Context, attendant string, at time.Time) error {
-	return l.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE shifts SET ended_at = ? WHERE ended_at IS NULL`, ms(at))
-		return err
-	})
+	}
+	if !s.Start {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO shifts (attendant, started_at) VALUES (?, ?)`, s.Attendant, ms(s.At))
+	return err
 }

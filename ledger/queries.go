@@ -7,25 +7,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/money"
 )
 
-// History is what the ledger knows about one ticket.
-type History struct {
-	// Exited: the ticket has a live exit (pending or completed).
-	Exited        bool
-	ExitedAt      time.Time
-	Paid          money.Fils // paid less refunded, over all its orders
-	LastPaid      time.Time
-	LastPaidOrder string
-	Attempts      int      // highest attempt under the order key
-	Open          []string // orders of the ticket not final (new, created)
-}
-
 // Lookup returns a ticket's history (by its id) and the attempts made under
-// an order key. Indexed: well under a millisecond with a million visits.
-func (l *DB) Lookup(ctx context.Context, ticketID, key string) (History, error) {
-	var h History
+// an order key: Exited if it has a live exit (pending or completed), Paid
+// less refunded over all its orders, Open its orders not final. Indexed:
+// well under a millisecond with a million visits.
+func (l *DB) Lookup(ctx context.Context, ticketID, key string) (lane.History, error) {
+	var h lane.History
 	var at sql.NullInt64
 	err := l.db.QueryRowContext(ctx, `SELECT at FROM exits WHERE ticket_id = ? AND ticket_id <> '' AND state IN ('pending','completed') ORDER BY at DESC LIMIT 1`, ticketID).Scan(&at)
 	switch {
@@ -101,10 +92,10 @@ func (l *DB) Reconcilable(ctx context.Context, beforeVisit int64) ([]string, err
 	return out, rows.Err()
 }
 
-// OrderInfo is an order as stored.
+// OrderInfo is an order as stored, for tests and tools.
 type OrderInfo struct {
-	Order
-	Status      string
+	lane.OrderRec
+	Status      lane.OrderStatus // OrderUnknown: stored, placeOrder not answered ("new")
 	PayByStatus string
 	Paid        money.Fils
 	PaidAt      time.Time
@@ -113,7 +104,7 @@ type OrderInfo struct {
 	Abandoned   bool
 }
 
-// GetOrder returns a stored order.
+// GetOrder returns a stored order; lane.ErrNotFound if there is none.
 func (l *DB) GetOrder(ctx context.Context, no string) (OrderInfo, error) {
 	var o OrderInfo
 	var paidAt, exitID, aband sql.NullInt64
@@ -121,9 +112,9 @@ func (l *DB) GetOrder(ctx context.Context, no string) (OrderInfo, error) {
 	var paid, ref, amount int64
 	err := l.db.QueryRowContext(ctx, `SELECT merchant_order_no, visit_id, ticket_id, order_key, attempt, amount, created_at, expire_at,
 		status, payby_status, paid, paid_at, refunded, exit_id, abandoned_at FROM orders WHERE merchant_order_no = ?`, no).Scan(
-		&o.No, &o.Visit, &o.TicketID, &o.Key, &o.Attempt, &amount, &at, &exp, &o.Status, &o.PayByStatus, &paid, &paidAt, &ref, &exitID, &aband)
+		&o.No, &o.Visit, &o.TicketID, &o.Key, &o.Attempt, &amount, &at, &exp, scanText(&o.Status), &o.PayByStatus, &paid, &paidAt, &ref, &exitID, &aband)
 	if errors.Is(err, sql.ErrNoRows) {
-		return o, fmt.Errorf("%w: order %s", ErrNotFound, no)
+		return o, fmt.Errorf("ledger: %w: order %s", lane.ErrNotFound, no)
 	}
 	if err != nil {
 		return o, fmt.Errorf("ledger: get order: %w", err)
@@ -134,50 +125,39 @@ func (l *DB) GetOrder(ctx context.Context, no string) (OrderInfo, error) {
 	return o, nil
 }
 
-// Pending is one entry needing an attendant.
-type Pending struct {
-	Kind   string // not_final, paid_not_exited, unable_to_collect
-	Visit  int64
-	Ticket string
-	No     string
-	Status string
-	Amount money.Fils
-	Since  time.Time
-}
-
 // Unresolved lists orders not final, paid orders without a live exit, and
 // unable-to-collect exits not yet resolved. All three use partial indexes.
-func (l *DB) Unresolved(ctx context.Context) ([]Pending, error) {
-	var out []Pending
-	q := func(kind, query string) error {
+func (l *DB) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
+	var out []lane.Unresolved
+	q := func(kind lane.UnresolvedKind, query string) error {
 		rows, err := l.db.QueryContext(ctx, query)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			p := Pending{Kind: kind}
+			u := lane.Unresolved{Kind: kind}
 			var amount int64
 			var since sql.NullInt64
 			var no sql.NullString
-			if err := rows.Scan(&p.Visit, &p.Ticket, &no, &p.Status, &amount, &since); err != nil {
+			if err := rows.Scan(&u.Visit, &u.Ticket, &no, &u.Status, &amount, &since); err != nil {
 				return err
 			}
-			p.No, p.Amount, p.Since = no.String, money.Fils(amount), fromMS(since)
-			out = append(out, p)
+			u.MerchantOrderNo, u.Amount, u.Since = no.String, money.Fils(amount), fromMS(since)
+			out = append(out, u)
 		}
 		return rows.Err()
 	}
-	if err := q("not_final", `SELECT o.visit_id, v.serial, o.merchant_order_no, o.status, o.amount, o.created_at
+	if err := q(lane.UnresolvedNotFinal, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.status, o.amount, o.created_at
 		FROM orders o JOIN visits v ON v.id = o.visit_id WHERE o.status IN ('new','created') ORDER BY o.created_at`); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
 	}
-	if err := q("paid_not_exited", `SELECT o.visit_id, v.serial, o.merchant_order_no, o.payby_status, o.paid - o.refunded, o.paid_at
+	if err := q(lane.UnresolvedPaidNotExited, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.payby_status, o.paid - o.refunded, o.paid_at
 		FROM orders o JOIN visits v ON v.id = o.visit_id
 		WHERE o.paid > 0 AND o.exit_id IS NULL AND o.resolved_at IS NULL AND o.paid > o.refunded ORDER BY o.paid_at`); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
 	}
-	if err := q("unable_to_collect", `SELECT e.visit_id, v.serial, e.merchant_order_no, e.state, e.amount, e.at
+	if err := q(lane.UnresolvedUnableToCollect, `SELECT e.visit_id, v.serial, e.merchant_order_no, e.state, e.amount, e.at
 		FROM exits e JOIN visits v ON v.id = e.visit_id
 		WHERE e.cause = 'unable_to_collect' AND e.resolved_at IS NULL AND e.state <> 'void' ORDER BY e.at`); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
@@ -190,7 +170,7 @@ func (l *DB) Paid(ctx context.Context, no string) (money.Fils, error) {
 	var paid, ref int64
 	err := l.db.QueryRowContext(ctx, `SELECT paid, refunded FROM orders WHERE merchant_order_no = ?`, no).Scan(&paid, &ref)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%w: order %s", ErrNotFound, no)
+		return 0, fmt.Errorf("ledger: %w: order %s", lane.ErrNotFound, no)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("ledger: paid: %w", err)
@@ -198,17 +178,17 @@ func (l *DB) Paid(ctx context.Context, no string) (money.Fils, error) {
 	return money.Fils(paid - ref), nil
 }
 
-// PendingRefunds lists refunds recorded "pending" (sent, outcome not recorded).
-func (l *DB) PendingRefunds(ctx context.Context) ([]Refund, error) {
+// PendingRefunds lists refunds recorded pending (sent, outcome not recorded).
+func (l *DB) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
 	rows, err := l.db.QueryContext(ctx, `SELECT refund_no, merchant_order_no, amount, at, attendant, reason, status
 		FROM refunds WHERE status = 'pending' ORDER BY at`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: pending refunds: %w", err)
 	}
 	defer rows.Close()
-	var out []Refund
+	var out []lane.RefundRec
 	for rows.Next() {
-		var r Refund
+		var r lane.RefundRec
 		var amount, at int64
 		if err := rows.Scan(&r.RefundNo, &r.No, &amount, &at, &r.Attendant, &r.Reason, &r.Status); err != nil {
 			return nil, err
@@ -219,29 +199,9 @@ func (l *DB) PendingRefunds(ctx context.Context) ([]Refund, error) {
 	return out, rows.Err()
 }
 
-// CauseTotal is one line of Totals.ByCause.
-type CauseTotal struct {
-	Count  int
-	Amount money.Fils
-}
-
-// Totals are counts and sums over [From, To).
-type Totals struct {
-	From, To  time.Time
-	Visits    int
-	Exits     int
-	ByCause   map[string]CauseTotal
-	Collected money.Fils
-	Refunded  money.Fils
-	Owed      money.Fils
-	// Openings counts barrier openings that are no vehicle's exit
-	// (manual opens: a barrier test, an emergency), pulsed or not known.
-	Openings int
-}
-
 // Totals sums visits, exits by cause, money collected, refunded and owed in [from, to).
-func (l *DB) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
-	t := Totals{From: from, To: to, ByCause: map[string]CauseTotal{}}
+func (l *DB) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
+	t := lane.Totals{From: from, To: to, ByCause: map[lane.Cause]lane.CauseTotal{}}
 	f, e := ms(from), ms(to)
 	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM visits WHERE started_at >= ? AND started_at < ? AND refused = ''`, f, e).Scan(&t.Visits); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
@@ -251,16 +211,16 @@ func (l *DB) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
 	for rows.Next() {
-		var c string
+		var c lane.Cause
 		var n int
 		var a int64
-		if err := rows.Scan(&c, &n, &a); err != nil {
+		if err := rows.Scan(scanText(&c), &n, &a); err != nil {
 			rows.Close()
-			return t, err
+			return t, fmt.Errorf("ledger: totals: %w", err)
 		}
-		t.ByCause[c] = CauseTotal{Count: n, Amount: money.Fils(a)}
+		t.ByCause[c] = lane.CauseTotal{Count: n, Amount: money.Fils(a)}
 		t.Exits += n
-		if c == "unable_to_collect" {
+		if c == lane.CauseUnableToCollect {
 			t.Owed += money.Fils(a)
 		}
 	}
@@ -280,46 +240,31 @@ func (l *DB) Totals(ctx context.Context, from, to time.Time) (Totals, error) {
 	return t, nil
 }
 
-// Shift is one attendant shift.
-type Shift struct {
-	ID         int64
-	Attendant  string
-	Start, End time.Time
-}
-
-// CurrentShift returns the open shift, or the last one; ErrNotFound if none.
-func (l *DB) CurrentShift(ctx context.Context) (Shift, error) {
-	var s Shift
+// Shift reports the open shift, or the last one, with its totals up to
+// its end (now while it is open); lane.ErrNotFound if there was none.
+func (l *DB) Shift(ctx context.Context) (lane.ShiftReport, error) {
+	var s lane.ShiftReport
 	var start int64
 	var end sql.NullInt64
 	err := l.db.QueryRowContext(ctx, `SELECT id, attendant, started_at, ended_at FROM shifts ORDER BY (ended_at IS NULL) DESC, id DESC LIMIT 1`).Scan(&s.ID, &s.Attendant, &start, &end)
 	if errors.Is(err, sql.ErrNoRows) {
-		return s, ErrNotFound
+		return s, fmt.Errorf("ledger: %w: no shift yet", lane.ErrNotFound)
 	}
 	if err != nil {
 		return s, fmt.Errorf("ledger: shift: %w", err)
 	}
 	s.Start, s.End = time.UnixMilli(start).UTC(), fromMS(end)
-	return s, nil
+	to := s.End
+	if to.IsZero() {
+		to = time.Now()
+	}
+	s.Totals, err = l.Totals(ctx, s.Start, to)
+	return s, err
 }
 
-// Entry is one line of the history.
-type Entry struct {
-	ID        int64
-	At        time.Time
-	Kind      string
-	Visit     int64
-	Ticket    string
-	Cause     string
-	Amount    money.Fils
-	No        string
-	Status    string
-	Attendant string
-	Reason    string
-}
-
-// Entries lists history lines newest first with id < before (0: newest), at most limit.
-func (l *DB) Entries(ctx context.Context, before int64, limit int) ([]Entry, error) {
+// Transactions lists history lines newest first with ID < before (0:
+// newest), at most limit (50 if out of 1..500).
+func (l *DB) Transactions(ctx context.Context, before int64, limit int) ([]lane.Transaction, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
@@ -329,15 +274,15 @@ func (l *DB) Entries(ctx context.Context, before int64, limit int) ([]Entry, err
 	rows, err := l.db.QueryContext(ctx, `SELECT id, at, kind, visit_id, ticket, cause, amount, merchant_order_no, status, attendant, reason
 		FROM entries WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: entries: %w", err)
+		return nil, fmt.Errorf("ledger: transactions: %w", err)
 	}
 	defer rows.Close()
-	var out []Entry
+	var out []lane.Transaction
 	for rows.Next() {
-		var e Entry
+		var e lane.Transaction
 		var at, amount int64
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Visit, &e.Ticket, &e.Cause, &amount, &e.No, &e.Status, &e.Attendant, &e.Reason); err != nil {
-			return nil, err
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Visit, &e.Ticket, scanText(&e.Cause), &amount, &e.MerchantOrderNo, &e.Status, &e.Attendant, &e.Reason); err != nil {
+			return nil, fmt.Errorf("ledger: transactions: %w", err)
 		}
 		e.At, e.Amount = time.UnixMilli(at).UTC(), money.Fils(amount)
 		out = append(out, e)
@@ -347,8 +292,11 @@ func (l *DB) Entries(ctx context.Context, before int64, limit int) ([]Entry, err
 
 // BarrierEvent is one authorised pulse.
 type BarrierEvent struct {
-	Auth, Cause, Actor, Reason, No, State string
-	Visit                                 int64
+	Auth              string
+	Cause             lane.Cause
+	Actor, Reason, No string
+	State             string // authorised, pulsed, failed, unknown
+	Visit             int64
 }
 
 // BarrierEvents lists all barrier events (tests and tools).
@@ -361,7 +309,7 @@ func (l *DB) BarrierEvents(ctx context.Context) ([]BarrierEvent, error) {
 	var out []BarrierEvent
 	for rows.Next() {
 		var b BarrierEvent
-		if err := rows.Scan(&b.Auth, &b.Cause, &b.Actor, &b.Reason, &b.No, &b.State, &b.Visit); err != nil {
+		if err := rows.Scan(&b.Auth, scanText(&b.Cause), &b.Actor, &b.Reason, &b.No, &b.State, &b.Visit); err != nil {
 			return nil, err
 		}
 		out = append(out, b)

@@ -33,13 +33,21 @@ var (
 // Ticket is a checked ticket.
 type Ticket struct {
 	Code   string    // the code as scanned
-	Format string    // "signed" or "pattern"
+	Format Format    // FormatSigned or FormatPattern
 	Site   string    // site of entry ("" for pattern tickets)
 	Lane   string    // entry lane ("" for pattern tickets)
 	Serial string    // the ticket number, decimal digits for signed codes
 	Entry  time.Time // entry instant, UTC
 	Signed bool      // true when authenticated by a MAC
 }
+
+// Format is how a ticket's code is read.
+type Format string
+
+const (
+	FormatSigned  Format = "signed"  // exitlane's signed EL1 code
+	FormatPattern Format = "pattern" // a third-party code read by a pattern, unsigned
+)
 
 // ID is the ticket's stable identity, used for anti-passback and to find
 // earlier payments: the same physical ticket always has the same ID.
@@ -194,7 +202,7 @@ func ParseSigned(code string) (Ticket, string, error) {
 	}
 	return Ticket{
 		Code:   code,
-		Format: "signed",
+		Format: FormatSigned,
 		Site:   site,
 		Lane:   lane,
 		Serial: serial,
@@ -299,7 +307,7 @@ func (p *Pattern) Check(code string, now time.Time) (Ticket, error) {
 			return Ticket{}, fmt.Errorf("parse ticket: entry %q does not fit layout %q: %w", entryText, p.layout, ErrMalformed)
 		}
 	}
-	t := Ticket{Code: code, Format: "pattern", Serial: serial, Entry: entry.UTC()}
+	t := Ticket{Code: code, Format: FormatPattern, Serial: serial, Entry: entry.UTC()}
 	if t.Entry.After(now.Add(p.tolerance)) {
 		return t, fmt.Errorf("check ticket %s: entry %s is in the future: %w", serial, t.Entry.Format(time.RFC3339), ErrFutureEntry)
 	}

@@ -102,11 +102,14 @@ type Stay struct {
 	LastPaid time.Time
 }
 
-// Why a quote is free.
+// FreeReason says why a quote is free.
+type FreeReason string
+
 const (
-	FreeGrace      = "grace"
-	FreeExitGrace  = "exit_grace"
-	FreeValidation = "validation"
+	NotFree        FreeReason = ""
+	FreeGrace      FreeReason = "grace"
+	FreeExitGrace  FreeReason = "exit_grace"
+	FreeValidation FreeReason = "validation"
 )
 
 // Quote is a priced stay and how it was reached.
@@ -122,8 +125,8 @@ type Quote struct {
 	Stay     time.Duration
 	Billable time.Duration
 	Lost     bool
-	// Free says why nothing is owed: "grace", "exit_grace", "validation".
-	Free  string
+	// Free says why nothing is owed (NotFree: something is).
+	Free  FreeReason
 	Table string
 	// Slab is the slab that priced the last (partial) block, if any.
 	Slab time.Duration

@@ -141,7 +141,7 @@ func TestExitGrace(t *testing.T) {
 	cases := []struct {
 		exit string
 		want money.Fils
-		free string
+		free FreeReason
 	}{
 		{"2026-03-02 12:19:59", 0, FreeExitGrace},
 		{"2026-03-02 12:20:00", 0, FreeExitGrace},            // inclusive

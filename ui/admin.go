@@ -453,7 +453,7 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 			auth = "NOT authenticated (unsigned format or lost ticket)"
 		}
 		lanePairs = append(lanePairs,
-			"Ticket", t.Serial+" ("+t.Format+", "+auth+")",
+			"Ticket", t.Serial+" ("+string(t.Format)+", "+auth+")",
 			"Entry", t.Entry.In(a.opt.Location).Format("2006-01-02 15:04"),
 			"Fee / paid / due", s.Fee.String()+" / "+s.Paid.String()+" / "+s.Due.String(),
 		)
