@@ -351,11 +351,11 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	case due <= 0:
 		cause := CauseGrace
 		switch e.Quote.Free {
-		case "exit_grace":
+		case FreeExitGrace:
 			cause = CauseExitGrace
-		case "validation":
+		case FreeValidation:
 			cause = CauseValidation
-		case "grace":
+		case FreeGrace:
 		default:
 			if e.History.Paid > 0 {
 				cause = CauseExitGrace
@@ -526,7 +526,7 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		t := v.ticket
 		if v.lost {
 			t.Lost = true
-			t.Format = "lost"
+			t.Format = FormatLost
 		}
 		s.Ticket = &t
 		s.Fee, s.Paid, s.Due = v.quote.Fee, v.quote.Paid, v.quote.Due
