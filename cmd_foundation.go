@@ -146,7 +146,11 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	q := c.Tariff.Quote(stay)
+	q, err := c.Tariff.Quote(stay)
+	if err != nil {
+		fmt.Fprintln(stderr, "exitlane fee:", err)
+		return exitFailure
+	}
 	if *asJSON {
 		out := feeJSON{
 			FeeFils: int64(q.Fee), DueFils: int64(q.Due), PaidFils: int64(q.Paid),
@@ -303,7 +307,11 @@ func runTicketCheck(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "  serial %s (unsigned: the entry time cannot be authenticated)\n", t.Serial)
 	}
-	q := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	if err != nil {
+		fmt.Fprintln(stdout, "  owed now: cannot be computed:", err)
+		return exitFailure
+	}
 	fmt.Fprintf(stdout, "  entry %s\n  now   %s\n", t.Entry.In(loc).Format("Mon 2006-01-02 15:04:05 MST"), now.In(loc).Format("Mon 2006-01-02 15:04:05 MST"))
 	for _, s := range q.Steps {
 		fmt.Fprintln(stdout, "  "+s)
