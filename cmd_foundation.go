@@ -47,13 +47,18 @@ type feeJSON struct {
 }
 
 // loadConfig loads --config for a command, printing the problems. code
-// is the exit code to return when c is nil.
-func loadConfig(path string, stderr io.Writer) (c *config.Config, code int) {
+// is the exit code to return when c is nil. sections, if any, are the only
+// ones the command uses (config.Sections); none: all.
+func loadConfig(path string, stderr io.Writer, sections ...string) (c *config.Config, code int) {
 	if path == "" {
 		fmt.Fprintln(stderr, "exitlane: --config FILE is required")
 		return nil, exitUsage
 	}
-	c, err := config.Load(path)
+	var opts []config.Option
+	if len(sections) > 0 {
+		opts = append(opts, config.Sections(sections...))
+	}
+	c, err := config.Load(path, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, exitFailure
@@ -92,7 +97,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "tariff")
 	if c == nil {
 		return code
 	}
@@ -211,7 +216,7 @@ func runTicketIssue(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "ticket", "tariff")
 	if c == nil {
 		return code
 	}
@@ -265,7 +270,7 @@ func runTicketCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "ticket", "tariff")
 	if c == nil {
 		return code
 	}
