@@ -520,3 +520,21 @@ func diffTOML(prefix string, a, b reflect.Value, out *[]string) {
 		}
 	}
 }
+
+// Every tariff README.md shows (the ticket package's fixtures) is a valid
+// [tariff] section of a config file, lost_fee included.
+func TestReadmeTariffsAreConfigs(t *testing.T) {
+	for _, name := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+		tariff, err := os.ReadFile("../ticket/testdata/tariffs/" + name + ".toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := lay(t, func(s string) string {
+			i, j := strings.Index(s, "[tariff]\n"), strings.Index(s, "[payby]\n")
+			return s[:i] + string(tariff) + "\n" + s[j:]
+		})
+		if _, err := Load(path); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
