@@ -47,13 +47,18 @@ type feeJSON struct {
 }
 
 // loadConfig loads --config for a command, printing the problems. code
-// is the exit code to return when c is nil.
-func loadConfig(path string, stderr io.Writer) (c *config.Config, code int) {
+// is the exit code to return when c is nil. sections, if any, are the only
+// ones the command uses (config.Sections); none: all.
+func loadConfig(path string, stderr io.Writer, sections ...string) (c *config.Config, code int) {
 	if path == "" {
 		fmt.Fprintln(stderr, "exitlane: --config FILE is required")
 		return nil, exitUsage
 	}
-	c, err := config.Load(path)
+	var opts []config.Option
+	if len(sections) > 0 {
+		opts = append(opts, config.Sections(sections...))
+	}
+	c, err := config.Load(path, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, exitFailure
@@ -92,7 +97,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "tariff")
 	if c == nil {
 		return code
 	}
@@ -146,7 +151,11 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	q := c.Tariff.Quote(stay)
+	q, err := c.Tariff.Quote(stay)
+	if err != nil {
+		fmt.Fprintln(stderr, "exitlane fee:", err)
+		return exitFailure
+	}
 	if *asJSON {
 		out := feeJSON{
 			FeeFils: int64(q.Fee), DueFils: int64(q.Due), PaidFils: int64(q.Paid),
@@ -207,7 +216,7 @@ func runTicketIssue(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "ticket", "tariff")
 	if c == nil {
 		return code
 	}
@@ -261,7 +270,7 @@ func runTicketCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	c, code := loadConfig(*cfgPath, stderr)
+	c, code := loadConfig(*cfgPath, stderr, "ticket", "tariff")
 	if c == nil {
 		return code
 	}
@@ -303,7 +312,11 @@ func runTicketCheck(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "  serial %s (unsigned: the entry time cannot be authenticated)\n", t.Serial)
 	}
-	q := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	if err != nil {
+		fmt.Fprintln(stdout, "  owed now: cannot be computed:", err)
+		return exitFailure
+	}
 	fmt.Fprintf(stdout, "  entry %s\n  now   %s\n", t.Entry.In(loc).Format("Mon 2006-01-02 15:04:05 MST"), now.In(loc).Format("Mon 2006-01-02 15:04:05 MST"))
 	for _, s := range q.Steps {
 		fmt.Fprintln(stdout, "  "+s)

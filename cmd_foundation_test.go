@@ -32,10 +32,10 @@ func testConfig(t *testing.T) string {
 		data []byte
 		mode os.FileMode
 	}{
-		"exitlane.toml":      {src, 0o644},
-		"ticket.key":         {[]byte("00112233445566778899aabbccddeeff\n"), 0o600},
-		"payby/merchant.key": {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600},
-		"payby/payby.pub":    {pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644},
+		"exitlane.toml":              {src, 0o644},
+		"ticket.key":                 {[]byte("00112233445566778899aabbccddeeff\n"), 0o600},
+		"payby/merchant_private.pem": {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600},
+		"payby/payby.pub":            {pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644},
 	}
 	for name, f := range files {
 		p := filepath.Join(dir, name)

@@ -308,7 +308,7 @@ func runPayByKeygen(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("payby keygen", stderr)
 	name := fs.String("name", "merchant", "file name prefix: NAME_private.pem, NAME_public.pem")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane payby keygen [--name merchant] DIR\n\nWrites an RSA-2048 key pair: DIR/merchant_private.pem (PKCS#8, mode 0600)\nand DIR/merchant_public.pem (PKIX; upload it in PayBy's merchant portal).")
+		fmt.Fprintln(fs.Output(), "usage: exitlane payby keygen [--name merchant] DIR\n\nWrites an RSA-2048 key pair: DIR/merchant_private.pem (PKCS#8, mode 0600)\nand DIR/merchant_public.pem (PKIX; upload it in PayBy's merchant portal).\nRun it as \"exitlane payby keygen payby\" next to the config: the example's\n[payby] private_key_file is payby/merchant_private.pem.")
 		fs.PrintDefaults()
 	}
 	pos, code, done := parseInterleaved(fs, args)
@@ -325,6 +325,7 @@ func runPayByKeygen(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "private key: %s (mode 0600; keep it on the lane only)\npublic key:  %s (upload to PayBy: portal > management > api-key)\n", priv, pub)
+	fmt.Fprintf(stdout, "  [payby] private_key_file = %q\n", priv)
 	return exitOK
 }
 

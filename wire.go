@@ -342,7 +342,16 @@ func (a *ticketsAdapter) Quote(t lane.TicketInfo, now time.Time, paid money.Fils
 	if v, ok := a.tariff.Validation(validation); ok {
 		stay.Validation = v.Validation
 	}
-	return laneQuote(a.tariff.Quote(stay))
+	q, err := a.tariff.Quote(stay)
+	if err != nil {
+		// Unreachable for a tariff that config.Load validated (every
+		// amount is bounded); lane.Tickets has no error, so a fee that
+		// cannot be computed is charged as a lost ticket, saying why.
+		lost := a.Lost(now)
+		lost.Steps = append([]string{"fee cannot be computed (" + err.Error() + "): priced as a lost ticket"}, lost.Steps...)
+		return lost
+	}
+	return laneQuote(q)
 }
 
 func (a *ticketsAdapter) Validation(code string) (string, bool) {
@@ -351,7 +360,8 @@ func (a *ticketsAdapter) Validation(code string) (string, bool) {
 }
 
 func (a *ticketsAdapter) Lost(now time.Time) lane.Quote {
-	return laneQuote(a.tariff.Quote(ticket.Stay{Entry: now, Exit: now, Lost: true}))
+	q, _ := a.tariff.Quote(ticket.Stay{Entry: now, Exit: now, Lost: true}) // the flat lost_fee: nothing to overflow
+	return laneQuote(q)
 }
 
 func laneQuote(q ticket.Quote) lane.Quote {

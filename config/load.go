@@ -3,9 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -72,23 +74,83 @@ func Default() *Config {
 	}
 }
 
-// Load reads, completes and validates the config file at path. Relative
-// file names in it are taken from the file's directory. The error, when
-// not nil, is a *Problems listing everything wrong at once.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+// MaxFileSize is the most of a config file Load reads. A real one is a
+// few KiB; anything larger is the wrong file (a log, a database), and
+// reading it whole could take the kiosk's memory.
+const MaxFileSize = 1 << 20
+
+// An Option changes what Load and Parse read.
+type Option func(*options)
+
+type options struct {
+	sections map[string]bool // nil: all
+	unknown  []string        // names given to Sections that are no section
+}
+
+// Sections makes Load read and validate only the named sections, and
+// [site], which every command needs (the zone, the site code). The other
+// sections keep their defaults unchecked and must not be used; their keys
+// are not read, so "exitlane fee" needs no PayBy key files. The whole file
+// must still be valid TOML, with no unknown section.
+func Sections(names ...string) Option {
+	return func(o *options) {
+		if o.sections == nil {
+			o.sections = map[string]bool{"site": true}
+		}
+		for _, n := range names {
+			if !isSection(n) {
+				o.unknown = append(o.unknown, n)
+			}
+			o.sections[n] = true
+		}
+	}
+}
+
+func isSection(name string) bool {
+	for _, v := range validators {
+		if v.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Load reads, completes and validates the config file at path (at most
+// MaxFileSize bytes). Relative file names in it are taken from the file's
+// directory. The error, when not nil, is a *Problems listing everything
+// wrong at once, or the error of opening or reading the file.
+func Load(path string, opts ...Option) (*Config, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	defer f.Close()
+	// One byte more than allowed tells a file at the limit from a larger one.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return Parse(data, path, opts...)
 }
 
 // Parse is Load for a file already read; path names it in errors and
 // anchors relative file names.
-func Parse(data []byte, path string) (*Config, error) {
+func Parse(data []byte, path string, opts ...Option) (*Config, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	c := Default()
 	c.Path = path
 	probs := &Problems{File: path}
+	for _, n := range o.unknown {
+		probs.add("config.Sections: %q is not a section", n)
+	}
+	if len(data) > MaxFileSize {
+		probs.add("larger than %d KiB: is this the config file? (a config file is a few KiB)", MaxFileSize>>10)
+		return nil, probs
+	}
+	load := func(name string) bool { return o.sections == nil || o.sections[name] }
 	// Decode section by section so that a bad value in one section does
 	// not hide the problems of the others.
 	var top map[string]toml.Primitive
@@ -118,8 +180,8 @@ func Parse(data []byte, path string) (*Config, error) {
 	// key of its own there.
 	for _, name := range names {
 		target, ok := sections[name]
-		if !ok {
-			continue // reported below as an unknown key
+		if !ok || !load(name) {
+			continue // unknown: reported below; not loaded: not read
 		}
 		if err := md.PrimitiveDecode(top[name], target); err != nil {
 			probs.add("%s", decodeMessage(name, data, err))
@@ -127,13 +189,28 @@ func Parse(data []byte, path string) (*Config, error) {
 		}
 	}
 	for _, k := range md.Undecoded() {
-		if len(k) > 0 && bad[k[0]] {
-			continue // the section failed to decode; its keys were not reached
+		if len(k) > 0 && (bad[k[0]] || (sections[k[0]] != nil && !load(k[0]))) {
+			continue // the section failed to decode or was not loaded: its keys were not reached
 		}
 		probs.add("%s: unknown key (a typo?)", k)
 	}
+	// TOML reads a bare integer into a time.Duration as nanoseconds, so
+	// `grace = 15` would be 15ns: durations must be strings with a unit.
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err == nil {
+		rt := reflect.TypeFor[Config]()
+		for _, name := range names {
+			if f, ok := tomlField(rt, name); ok && load(name) {
+				bareDurations(probs, name, raw[name], f.Type)
+			}
+		}
+	}
+	if load("tariff") && !md.IsDefined("tariff", "lost_fee") {
+		// Zero would make lost tickets free without a word.
+		probs.add(`tariff.lost_fee: missing: the price of a lost ticket, like "150.00" (write "0.00" if lost tickets are free)`)
+	}
 	c.resolve(filepath.Dir(path))
-	c.validate(probs)
+	c.validate(probs, load)
 	// A section that failed to decode is half-filled: its validation
 	// problems would be noise next to the real one.
 	kept := probs.List[:0]
@@ -161,23 +238,63 @@ func (c *Config) resolve(dir string) {
 
 var codeRE = regexp.MustCompile(`^[A-Z0-9]{1,8}$`)
 
-func (c *Config) validate(p *Problems) {
-	// [site]
+// validators check one section each, in the file's order; a section's
+// check may read [site] (always loaded) and no other section.
+var validators = []struct {
+	name  string
+	check func(*Config, *Problems)
+}{
+	{"site", (*Config).validateSite},
+	{"ticket", (*Config).validateTicket},
+	{"tariff", (*Config).validateTariff},
+	{"payby", (*Config).validatePayBy},
+	{"scanner", (*Config).validateScanner},
+	{"relay", (*Config).validateRelay},
+	{"loop", (*Config).validateLoop},
+	{"ledger", (*Config).validateLedger},
+	{"lane", (*Config).validateLane},
+	{"admin", (*Config).validateAdmin},
+	{"log", (*Config).validateLog},
+}
+
+// validate checks the sections load says were loaded.
+func (c *Config) validate(p *Problems, load func(string) bool) {
+	for _, v := range validators {
+		if load(v.name) {
+			v.check(c, p)
+		}
+	}
+}
+
+func (c *Config) validateSite(p *Problems) {
 	if !codeRE.MatchString(c.Site.ID) {
 		p.add("site.id: %q must be 1-8 of A-Z 0-9", c.Site.ID)
 	}
 	if !codeRE.MatchString(c.Site.Lane) {
 		p.add("site.lane: %q must be 1-8 of A-Z 0-9", c.Site.Lane)
 	}
-	loc, err := time.LoadLocation(c.Site.Timezone)
-	if err != nil {
-		p.add("site.timezone: %q is not a time zone (like Asia/Dubai)", c.Site.Timezone)
-		loc = time.UTC
+	loc := time.UTC
+	switch c.Site.Timezone {
+	case "":
+		// time.LoadLocation reads "" as UTC.
+		p.add(`site.timezone: empty: name the site's zone, like "Asia/Dubai" (or leave the key out for Asia/Dubai)`)
+	case "Local":
+		// time.LoadLocation reads "Local" as this machine's zone, which
+		// differs between machines and changes with their setup.
+		p.add(`site.timezone: "Local" is whatever zone this machine is set to: name the site's zone, like "Asia/Dubai"`)
+	default:
+		l, err := time.LoadLocation(c.Site.Timezone)
+		if err != nil {
+			p.add("site.timezone: %q is not a time zone (like Asia/Dubai)", c.Site.Timezone)
+		} else {
+			loc = l
+		}
 	}
 	c.Site.Location = loc
 	c.Tariff.Location = loc
+}
 
-	// [ticket]
+func (c *Config) validateTicket(p *Problems) {
 	switch c.Ticket.Format {
 	case "signed":
 		if c.Ticket.KeyFile == "" {
@@ -190,7 +307,7 @@ func (c *Config) validate(p *Problems) {
 			c.Ticket.Key = k
 		}
 	case "pattern":
-		if _, err := ticket.NewPattern(c.Ticket.Pattern, c.Ticket.TimeLayout, loc, c.Ticket.ClockTolerance); err != nil {
+		if _, err := ticket.NewPattern(c.Ticket.Pattern, c.Ticket.TimeLayout, c.Site.Location, c.Ticket.ClockTolerance); err != nil {
 			p.add("ticket.pattern: %v", err)
 		}
 	default:
@@ -199,13 +316,15 @@ func (c *Config) validate(p *Problems) {
 	if c.Ticket.ClockTolerance < 0 || c.Ticket.ClockTolerance > time.Hour {
 		p.add("ticket.clock_tolerance: %s is not between 0 and 1h", c.Ticket.ClockTolerance)
 	}
+}
 
-	// [tariff]
+func (c *Config) validateTariff(p *Problems) {
 	for _, err := range c.Tariff.Validate("tariff") {
 		p.add("%v", err)
 	}
+}
 
-	// [payby]
+func (c *Config) validatePayBy(p *Problems) {
 	if c.PayBy.BaseURL == "" {
 		p.add("payby.base_url: missing (PayBy UAT is https://uat.test2pay.com/sgs/api)")
 	} else if u, err := url.Parse(c.PayBy.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -250,14 +369,15 @@ func (c *Config) validate(p *Problems) {
 	if c.PayBy.ReconcileInterval < 10*time.Second || c.PayBy.ReconcileInterval > 10*time.Minute {
 		p.add("payby.reconcile_interval: %s is not between 10s and 10m", c.PayBy.ReconcileInterval)
 	}
-	if c.PayBy.MaxAmount < 0 {
-		p.add("payby.max_amount: must not be negative")
+	if err := c.PayBy.MaxAmount.CheckRange(); err != nil {
+		p.add("payby.max_amount: %v", err)
 	}
 	if c.PayBy.Subject == "" || len(c.PayBy.Subject) > 12 {
 		p.add("payby.subject: %q must be 1-12 characters (PayBy's smaller documented limit)", c.PayBy.Subject)
 	}
+}
 
-	// [scanner]
+func (c *Config) validateScanner(p *Problems) {
 	if c.Scanner.Port == "" {
 		p.add("scanner.port: missing (for example /dev/exitlane-scanner)")
 	}
@@ -272,8 +392,9 @@ func (c *Config) validate(p *Problems) {
 	if c.Scanner.Dedup < 0 || c.Scanner.Dedup > time.Minute {
 		p.add("scanner.dedup: %s is not between 0 and 1m", c.Scanner.Dedup)
 	}
+}
 
-	// [relay]
+func (c *Config) validateRelay(p *Problems) {
 	if c.Relay.Port == "" {
 		p.add("relay.port: missing (for example /dev/exitlane-relay)")
 	}
@@ -294,25 +415,28 @@ func (c *Config) validate(p *Problems) {
 	if c.Relay.Address < 1 || c.Relay.Address > 247 {
 		p.add("relay.address: %d is not a Modbus address 1-247", c.Relay.Address)
 	}
+}
 
-	// [loop]
+func (c *Config) validateLoop(p *Problems) {
 	if c.Loop.Port != "" {
 		switch c.Loop.Line {
 		case "cts", "dsr", "dcd", "ri", "gpio":
 		default:
 			p.add("loop.line: %q is not cts, dsr, dcd, ri or gpio", c.Loop.Line)
 		}
-		if c.Loop.Debounce < 0 || c.Loop.Debounce > 5*time.Second {
-			p.add("loop.debounce: %s is not between 0 and 5s", c.Loop.Debounce)
-		}
 	}
+	if c.Loop.Debounce < 0 || c.Loop.Debounce > 5*time.Second {
+		p.add("loop.debounce: %s is not between 0 and 5s", c.Loop.Debounce)
+	}
+}
 
-	// [ledger]
+func (c *Config) validateLedger(p *Problems) {
 	if c.Ledger.Path == "" {
 		p.add("ledger.path: missing")
 	}
+}
 
-	// [lane]
+func (c *Config) validateLane(p *Problems) {
 	if c.Lane.Notice < time.Second || c.Lane.Notice > time.Minute {
 		p.add("lane.notice: %s is not between 1s and 1m", c.Lane.Notice)
 	}
@@ -323,8 +447,9 @@ func (c *Config) validate(p *Problems) {
 	if c.Lane.Language != "en" && c.Lane.Language != "ar" {
 		p.add("lane.language: %q is not \"en\" or \"ar\"", c.Lane.Language)
 	}
+}
 
-	// [admin]
+func (c *Config) validateAdmin(p *Problems) {
 	if c.Admin.LockoutAttempts < 1 || c.Admin.LockoutAttempts > 20 {
 		p.add("admin.lockout_attempts: %d is not between 1 and 20", c.Admin.LockoutAttempts)
 	}
@@ -347,8 +472,9 @@ func (c *Config) validate(p *Problems) {
 			p.add("%s.pin_hash: not a bcrypt hash (make one with: exitlane admin add-attendant)", key)
 		}
 	}
+}
 
-	// [log]
+func (c *Config) validateLog(p *Problems) {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -359,6 +485,78 @@ func (c *Config) validate(p *Problems) {
 	default:
 		p.add("log.format: %q is not text or json", c.Log.Format)
 	}
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// bareDurations reports every key under key whose Go field (of type t) is
+// a time.Duration but whose TOML value v is a number.
+func bareDurations(p *Problems, key string, v any, t reflect.Type) {
+	switch {
+	case t == durationType:
+		switch v.(type) {
+		case int64, float64:
+			p.add(`%s: %v is a bare number (it would be read as nanoseconds): write a duration as a string with its unit, like "15m" or "500ms"`, key, v)
+		}
+	case t.Kind() == reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if f, ok := tomlField(t, k); ok {
+				bareDurations(p, key+"."+k, m[k], f.Type)
+			}
+		}
+	case t.Kind() == reflect.Slice:
+		// An array of tables decodes as []map[string]any, an inline array
+		// as []any.
+		rv := reflect.ValueOf(v)
+		if v == nil || rv.Kind() != reflect.Slice {
+			return
+		}
+		for i := range rv.Len() {
+			bareDurations(p, fmt.Sprintf("%s[%d]", key, i), rv.Index(i).Interface(), t.Elem())
+		}
+	}
+}
+
+// tomlField finds the field of struct type t that the TOML key name
+// decodes into, looking into embedded structs as the decoder does.
+func tomlField(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		switch {
+		case tag == "-":
+		case f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct:
+			if g, ok := tomlField(f.Type, name); ok {
+				return g, true
+			}
+		case tag == name:
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// ParseDuration reads a duration as a person writes it in a config file
+// or on a command line: with a unit ("90m", "2h"; a bare "0" is zero),
+// never negative.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: write a duration with its unit, like \"15m\" or \"2h\"", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %q: must not be negative", s)
+	}
+	return d, nil
 }
 
 // ReadSecret reads a key file, refusing one that group or others can read:
@@ -392,7 +590,9 @@ func decodeMessage(section string, data []byte, err error) string {
 	if errors.As(err, &pe) {
 		key := section
 		lines := strings.Split(string(data), "\n")
-		if n := pe.Position.Line; n >= 1 && n <= len(lines) {
+		if strings.HasPrefix(pe.LastKey, section+".") {
+			key = pe.LastKey // the whole path: tariff.tables.first_price
+		} else if n := pe.Position.Line; n >= 1 && n <= len(lines) {
 			if k, _, ok := strings.Cut(lines[n-1], "="); ok {
 				if k = strings.TrimSpace(k); k != "" && !strings.ContainsAny(k, "{[") {
 					key = section + "." + k

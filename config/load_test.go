@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ func lay(t *testing.T, edit func(string) string) string {
 	}
 	must(os.MkdirAll(filepath.Join(dir, "payby"), 0o700))
 	must(os.WriteFile(filepath.Join(dir, "ticket.key"), []byte("00112233445566778899aabbccddeeff\n"), 0o600))
-	must(os.WriteFile(filepath.Join(dir, "payby/merchant.key"), []byte("-----BEGIN PRIVATE KEY-----\n"), 0o600))
+	must(os.WriteFile(filepath.Join(dir, "payby/merchant_private.pem"), []byte("-----BEGIN PRIVATE KEY-----\n"), 0o600))
 	must(os.WriteFile(filepath.Join(dir, "payby/payby.pub"), []byte("-----BEGIN PUBLIC KEY-----\n"), 0o644))
 	path := filepath.Join(dir, "exitlane.toml")
 	must(os.WriteFile(path, []byte(text), 0o644))
@@ -51,7 +53,7 @@ func TestExampleLoads(t *testing.T) {
 	if len(c.Ticket.Key) != 16 {
 		t.Errorf("ticket key %d bytes", len(c.Ticket.Key))
 	}
-	if c.Ledger.Path != filepath.Join(dir, "exitlane.db") || c.PayBy.PrivateKeyFile != filepath.Join(dir, "payby/merchant.key") {
+	if c.Ledger.Path != filepath.Join(dir, "exitlane.db") || c.PayBy.PrivateKeyFile != filepath.Join(dir, "payby/merchant_private.pem") {
 		t.Errorf("paths not resolved: %s %s", c.Ledger.Path, c.PayBy.PrivateKeyFile)
 	}
 	if c.Tariff.LostFee != money.AED(150) || c.Tariff.Location != c.Site.Location {
@@ -111,7 +113,7 @@ func TestKeyFileModes(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "ticket.key"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(filepath.Join(dir, "payby/merchant.key"), 0o640); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "payby/merchant_private.pem"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
@@ -156,5 +158,383 @@ badge = "STAFF-A01"
 	}
 	if len(c.Admin.Attendants) != 1 || c.Admin.Attendants[0].Badge != "STAFF-A01" || c.Admin.LockoutAttempts != 5 {
 		t.Fatalf("admin %+v", c.Admin)
+	}
+}
+
+// mustProblems loads path and returns the problems' text, failing the test
+// when the file loads.
+func mustProblems(t *testing.T, path string, opts ...Option) string {
+	t.Helper()
+	_, err := Load(path, opts...)
+	var p *Problems
+	if !errors.As(err, &p) {
+		t.Fatalf("loaded, or not *Problems: %v", err)
+	}
+	return err.Error()
+}
+
+// A duration written as a bare number is refused, naming the file and key:
+// TOML would read grace = 15 as 15 nanoseconds.
+func TestBareNumberDurations(t *testing.T) {
+	cases := []struct{ from, to, want string }{
+		{`grace = "15m"`, `grace = 15`, `tariff.grace: 15 is a bare number`},
+		{`pulse = "500ms"`, `pulse = 500`, `relay.pulse: 500 is a bare number`},
+		{`clock_tolerance = "2m"`, `clock_tolerance = 0`, `ticket.clock_tolerance: 0 is a bare number`},
+		{`first_period = "1h"`, `first_period = 3600`, `tariff.tables[0].first_period: 3600 is a bare number`},
+		{`time = "2h"`, `time = 7200`, `tariff.validations[0].time: 7200 is a bare number`},
+		{`increment = "1h"`, `increment = "1h"` + "\nfree = 600", `tariff.tables[0].free: 600 is a bare number`},
+		{`cap = "50.00"`, `slabs = [ { up_to = "1h", price = "10.00" }, { up_to = 86400, price = "50.00" } ]`,
+			`tariff.tables[0].slabs[1].up_to: 86400 is a bare number`},
+		{`grace = "15m"`, `grace = 1.5`, `"tariff.grace"`},
+	}
+	for _, c := range cases {
+		path := lay(t, func(s string) string {
+			if !strings.Contains(s, c.from) {
+				t.Fatalf("example has no %q", c.from)
+			}
+			s = strings.Replace(s, c.from, c.to, 1)
+			if strings.HasPrefix(c.to, "slabs") {
+				s = incrementKeys.ReplaceAllString(s, "")
+			}
+			return s
+		})
+		msg := mustProblems(t, path)
+		if !strings.Contains(msg, path+": ") || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: missing %q in:\n%s", c.to, c.want, msg)
+		}
+	}
+}
+
+var (
+	incrementKeys = regexp.MustCompile(`(?m)^(first_period|first_price|increment|increment_price) = .*\n`)
+	exampleValue  = regexp.MustCompile(`(?m)^(\w+) = "([^"]*)"`)
+	amountValue   = regexp.MustCompile(`^\d+\.\d\d$`)
+)
+
+// Every duration and amount key of the example refuses a negative value
+// and a bare number, every amount one above AED 1,000,000, each problem
+// naming its section and key.
+func TestEveryDurationAndAmountIsChecked(t *testing.T) {
+	src, err := os.ReadFile("../exitlane.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type edit struct{ key, value, why string }
+	var edits []edit
+	for _, m := range exampleValue.FindAllStringSubmatchIndex(string(src), -1) {
+		key, value := string(src[m[2]:m[3]]), string(src[m[4]:m[5]])
+		section := sectionAt(string(src), m[0])
+		full := section + "." + key
+		switch {
+		case amountValue.MatchString(value):
+			edits = append(edits,
+				edit{full, `"-0.01"`, "must not be negative"},
+				edit{full, `"1000000.01"`, "AED 1000000.00"},
+				edit{full, `20`, "write amounts as strings"})
+		default:
+			if _, err := time.ParseDuration(value); err != nil {
+				continue // not a duration
+			}
+			edits = append(edits,
+				edit{full, `"-1s"`, ""},
+				edit{full, `15`, "bare number"})
+		}
+	}
+	if len(edits) < 50 {
+		t.Fatalf("only %d edits: the example's keys were not found", len(edits))
+	}
+	at := func(src, section, key string) int {
+		i := strings.Index(src, "["+section+"]")
+		if i < 0 {
+			t.Fatalf("no section %s", section)
+		}
+		j := strings.Index(src[i:], "\n"+key+" = ")
+		if j < 0 {
+			t.Fatalf("no %s in %s", key, section)
+		}
+		return i + j + 1
+	}
+	for _, e := range edits {
+		section, key := e.key[:strings.LastIndex(e.key, ".")], e.key[strings.LastIndex(e.key, ".")+1:]
+		path := lay(t, func(s string) string {
+			i := at(s, section, key)
+			end := i + strings.Index(s[i:], "\n")
+			line := s[i:end]
+			old := exampleValue.FindStringSubmatch(line)[0]
+			return s[:i] + strings.Replace(line, old, key+" = "+e.value, 1) + s[end:]
+		})
+		msg := mustProblems(t, path)
+		// Tables name their index and name: tariff.tables[0] (all week).first_period.
+		found := false
+		for _, line := range strings.Split(msg, "\n") {
+			if strings.Contains(line, section) && strings.Contains(line, "."+key+" ") || strings.Contains(line, section) && strings.Contains(line, "."+key+":") {
+				found = found || strings.Contains(line, e.why)
+			}
+		}
+		if !found {
+			t.Errorf("%s = %s: no problem naming %s (%q) in:\n%s", e.key, e.value, e.key, e.why, msg)
+		}
+	}
+}
+
+// sectionAt is the [section] or [[section]] that the byte at i of a TOML
+// text is in.
+func sectionAt(src string, i int) string {
+	head := regexp.MustCompile(`(?m)^\[\[?([\w.]+)\]\]?`)
+	section := ""
+	for _, m := range head.FindAllStringSubmatchIndex(src[:i], -1) {
+		section = src[m[2]:m[3]]
+	}
+	return section
+}
+
+func TestTimezone(t *testing.T) {
+	cases := []struct{ line, want, zone string }{
+		{`timezone = ""`, `site.timezone: empty`, ""},
+		{`timezone = "Local"`, `site.timezone: "Local" is whatever zone this machine is set to`, ""},
+		{`timezone = "Mars/Olympus"`, `site.timezone: "Mars/Olympus" is not a time zone`, ""},
+		{`timezone = "UTC"`, "", "UTC"},
+		{`#timezone omitted`, "", "Asia/Dubai"},
+	}
+	for _, c := range cases {
+		path := lay(t, func(s string) string { return strings.Replace(s, `timezone = "Asia/Dubai"`, c.line, 1) })
+		if c.want != "" {
+			if msg := mustProblems(t, path); !strings.Contains(msg, path+": "+c.want) {
+				t.Errorf("%s: missing %q in:\n%s", c.line, c.want, msg)
+			}
+			continue
+		}
+		cfg, err := Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		if cfg.Site.Location.String() != c.zone || cfg.Tariff.Location != cfg.Site.Location {
+			t.Errorf("%s: zone %s, tariff %s; want %s", c.line, cfg.Site.Location, cfg.Tariff.Location, c.zone)
+		}
+	}
+}
+
+// An omitted lost_fee is a problem; "0.00" says lost tickets are free.
+func TestLostFeeRequired(t *testing.T) {
+	path := lay(t, func(s string) string { return strings.Replace(s, `lost_fee = "150.00"`, ``, 1) })
+	if msg := mustProblems(t, path); !strings.Contains(msg, path+`: tariff.lost_fee: missing`) || !strings.Contains(msg, `write "0.00" if lost tickets are free`) {
+		t.Errorf("omitted lost_fee: %s", msg)
+	}
+	path = lay(t, func(s string) string { return strings.Replace(s, `lost_fee = "150.00"`, `lost_fee = "0.00"`, 1) })
+	c, err := Load(path)
+	if err != nil || c.Tariff.LostFee != 0 {
+		t.Fatalf("lost_fee = \"0.00\": %v", err)
+	}
+}
+
+// A config file is read up to MaxFileSize; a larger one is refused
+// without being read whole.
+func TestFileSizeCap(t *testing.T) {
+	pad := func(size int) func(string) string {
+		return func(s string) string {
+			s += "\n#"
+			return s + strings.Repeat("x", size-len(s)-1) + "\n"
+		}
+	}
+	path := lay(t, pad(MaxFileSize))
+	if _, err := Load(path); err != nil {
+		t.Fatalf("a file of exactly %d bytes: %v", MaxFileSize, err)
+	}
+	path = lay(t, pad(MaxFileSize+1))
+	if msg := mustProblems(t, path); !strings.Contains(msg, path+": larger than 1024 KiB") {
+		t.Errorf("1 MiB + 1: %s", msg)
+	}
+	// 50 MB of zeros, as the issue's: refused at once.
+	big := filepath.Join(t.TempDir(), "big.toml")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(50 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if msg := mustProblems(t, big); !strings.Contains(msg, "larger than 1024 KiB") {
+		t.Errorf("50 MB: %s", msg)
+	}
+}
+
+// Sections loads only what a command needs: "exitlane fee" runs without
+// PayBy key files or a reachable relay setting.
+func TestSections(t *testing.T) {
+	path := lay(t, func(s string) string {
+		s = strings.Replace(s, `board = "lcus"`, `board = "acme"`, 1)
+		s = strings.Replace(s, `dedup = "2s"`, "dedup = 2\ndedupe = \"2s\"", 1)
+		return s
+	})
+	dir := filepath.Dir(path)
+	if err := os.Remove(filepath.Join(dir, "payby/merchant_private.pem")); err != nil {
+		t.Fatal(err)
+	}
+	msg := mustProblems(t, path)
+	for _, want := range []string{"payby.private_key_file:", "relay.board:", "scanner.dedupe: unknown key", "scanner.dedup: 2 is a bare number"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("full load: missing %q in:\n%s", want, msg)
+		}
+	}
+	c, err := Load(path, Sections("ticket", "tariff"))
+	if err != nil {
+		t.Fatalf("ticket and tariff: %v", err)
+	}
+	if c.Site.ID != "GRG01" || c.Site.Location.String() != "Asia/Dubai" || len(c.Ticket.Key) != 16 || c.Tariff.LostFee != money.AED(150) || c.Tariff.Location != c.Site.Location {
+		t.Errorf("sections not loaded: %+v %+v", c.Site, c.Tariff)
+	}
+	if c.Relay.Board != "lcus" || c.PayBy.PrivateKeyFile != "" {
+		t.Errorf("sections not asked for were read: relay %+v payby %+v", c.Relay, c.PayBy)
+	}
+	if err := os.Remove(filepath.Join(dir, "ticket.key")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, Sections("tariff")); err != nil {
+		t.Fatalf("tariff only: %v", err)
+	}
+	if msg := mustProblems(t, path, Sections("ticket", "tariff")); !strings.Contains(msg, "ticket.key_file:") || strings.Contains(msg, "relay") || strings.Contains(msg, "payby") {
+		t.Errorf("ticket without its key: %s", msg)
+	}
+
+	// What is loaded is still checked, site always; the file must still be
+	// TOML with known sections.
+	for _, c := range []struct{ from, to, want string }{
+		{`grace = "15m"`, `grace = 15`, "tariff.grace: 15 is a bare number"},
+		{`lost_fee = "150.00"`, ``, "tariff.lost_fee: missing"},
+		{`timezone = "Asia/Dubai"`, `timezone = "Local"`, "site.timezone:"},
+		{`[log]`, `[logs]`, "logs.level: unknown key"},
+		{`[log]`, `[log`, "line "},
+	} {
+		path := lay(t, func(s string) string { return strings.Replace(s, c.from, c.to, 1) })
+		if msg := mustProblems(t, path, Sections("tariff")); !strings.Contains(msg, c.want) {
+			t.Errorf("%s: missing %q in:\n%s", c.to, c.want, msg)
+		}
+	}
+	if msg := mustProblems(t, lay(t, nil), Sections("tarif")); !strings.Contains(msg, `config.Sections: "tarif" is not a section`) {
+		t.Errorf("unknown section name: %s", msg)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{"2h", 2 * time.Hour, ""},
+		{" 90m ", 90 * time.Minute, ""},
+		{"0", 0, ""},
+		{"-2h", 0, "must not be negative"},
+		{"15", 0, "with its unit"},
+		{"", 0, "with its unit"},
+	} {
+		got, err := ParseDuration(c.in)
+		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("ParseDuration(%q) = %s, %v; want %s, %q", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+// The example's header says: keys marked (required) must be given, any
+// other key left out takes the value shown, except where its comment says
+// "omitted: ...". Load the example with every other key removed and
+// compare.
+func TestExampleDefaults(t *testing.T) {
+	full := lay(t, nil)
+	src, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	omitted := map[string]bool{}
+	section, inArray, skipping := "", false, false
+	for _, line := range strings.Split(string(src), "\n") {
+		switch {
+		case skipping:
+			skipping = !strings.HasPrefix(line, "]")
+			continue
+		case strings.HasPrefix(line, "[["):
+			inArray = true // an example block: kept whole
+		case strings.HasPrefix(line, "["):
+			section, inArray = strings.Trim(line, "[]"), false
+		case !inArray && exampleKey.MatchString(line) && !strings.Contains(line, "(required)"):
+			key := exampleKey.FindStringSubmatch(line)[1]
+			if strings.Contains(line, "omitted:") {
+				omitted[section+"."+key] = true
+			}
+			skipping = strings.HasSuffix(strings.TrimSpace(strings.SplitN(line, "#", 2)[0]), "[")
+			continue
+		}
+		kept = append(kept, line)
+	}
+	minimal := filepath.Join(filepath.Dir(full), "minimal.toml")
+	if err := os.WriteFile(minimal, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Load(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(minimal)
+	if err != nil {
+		t.Fatalf("the example with only its required keys: %v", err)
+	}
+	var differ []string
+	diffTOML("", reflect.ValueOf(*a), reflect.ValueOf(*b), &differ)
+	got := map[string]bool{}
+	for _, k := range differ {
+		got[k] = true
+	}
+	if !reflect.DeepEqual(got, omitted) {
+		t.Errorf("keys whose omission changes the config: %v\nkeys the example marks \"omitted:\": %v", differ, omitted)
+	}
+	if len(omitted) < 4 {
+		t.Errorf("omitted %v: the example's markers were not read", omitted)
+	}
+}
+
+var exampleKey = regexp.MustCompile(`^(\w+) = `)
+
+// diffTOML lists the TOML keys (section.key) whose values differ between
+// two configs, skipping derived fields.
+func diffTOML(prefix string, a, b reflect.Value, out *[]string) {
+	t := a.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+		if tag == "-" || tag == "" {
+			continue
+		}
+		key := tag
+		if prefix != "" {
+			key = prefix + "." + tag
+		}
+		fa, fb := a.Field(i), b.Field(i)
+		if f.Type.Kind() == reflect.Struct && prefix == "" {
+			diffTOML(key, fa, fb, out)
+			continue
+		}
+		if !reflect.DeepEqual(fa.Interface(), fb.Interface()) {
+			*out = append(*out, key)
+		}
+	}
+}
+
+// Every tariff README.md shows (the ticket package's fixtures) is a valid
+// [tariff] section of a config file, lost_fee included.
+func TestReadmeTariffsAreConfigs(t *testing.T) {
+	for _, name := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+		tariff, err := os.ReadFile("../ticket/testdata/tariffs/" + name + ".toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := lay(t, func(s string) string {
+			i, j := strings.Index(s, "[tariff]\n"), strings.Index(s, "[payby]\n")
+			return s[:i] + string(tariff) + "\n" + s[j:]
+		})
+		if _, err := Load(path); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -27,7 +27,14 @@ var (
 	ErrSyntax    = errors.New("malformed amount")
 	ErrPrecision = errors.New("more than two decimal places")
 	ErrRange     = errors.New("amount out of range")
+	ErrNegative  = errors.New("negative amount")
 )
+
+// Max is the largest amount a config file or a command line may write:
+// AED 1,000,000.00. No parking fee, price, cap or payment comes near it,
+// and with every tariff amount at most Max the fee of the longest stay a
+// time.Duration can hold still fits an int64 (see ticket.Tariff.Validate).
+const Max = Fils(1_000_000 * 100)
 
 // maxWhole is the largest whole-dirham part Parse accepts, so that the
 // amount in fils always fits an int64 with room to add.
@@ -86,6 +93,53 @@ func Parse(s string) (Fils, error) {
 		v = -v
 	}
 	return Fils(v), nil
+}
+
+// ParseNonNegative is Parse for amounts a person writes in a config file
+// or on a command line: it also refuses a negative amount (ErrNegative)
+// and one above Max (ErrRange).
+func ParseNonNegative(s string) (Fils, error) {
+	v, err := Parse(s)
+	if err != nil {
+		return 0, err
+	}
+	if err := v.CheckRange(); err != nil {
+		return 0, fmt.Errorf("parse amount %q: %w", s, err)
+	}
+	return v, nil
+}
+
+// CheckRange reports whether f is an amount a person may write: from 0 to
+// Max. The error wraps ErrNegative or ErrRange and says the bound.
+func (f Fils) CheckRange() error {
+	switch {
+	case f < 0:
+		return fmt.Errorf("%w: must not be negative", ErrNegative)
+	case f > Max:
+		return fmt.Errorf("%w: %s is more than %s", ErrRange, f, Max)
+	}
+	return nil
+}
+
+// Add returns a+b, or false if the sum does not fit a Fils.
+func Add(a, b Fils) (Fils, bool) {
+	s := a + b
+	if (b > 0 && s < a) || (b < 0 && s > a) {
+		return 0, false
+	}
+	return s, true
+}
+
+// Mul returns a*n, or false if the product does not fit a Fils.
+func Mul(a Fils, n int64) (Fils, bool) {
+	if a == 0 || n == 0 {
+		return 0, true
+	}
+	p := int64(a) * n
+	if p/n != int64(a) || (int64(a) == -1 && n == math.MinInt64) || (n == -1 && int64(a) == math.MinInt64) {
+		return 0, false
+	}
+	return Fils(p), true
 }
 
 // MustParse is Parse for constants in tests and tables; it panics on error.

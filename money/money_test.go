@@ -85,3 +85,70 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseNonNegative(t *testing.T) {
+	cases := []struct {
+		in   string
+		want Fils
+		err  error
+	}{
+		{"0", 0, nil},
+		{"0.00", 0, nil},
+		{"40.00", 4000, nil},
+		{"AED 1000000.00", Max, nil},
+		{"1000000.01", 0, ErrRange},
+		{"92233720368547757.00", 0, ErrRange},
+		{"-40.00", 0, ErrNegative},
+		{"-0.01", 0, ErrNegative},
+		{"-0", 0, nil},
+		{"12.505", 0, ErrPrecision},
+		{"", 0, ErrEmpty},
+	}
+	for _, c := range cases {
+		got, err := ParseNonNegative(c.in)
+		if got != c.want || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+			t.Errorf("ParseNonNegative(%q) = %d, %v; want %d, %v", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestCheckedArithmetic(t *testing.T) {
+	adds := []struct {
+		a, b, want Fils
+		ok         bool
+	}{
+		{1, 2, 3, true},
+		{math.MaxInt64 - 1, 1, math.MaxInt64, true},
+		{math.MaxInt64, 1, 0, false},
+		{math.MinInt64, -1, 0, false},
+		{math.MinInt64, math.MaxInt64, -1, true},
+		{-5, 3, -2, true},
+	}
+	for _, c := range adds {
+		if got, ok := Add(c.a, c.b); got != c.want || ok != c.ok {
+			t.Errorf("Add(%d, %d) = %d, %v; want %d, %v", c.a, c.b, got, ok, c.want, c.ok)
+		}
+	}
+	muls := []struct {
+		a    Fils
+		n    int64
+		want Fils
+		ok   bool
+	}{
+		{100, 3, 300, true},
+		{0, math.MaxInt64, 0, true},
+		{Max, 106751, Max * 106751, true},
+		// The extra_day times one extra day is fine; times two wraps.
+		{MustParse("92233720368547757.00"), 1, MustParse("92233720368547757.00"), true},
+		{MustParse("92233720368547757.00"), 2, 0, false},
+		{math.MaxInt64/2 + 1, 2, 0, false},
+		{-1, math.MinInt64, 0, false},
+		{math.MinInt64, -1, 0, false},
+		{-3, 4, -12, true},
+	}
+	for _, c := range muls {
+		if got, ok := Mul(c.a, c.n); got != c.want || ok != c.ok {
+			t.Errorf("Mul(%d, %d) = %d, %v; want %d, %v", c.a, c.n, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package ticket
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -11,6 +13,11 @@ import (
 // Block is the length of one tariff block: caps, restarts and extra days
 // count in 24 h blocks from entry, not calendar days.
 const Block = 24 * time.Hour
+
+// ErrFeeOverflow is a fee too large to compute in fils. A tariff that
+// passed Validate never yields it; Quote returns it rather than a wrapped
+// (negative or wrong) number for a tariff that did not.
+var ErrFeeOverflow = errors.New("fee too large to compute")
 
 // Tariff prices a stay. It is data, written in the [tariff] section of the
 // config file; README.md documents every rule.
@@ -153,14 +160,14 @@ func (t *Tariff) Validate(prefix string) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
 	}
-	if t.Grace < 0 {
-		bad("grace", "must not be negative")
+	if err := inBlock(t.Grace); err != nil {
+		bad("grace", "%v", err)
 	}
-	if t.ExitGrace < 0 {
-		bad("exit_grace", "must not be negative")
+	if err := inBlock(t.ExitGrace); err != nil {
+		bad("exit_grace", "%v", err)
 	}
-	if t.LostFee < 0 {
-		bad("lost_fee", "must not be negative")
+	if err := t.LostFee.CheckRange(); err != nil {
+		bad("lost_fee", "%v", err)
 	}
 	if len(t.Tables) == 0 {
 		bad("tables", "at least one table is needed ([[tariff.tables]])")
@@ -215,8 +222,8 @@ func (v Validation) validate(prefix string) []error {
 	if v.Time < 0 {
 		errs = append(errs, fmt.Errorf("%s.time: must not be negative", prefix))
 	}
-	if v.Amount < 0 {
-		errs = append(errs, fmt.Errorf("%s.amount: must not be negative", prefix))
+	if err := v.Amount.CheckRange(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.amount: %v", prefix, err))
 	}
 	if v.Percent < 0 || v.Percent > 100 {
 		errs = append(errs, fmt.Errorf("%s.percent: %d is not 0-100", prefix, v.Percent))
@@ -232,6 +239,22 @@ func (tb *Table) validate(prefix string) []error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
 	}
+	// Every amount is between 0 and money.Max: with that bound (and the
+	// durations below at most 24h, increments whole seconds) the fee of
+	// the longest stay a time.Duration holds fits an int64 with room to
+	// spare, so Quote never fails for a validated tariff.
+	amount := func(key string, f money.Fils) {
+		if err := f.CheckRange(); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	amount("first_price", tb.FirstPrice)
+	amount("increment_price", tb.IncrementPrice)
+	amount("cap", tb.Cap)
+	amount("extra_day", tb.ExtraDay)
+	for i, s := range tb.Slabs {
+		amount(fmt.Sprintf("slabs[%d].price", i), s.Price)
+	}
 	increments := tb.FirstPeriod != 0 || tb.FirstPrice != 0 || tb.Increment != 0 || tb.IncrementPrice != 0 || tb.Free != 0
 	switch {
 	case len(tb.Slabs) > 0 && increments:
@@ -246,7 +269,7 @@ func (tb *Table) validate(prefix string) []error {
 			if s.UpTo%time.Second != 0 {
 				bad(k+".up_to", "%s is not whole seconds", s.UpTo)
 			}
-			if s.Price < last.Price {
+			if s.Price < last.Price && s.Price >= 0 {
 				bad(k+".price", "%s is less than the slab before (%s); a longer stay never costs less", s.Price, last.Price)
 			}
 			last = s
@@ -257,24 +280,20 @@ func (tb *Table) validate(prefix string) []error {
 	default:
 		if tb.FirstPeriod <= 0 {
 			bad("first_period", "must be positive (or give slabs)")
+		} else if err := inBlock(tb.FirstPeriod); err != nil {
+			bad("first_period", "%v", err)
 		}
-		if tb.Free < 0 {
-			bad("free", "must not be negative")
+		if err := inBlock(tb.Free); err != nil {
+			bad("free", "%v", err)
 		}
-		if tb.Free+tb.FirstPeriod < Block {
-			if tb.Increment <= 0 {
-				bad("increment", "must be positive")
-			}
-		}
-		if tb.Increment > 0 && tb.Increment%time.Second != 0 {
+		switch err := inBlock(tb.Increment); {
+		case err != nil:
+			bad("increment", "%v", err)
+		case tb.Increment == 0 && tb.Free+tb.FirstPeriod < Block:
+			bad("increment", "must be positive")
+		case tb.Increment%time.Second != 0:
 			bad("increment", "%s is not whole seconds", tb.Increment)
 		}
-		if tb.FirstPrice < 0 || tb.IncrementPrice < 0 {
-			bad("first_price", "prices must not be negative")
-		}
-	}
-	if tb.Cap < 0 {
-		bad("cap", "must not be negative")
 	}
 	switch tb.After24h {
 	case "", "restart":
@@ -289,6 +308,18 @@ func (tb *Table) validate(prefix string) []error {
 		bad("after_24h", "%q is not \"restart\" or \"per_day\"", tb.After24h)
 	}
 	return errs
+}
+
+// inBlock checks a tariff duration: not negative, at most one 24 h block
+// (a longer grace, free or first period would never end within a block).
+func inBlock(d time.Duration) error {
+	switch {
+	case d < 0:
+		return errors.New("must not be negative")
+	case d > Block:
+		return fmt.Errorf("%s is longer than 24h (one tariff block)", fmtDur(d))
+	}
+	return nil
 }
 
 // Table returns the table for a stay that entered at entry.
@@ -322,8 +353,11 @@ func (t *Tariff) Validation(code string) (NamedValidation, bool) {
 	return NamedValidation{}, false
 }
 
-// Quote prices a stay. The tariff must have passed Validate.
-func (t *Tariff) Quote(s Stay) Quote {
+// Quote prices a stay. The tariff must have passed Validate, and then
+// Quote never fails; the error, wrapping ErrFeeOverflow, is for a tariff
+// whose amounts are too large to add up in fils: a fee that cannot be
+// computed is an error, never a wrapped number.
+func (t *Tariff) Quote(s Stay) (Quote, error) {
 	q := Quote{Paid: s.Paid, Lost: s.Lost}
 	if d := s.Exit.Sub(s.Entry); d > 0 {
 		q.Stay = d.Truncate(time.Second)
@@ -333,8 +367,12 @@ func (t *Tariff) Quote(s Stay) Quote {
 	if s.Lost {
 		q.Fee = t.LostFee
 		step("lost ticket: flat %s", t.LostFee)
-	} else {
-		t.price(&q, s, step)
+	} else if err := t.price(&q, s, step); err != nil {
+		return Quote{}, fmt.Errorf("quote: %w", err)
+	}
+	if q.Fee < 0 {
+		// Only an unvalidated tariff (a negative price) gets here.
+		return Quote{}, fmt.Errorf("quote: fee %s is negative: the tariff is not valid", q.Fee)
 	}
 
 	if s.Paid > 0 {
@@ -343,17 +381,17 @@ func (t *Tariff) Quote(s Stay) Quote {
 			q.Free = FreeExitGrace
 			step("paid %s at %s; exit grace %s runs to %s: nothing owed",
 				s.Paid, s.LastPaid.UTC().Format(time.RFC3339), t.ExitGrace, s.LastPaid.Add(t.ExitGrace).UTC().Format(time.RFC3339))
-			return q
+			return q, nil
 		}
-		q.Due = max(q.Fee-s.Paid, 0)
+		q.Due = max(q.Fee-s.Paid, 0) // both >= 0: cannot overflow
 		step("already paid %s: %s owed", s.Paid, q.Due)
-		return q
+		return q, nil
 	}
 	q.Due = q.Fee
-	return q
+	return q, nil
 }
 
-func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) {
+func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) error {
 	tb := t.table(s.Entry)
 	q.Table = tb.Name
 	q.Billable = max(q.Stay-s.Validation.Time, 0)
@@ -367,9 +405,13 @@ func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) {
 			q.Free = FreeValidation
 		}
 		step("grace: stays up to %s are free", fmtDur(t.Grace))
-		return
+		return nil
 	}
-	q.Fee = tb.fee(q, step)
+	fee, err := tb.fee(q, step)
+	if err != nil {
+		return err
+	}
+	q.Fee = fee
 	if q.Fee == 0 {
 		q.Free = FreeGrace
 		if s.Validation.Time > 0 {
@@ -381,16 +423,20 @@ func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) {
 	case v.Amount > 0 && q.Fee > 0:
 		q.Fee = max(q.Fee-v.Amount, 0)
 		step("validation takes off %s: %s", v.Amount, q.Fee)
-	case v.Percent > 0 && q.Fee > 0:
+	case v.Percent > 0 && v.Percent <= 100 && q.Fee > 0:
 		// Rounded in the driver's favour: the discounted fee is floored.
-		q.Fee = q.Fee * money.Fils(100-v.Percent) / 100
+		// Whole dirhams and the fils rest are scaled apart, so no fee
+		// overflows on the way: floor(f*k/100) = f/100*k + f%100*k/100.
+		k := money.Fils(100 - v.Percent)
+		q.Fee = q.Fee/100*k + q.Fee%100*k/100
 		step("validation takes off %d%%: %s", v.Percent, q.Fee)
 	default:
-		return
+		return nil
 	}
 	if q.Fee == 0 {
 		q.Free = FreeValidation
 	}
+	return nil
 }
 
 func (t *Tariff) loc() *time.Location {
@@ -400,19 +446,35 @@ func (t *Tariff) loc() *time.Location {
 	return t.Location
 }
 
+// overflow is the error of a sum or product that does not fit in fils.
+func overflow(what string) error {
+	return fmt.Errorf("%w: %s", ErrFeeOverflow, what)
+}
+
 // fee prices a billable stay d > 0 with this table.
-func (tb *Table) fee(q *Quote, step func(string, ...any)) money.Fils {
+func (tb *Table) fee(q *Quote, step func(string, ...any)) (money.Fils, error) {
 	d := q.Billable
 	if d <= Block {
 		return tb.block(q, d, step)
 	}
-	full := tb.block(&Quote{}, Block, func(string, ...any) {})
+	full, err := tb.block(&Quote{}, Block, func(string, ...any) {})
+	if err != nil {
+		return 0, err
+	}
 	if tb.After24h == "per_day" {
 		q.ExtraDays = int64((d - Block + Block - time.Second) / Block)
 		q.FullBlocks = 1
 		step("first 24 h: %s", full)
 		step("%d more started day(s) at %s", q.ExtraDays, tb.ExtraDay)
-		return full + money.Fils(q.ExtraDays)*tb.ExtraDay
+		extra, ok := money.Mul(tb.ExtraDay, q.ExtraDays)
+		if !ok {
+			return 0, overflow(fmt.Sprintf("%d extra days at %s", q.ExtraDays, tb.ExtraDay))
+		}
+		total, ok := money.Add(full, extra)
+		if !ok {
+			return 0, overflow(fmt.Sprintf("%s plus %s", full, extra))
+		}
+		return total, nil
 	}
 	// restart: whole blocks at the 24 h price, then the last (partial or
 	// whole) block from the start of the schedule. Slab ends are
@@ -422,10 +484,22 @@ func (tb *Table) fee(q *Quote, step func(string, ...any)) money.Fils {
 	q.FullBlocks = k
 	step("%d full 24 h block(s) at %s", k, full)
 	step("then %s from the start of the schedule", fmtDur(rest))
-	if tb.Increment > 0 && (tb.Cap == 0 || tb.uncapped(Block) <= tb.Cap) {
-		q.Increments += k * tb.increments(Block)
+	if tb.Increment > 0 && (tb.Cap == 0 || tb.uncappedOrMax(Block) <= tb.Cap) {
+		q.Increments += k * tb.increments(Block) // at most 106,751 × 86,400
 	}
-	return money.Fils(k)*full + tb.block(q, rest, step)
+	blocks, ok := money.Mul(full, k)
+	if !ok {
+		return 0, overflow(fmt.Sprintf("%d blocks at %s", k, full))
+	}
+	last, err := tb.block(q, rest, step)
+	if err != nil {
+		return 0, err
+	}
+	total, ok := money.Add(blocks, last)
+	if !ok {
+		return 0, overflow(fmt.Sprintf("%s plus %s", blocks, last))
+	}
+	return total, nil
 }
 
 // increments counts the started increments a block of d charges.
@@ -437,15 +511,35 @@ func (tb *Table) increments(d time.Duration) int64 {
 	return int64((d + tb.Increment - 1) / tb.Increment)
 }
 
-func (tb *Table) uncapped(d time.Duration) money.Fils {
+// uncapped is the price of a block of d before the cap.
+func (tb *Table) uncapped(d time.Duration) (money.Fils, error) {
 	if d <= tb.Free {
-		return 0
+		return 0, nil
 	}
-	return tb.FirstPrice + money.Fils(tb.increments(d))*tb.IncrementPrice
+	n := tb.increments(d)
+	inc, ok := money.Mul(tb.IncrementPrice, n)
+	if !ok {
+		return 0, overflow(fmt.Sprintf("%d increments at %s", n, tb.IncrementPrice))
+	}
+	f, ok := money.Add(tb.FirstPrice, inc)
+	if !ok {
+		return 0, overflow(fmt.Sprintf("%s plus %s", tb.FirstPrice, inc))
+	}
+	return f, nil
+}
+
+// uncappedOrMax is uncapped for a comparison with the cap: a block too
+// expensive to compute is above any cap.
+func (tb *Table) uncappedOrMax(d time.Duration) money.Fils {
+	f, err := tb.uncapped(d)
+	if err != nil {
+		return money.Fils(math.MaxInt64)
+	}
+	return f
 }
 
 // block prices 0 < d <= 24h within one block.
-func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) money.Fils {
+func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) (money.Fils, error) {
 	var f money.Fils
 	if len(tb.Slabs) > 0 {
 		for _, s := range tb.Slabs {
@@ -460,10 +554,16 @@ func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) mon
 		switch {
 		case d <= tb.Free:
 			step("free period %s", fmtDur(tb.Free))
-			return 0
+			return 0, nil
 		default:
 			n := tb.increments(d)
-			f = tb.uncapped(d)
+			var err error
+			if f, err = tb.uncapped(d); err != nil {
+				if tb.Cap <= 0 {
+					return 0, err
+				}
+				f = money.Fils(math.MaxInt64) // more than any cap: capped below
+			}
 			q.Increments += n
 			if n > 0 {
 				step("first %s %s, then %d started %s at %s", fmtDur(tb.FirstPeriod), tb.FirstPrice, n, fmtDur(tb.Increment), tb.IncrementPrice)
@@ -477,7 +577,7 @@ func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) mon
 		q.Capped = true
 		step("capped at %s per 24 h block", tb.Cap)
 	}
-	return f
+	return f, nil
 }
 
 func orDefault(s, def string) string {

@@ -2,6 +2,8 @@ package ticket
 
 import (
 	"errors"
+	"math"
+	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -42,6 +44,16 @@ func loadTariff(t testing.TB, name string) *Tariff {
 	return &file.Tariff
 }
 
+// mustQuote prices s, failing the test if the fee cannot be computed.
+func mustQuote(t testing.TB, tr *Tariff, s Stay) Quote {
+	t.Helper()
+	q, err := tr.Quote(s)
+	if err != nil {
+		t.Fatalf("quote %v..%v: %v", s.Entry, s.Exit, err)
+	}
+	return q
+}
+
 func at(s string) time.Time {
 	tm, err := time.ParseInLocation("2006-01-02 15:04:05", s, dubai)
 	if err != nil {
@@ -79,7 +91,7 @@ func TestDubaiMall(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.id, func(t *testing.T) {
-			q := tr.Quote(Stay{Entry: c.entry, Exit: c.exit})
+			q := mustQuote(t, tr, Stay{Entry: c.entry, Exit: c.exit})
 			if q.Due != c.want || q.Fee != c.want {
 				t.Errorf("due %s fee %s, want %s\n%s", q.Due, q.Fee, c.want, strings.Join(q.Steps, "\n"))
 			}
@@ -122,7 +134,7 @@ func TestGEN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.id, func(t *testing.T) {
-			q := tr.Quote(Stay{Entry: entry, Exit: entry.Add(c.stay), Lost: c.lost, Validation: c.val})
+			q := mustQuote(t, tr, Stay{Entry: entry, Exit: entry.Add(c.stay), Lost: c.lost, Validation: c.val})
 			if q.Due != c.want {
 				t.Errorf("due %s, want %s\n%s", q.Due, c.want, strings.Join(q.Steps, "\n"))
 			}
@@ -134,7 +146,7 @@ func TestExitGrace(t *testing.T) {
 	tr := loadTariff(t, "gen") // exit grace 20m
 	entry := at("2026-03-02 10:00:00")
 	paidAt := at("2026-03-02 12:00:00")
-	paid := tr.Quote(Stay{Entry: entry, Exit: paidAt}).Due // 2h: AED 15
+	paid := mustQuote(t, tr, Stay{Entry: entry, Exit: paidAt}).Due // 2h: AED 15
 	if paid != money.AED(15) {
 		t.Fatalf("fee at payment %s", paid)
 	}
@@ -150,7 +162,7 @@ func TestExitGrace(t *testing.T) {
 		{"2026-03-03 12:00:00", money.AED(50 + 15 - 15), ""}, // 26h: 50 + 15 - 15
 	}
 	for _, c := range cases {
-		q := tr.Quote(Stay{Entry: entry, Exit: at(c.exit), Paid: paid, LastPaid: paidAt})
+		q := mustQuote(t, tr, Stay{Entry: entry, Exit: at(c.exit), Paid: paid, LastPaid: paidAt})
 		if q.Due != c.want || q.Free != c.free {
 			t.Errorf("exit %s: due %s free %q, want %s %q\n%s", c.exit, q.Due, q.Free, c.want, c.free, strings.Join(q.Steps, "\n"))
 		}
@@ -158,7 +170,7 @@ func TestExitGrace(t *testing.T) {
 	// Same slab: paid for the 4-5h slab at Dubai Mall, leave late in the same slab.
 	dm := loadTariff(t, "dubai-mall")
 	mon := at("2024-07-01 10:00:00")
-	q := dm.Quote(Stay{Entry: mon, Exit: at("2024-07-01 14:50:00"), Paid: money.AED(20), LastPaid: at("2024-07-01 14:10:00")})
+	q := mustQuote(t, dm, Stay{Entry: mon, Exit: at("2024-07-01 14:50:00"), Paid: money.AED(20), LastPaid: at("2024-07-01 14:10:00")})
 	if q.Due != 0 || q.Free != "" {
 		t.Errorf("same slab after exit grace: due %s free %q, want 0", q.Due, q.Free)
 	}
@@ -183,7 +195,7 @@ func TestAlWahda(t *testing.T) {
 		{time.Hour, true, money.AED(150)},
 	}
 	for _, c := range cases {
-		if q := tr.Quote(Stay{Entry: e, Exit: e.Add(c.stay), Lost: c.lost}); q.Due != c.want {
+		if q := mustQuote(t, tr, Stay{Entry: e, Exit: e.Add(c.stay), Lost: c.lost}); q.Due != c.want {
 			t.Errorf("%s lost=%v: %s, want %s", c.stay, c.lost, q.Due, c.want)
 		}
 	}
@@ -213,7 +225,7 @@ func TestDXB(t *testing.T) {
 		{b, 49 * time.Hour, money.AED(85 + 75 + 75)},
 	}
 	for _, c := range cases {
-		if q := c.tr.Quote(Stay{Entry: e, Exit: e.Add(c.stay)}); q.Due != c.want {
+		if q := mustQuote(t, c.tr, Stay{Entry: e, Exit: e.Add(c.stay)}); q.Due != c.want {
 			t.Errorf("%s %s: %s, want %s\n%s", c.tr.Tables[0].Name, c.stay, q.Due, c.want, strings.Join(q.Steps, "\n"))
 		}
 	}
@@ -287,7 +299,7 @@ func BenchmarkQuote30Days(b *testing.B) {
 	s := Stay{Entry: entry, Exit: entry.Add(30*24*time.Hour + 3*time.Hour + 17*time.Minute)}
 	var q Quote
 	for b.Loop() {
-		q = tr.Quote(s)
+		q = mustQuote(b, tr, s)
 	}
 	if q.Due != money.AED(30*50+25) {
 		b.Fatalf("30 days: %s", q.Due)
@@ -329,4 +341,194 @@ func TestDescribe(t *testing.T) {
 	if !strings.Contains(dm, want) {
 		t.Errorf("Dubai Mall: missing %q in\n%s", want, dm)
 	}
+}
+
+// The config: extra_day = "92233720368547757.00" passed validation
+// and a 24h01m stay priced at a negative fee. Validate refuses the amount,
+// and Quote of such an unvalidated tariff is an error, never a wrapped fee.
+func TestFeeOverflow(t *testing.T) {
+	huge := money.MustParse("92233720368547757.00")
+	tr := &Tariff{LostFee: money.AED(150), Tables: []Table{{
+		Name: "all week", After24h: "per_day", ExtraDay: huge,
+		Slabs: []Slab{{UpTo: time.Hour, Price: money.AED(10)}, {UpTo: Block, Price: money.AED(50)}},
+	}}}
+	joined := errors.Join(tr.Validate("tariff")...)
+	if joined == nil || !strings.Contains(joined.Error(), "tariff.tables[0] (all week).extra_day:") || !strings.Contains(joined.Error(), "AED 1000000.00") {
+		t.Fatalf("extra_day %s accepted by Validate: %v", huge, joined)
+	}
+	entry := at("2026-03-02 10:00:00")
+	q, err := tr.Quote(Stay{Entry: entry, Exit: entry.Add(24*time.Hour + time.Minute)})
+	if !errors.Is(err, ErrFeeOverflow) {
+		t.Fatalf("24h01m: fee %s (%d fils), err %v; want ErrFeeOverflow", q.Fee, q.Fee, err)
+	}
+
+	// Restart blocks and increments overflow the same way.
+	inc := &Tariff{Tables: []Table{{FirstPeriod: time.Hour, FirstPrice: huge / 2, Increment: time.Hour, IncrementPrice: huge / 2}}}
+	for _, stay := range []time.Duration{3 * time.Hour, 49 * time.Hour} {
+		if q, err := inc.Quote(Stay{Entry: entry, Exit: entry.Add(stay)}); !errors.Is(err, ErrFeeOverflow) {
+			t.Errorf("increments %s: fee %d, err %v; want ErrFeeOverflow", stay, q.Fee, err)
+		}
+	}
+	// A cap bounds a block whose uncapped price cannot be computed.
+	inc.Tables[0].Cap = money.AED(50)
+	if q, err := inc.Quote(Stay{Entry: entry, Exit: entry.Add(49 * time.Hour)}); err != nil || q.Fee != money.AED(150) {
+		t.Errorf("capped: fee %s, err %v; want AED 150.00", q.Fee, err)
+	}
+}
+
+// A percent validation of a large fee is exact: the fee is not multiplied
+// before it is divided.
+func TestPercentOfLargeFee(t *testing.T) {
+	large := money.Fils(math.MaxInt64 / 50)
+	tr := &Tariff{Tables: []Table{{Slabs: []Slab{{UpTo: Block, Price: large}}}}}
+	entry := at("2026-03-02 10:00:00")
+	q, err := tr.Quote(Stay{Entry: entry, Exit: entry.Add(time.Hour), Validation: Validation{Percent: 33}})
+	want := new(big.Int).Div(new(big.Int).Mul(big.NewInt(int64(large)), big.NewInt(67)), big.NewInt(100)).Int64()
+	if err != nil || int64(q.Fee) != want {
+		t.Fatalf("67%% of %d: %d, %v; want %d", large, q.Fee, err, want)
+	}
+}
+
+// Every amount of a tariff is between 0 and money.Max, every duration not
+// negative (and the block-sized ones at most 24h); each problem names its
+// key.
+func TestTariffBounds(t *testing.T) {
+	over, neg := money.Max+1, money.Fils(-1)
+	base := func() *Tariff {
+		return &Tariff{LostFee: money.AED(150), Tables: []Table{{
+			FirstPeriod: time.Hour, FirstPrice: money.AED(10), Increment: time.Hour, IncrementPrice: money.AED(5), Cap: money.AED(50),
+		}}, Validations: []NamedValidation{{Code: "V", Validation: Validation{Amount: money.AED(5)}}}}
+	}
+	slabs := func() *Tariff {
+		return &Tariff{LostFee: money.AED(150), Tables: []Table{{
+			After24h: "per_day", ExtraDay: money.AED(100),
+			Slabs: []Slab{{UpTo: time.Hour, Price: money.AED(10)}, {UpTo: Block, Price: money.AED(50)}},
+		}}}
+	}
+	cases := []struct {
+		key  string
+		make func() *Tariff
+		edit func(*Tariff)
+	}{
+		{"tariff.lost_fee: amount out of range", base, func(t *Tariff) { t.LostFee = over }},
+		{"tariff.lost_fee: negative amount", base, func(t *Tariff) { t.LostFee = neg }},
+		{"tariff.tables[0].first_price: amount out of range", base, func(t *Tariff) { t.Tables[0].FirstPrice = over }},
+		{"tariff.tables[0].first_price: negative", base, func(t *Tariff) { t.Tables[0].FirstPrice = neg }},
+		{"tariff.tables[0].increment_price: amount out of range", base, func(t *Tariff) { t.Tables[0].IncrementPrice = over }},
+		{"tariff.tables[0].increment_price: negative", base, func(t *Tariff) { t.Tables[0].IncrementPrice = neg }},
+		{"tariff.tables[0].cap: amount out of range", base, func(t *Tariff) { t.Tables[0].Cap = over }},
+		{"tariff.tables[0].cap: negative", base, func(t *Tariff) { t.Tables[0].Cap = neg }},
+		{"tariff.tables[0].extra_day: amount out of range", slabs, func(t *Tariff) { t.Tables[0].ExtraDay = over }},
+		{"tariff.tables[0].slabs[1].price: amount out of range", slabs, func(t *Tariff) { t.Tables[0].Slabs[1].Price = over }},
+		{"tariff.tables[0].slabs[0].price: negative", slabs, func(t *Tariff) { t.Tables[0].Slabs[0].Price = neg }},
+		{"tariff.validations[0].amount: amount out of range", base, func(t *Tariff) { t.Validations[0].Amount = over }},
+		{"tariff.validations[0].amount: negative", base, func(t *Tariff) { t.Validations[0].Amount = neg }},
+		{"tariff.grace: must not be negative", base, func(t *Tariff) { t.Grace = -time.Second }},
+		{"tariff.grace: 24h0m1s is longer than 24h", base, func(t *Tariff) { t.Grace = Block + time.Second }},
+		{"tariff.exit_grace: must not be negative", base, func(t *Tariff) { t.ExitGrace = -time.Second }},
+		{"tariff.exit_grace: 25h is longer than 24h", base, func(t *Tariff) { t.ExitGrace = 25 * time.Hour }},
+		{"tariff.tables[0].free: must not be negative", base, func(t *Tariff) { t.Tables[0].Free = -time.Minute }},
+		{"tariff.tables[0].free: 48h is longer than 24h", base, func(t *Tariff) { t.Tables[0].Free = 48 * time.Hour }},
+		{"tariff.tables[0].first_period: must be positive", base, func(t *Tariff) { t.Tables[0].FirstPeriod = -time.Hour }},
+		{"tariff.tables[0].first_period: 2562047h47m16s is longer than 24h", base, func(t *Tariff) { t.Tables[0].FirstPeriod = math.MaxInt64 }},
+		// A first period of a whole block needs no increment, but a
+		// negative one is still refused.
+		{"tariff.tables[0].increment: must not be negative", base, func(t *Tariff) { t.Tables[0].FirstPeriod, t.Tables[0].Increment = Block, -time.Hour }},
+		{"tariff.tables[0].increment: 48h is longer than 24h", base, func(t *Tariff) { t.Tables[0].Increment = 48 * time.Hour }},
+		{"tariff.validations[0].time: must not be negative", base, func(t *Tariff) { t.Validations[0].Time = -2 * time.Hour }},
+	}
+	for _, c := range cases {
+		tr := c.make()
+		if errs := tr.Validate("tariff"); len(errs) > 0 {
+			t.Fatalf("base tariff: %v", errs)
+		}
+		c.edit(tr)
+		errs := tr.Validate("tariff")
+		joined := errors.Join(errs...)
+		if joined == nil || !strings.Contains(joined.Error(), c.key) {
+			t.Errorf("want %q, got %v", c.key, joined)
+		}
+	}
+	// The bound itself is allowed.
+	tr := slabs()
+	tr.LostFee, tr.Tables[0].Slabs[1].Price, tr.Tables[0].ExtraDay = money.Max, money.Max, money.Max
+	if errs := tr.Validate("tariff"); len(errs) > 0 {
+		t.Errorf("AED 1,000,000.00 refused: %v", errs)
+	}
+}
+
+// FuzzQuote prices arbitrary stays with arbitrary tariffs whose amounts
+// and durations are within Validate's bounds: no panic, no error, and no
+// negative or wrapped fee, even for the longest stay a Duration holds.
+func FuzzQuote(f *testing.F) {
+	maxStay := int64(math.MaxInt64)
+	f.Add(false, false, int64(15*60), int64(20*60), int64(15000), int64(3600), int64(1000), int64(3600), int64(500), int64(5000), int64(0), int64(0), int64(3*3600), int64(0), int64(0), 0, int64(0), int64(0))
+	f.Add(false, false, int64(0), int64(0), int64(money.Max), int64(1), int64(money.Max), int64(1), int64(money.Max), int64(0), int64(0), int64(0), maxStay, int64(0), int64(0), 0, int64(0), int64(0))
+	f.Add(true, true, int64(0), int64(0), int64(money.Max), int64(1), int64(money.Max), int64(1), int64(money.Max), int64(0), int64(money.Max), int64(0), maxStay, int64(0), int64(0), 99, int64(money.Max), int64(1))
+	f.Add(true, false, int64(0), int64(0), int64(0), int64(0), int64(money.Max), int64(0), int64(0), int64(0), int64(money.Max), int64(0), maxStay, int64(0), int64(0), 0, int64(0), int64(0))
+	f.Add(false, true, int64(86400), int64(86400), int64(1), int64(86400), int64(1), int64(86400), int64(1), int64(1), int64(1), int64(86400), int64(-1), int64(1), int64(1), 100, int64(-1), int64(-1))
+	f.Fuzz(func(t *testing.T, slabs, perDay bool, grace, exitGrace, lost, firstPeriod, firstPrice, increment, incPrice, capAmt, extra, free, stay, valTime, valAmount int64, percent int, paid, paidAgo int64) {
+		amount := func(v int64) money.Fils { return money.Fils(absMod(v, int64(money.Max)+1)) }
+		block := func(v int64) time.Duration { return time.Duration(absMod(v, int64(Block/time.Second)+1)) * time.Second }
+		tb := Table{Name: "fuzz", Cap: amount(capAmt)}
+		if perDay {
+			tb.After24h, tb.ExtraDay = "per_day", amount(extra)
+			if tb.ExtraDay == 0 {
+				tb.ExtraDay = 1
+			}
+		}
+		if slabs {
+			// Three slabs, increasing, the last at 24h.
+			a := max(block(firstPeriod), time.Second)
+			b := a + max((block(increment)/2).Truncate(time.Second), time.Second)
+			p1, p2 := amount(firstPrice), amount(incPrice)
+			tb.Slabs = []Slab{{UpTo: min(a, Block-2*time.Second), Price: min(p1, p2)}, {UpTo: min(b, Block-time.Second), Price: max(p1, p2)}, {UpTo: Block, Price: max(p1, p2, amount(lost))}}
+			if tb.Slabs[1].UpTo <= tb.Slabs[0].UpTo {
+				tb.Slabs[1].UpTo = tb.Slabs[0].UpTo + time.Second
+			}
+		} else {
+			tb.FirstPeriod = max(block(firstPeriod), time.Second)
+			tb.FirstPrice, tb.IncrementPrice = amount(firstPrice), amount(incPrice)
+			tb.Increment = max(block(increment), time.Second)
+			tb.Free = block(free)
+		}
+		tr := &Tariff{Grace: block(grace), ExitGrace: block(exitGrace), LostFee: amount(lost), Tables: []Table{tb}, Location: dubai}
+		if errs := tr.Validate("tariff"); len(errs) > 0 {
+			t.Fatalf("generated tariff invalid: %v", errs)
+		}
+		v := Validation{Time: time.Duration(absMod(valTime, math.MaxInt64))}
+		if percent = int(absMod(int64(percent), 101)); percent > 0 {
+			v.Percent = percent
+		} else {
+			v.Amount = amount(valAmount)
+		}
+		entry := at("2026-03-02 10:00:00")
+		exit := entry.Add(time.Duration(stay))
+		s := Stay{Entry: entry, Exit: exit, Validation: v, Paid: amount(paid), LastPaid: exit.Add(-time.Duration(absMod(paidAgo, math.MaxInt64)))}
+		for _, lostTicket := range []bool{false, true} {
+			s.Lost = lostTicket
+			q, err := tr.Quote(s)
+			if err != nil {
+				t.Fatalf("quote of a valid tariff failed: %v", err)
+			}
+			if q.Fee < 0 || q.Due < 0 || q.Due > q.Fee || q.Billable > q.Stay || q.Stay < 0 {
+				t.Fatalf("fee %d due %d stay %s billable %s\n%s", q.Fee, q.Due, q.Stay, q.Billable, strings.Join(q.Steps, "\n"))
+			}
+			// The dearest bounded tariff charges less than 10^18 fils for
+			// the longest stay (106,751 blocks of at most 86,401 amounts of
+			// AED 1,000,000): a fee beyond that has wrapped somewhere.
+			if q.Fee > 1e18 {
+				t.Fatalf("fee %d is beyond any bounded tariff's reach", q.Fee)
+			}
+		}
+	})
+}
+
+// absMod is |v| mod m for m > 0, safe for math.MinInt64.
+func absMod(v, m int64) int64 {
+	r := v % m
+	if r < 0 {
+		r = -r
+	}
+	return r
 }
