@@ -727,6 +727,26 @@ func TestReplayDoubleExit(t *testing.T) {
 	if open, _ := s.Incidents(ctx, true); len(open) != 0 {
 		t.Fatalf("open incidents %+v", open)
 	}
+
+	// A lane's own second exit of a ticket (its first pulse unknown after
+	// a crash, honoured again offline) replaces its claim: no incident.
+	if err := s.ClaimExit(ctx, "T2", "A", 2, t0); err != nil {
+		t.Fatal(err)
+	}
+	a.write(visitRec(2, "T2", t0, 0, 0),
+		lane.ExitRec{Visit: 2, TicketID: "T2", At: t0, Cause: lane.CauseGrace, Auth: "A2"},
+		visitRec(3, "T2", t0.Add(time.Minute), 0, 0),
+		lane.ExitRec{Visit: 3, TicketID: "T2", At: t0.Add(time.Minute), Cause: lane.CauseGrace, Auth: "A3"},
+		lane.PulseRec{Auth: "A3", At: t0.Add(time.Minute), OK: true})
+	if all, _ := s.Incidents(ctx, false); len(all) != 1 {
+		t.Fatalf("incidents %+v", all)
+	}
+	if h, _ := s.TicketHistory(ctx, "T2"); h.Exit == nil || h.Exit.Visit != 3 || !h.Exit.Offline || !h.Exit.Confirmed {
+		t.Fatalf("T2's exit %+v", h.Exit)
+	}
+	if uc, err := s.UnconfirmedClaims(ctx, "A"); err != nil || len(uc) != 0 {
+		t.Fatalf("unconfirmed %+v %v", uc, err)
+	}
 }
 
 // TestReplayDoublePayment: a ticket paid at two lanes that did not see each
