@@ -13,7 +13,7 @@ BUILD_PACKAGES := ca-certificates gcc libc6-dev pkg-config \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 # Tests and screenshots: a virtual X server, screenshot and QR-decoding
 # tools, and the browser that presses Pay on the sandbox's checkout page.
-TEST_PACKAGES := $(BUILD_PACKAGES) xvfb xauth x11-apps imagemagick zbar-tools chromium openssl
+TEST_PACKAGES := $(BUILD_PACKAGES) xvfb xauth x11-apps imagemagick zbar-tools chromium openssl postgresql
 # Running the kiosk under X: the software GL driver.
 RUN_PACKAGES := $(BUILD_PACKAGES) libgl1-mesa-dri xvfb xauth
 
