@@ -547,16 +547,16 @@ func (a applier) refund(ctx context.Context, r lane.RefundRec) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		if err := a.exec(ctx, `INSERT INTO refunds (site, refund_no, lane, merchant_order_no, amount, at, attendant, reason, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			a.site, r.RefundNo, a.lane, r.No, int64(r.Amount), r.At.UTC(), r.Attendant, r.Reason, r.Status); err != nil {
+			a.site, r.RefundNo, a.lane, r.No, int64(r.Amount), r.At.UTC(), r.Attendant, r.Reason, string(r.Status)); err != nil {
 			return err
 		}
 	case err != nil:
 		return err
-	case cur == r.Status || cur == "done":
+	case cur == string(r.Status) || cur == string(lane.RefundDone):
 		return nil
 	default:
 		if err := a.exec(ctx, `UPDATE refunds SET status = $3, at = $4 WHERE site = $1 AND refund_no = $2`,
-			a.site, r.RefundNo, r.Status, r.At.UTC()); err != nil {
+			a.site, r.RefundNo, string(r.Status), r.At.UTC()); err != nil {
 			return err
 		}
 	}

@@ -57,7 +57,10 @@ func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error
 		{`SELECT lane, cause, count(*), COALESCE(sum(amount), 0) FROM exits WHERE site = $1 AND at >= $2 AND at < $3 AND state <> 'void'
 			GROUP BY lane, cause`,
 			func(l *lane.Totals, cause string, n int, a money.Fils) {
-				c := lane.ParseCause(cause)
+				var c lane.Cause
+				if err := c.UnmarshalText([]byte(cause)); err != nil {
+					c = lane.CauseNone
+				}
 				ct := l.ByCause[c]
 				ct.Count += n
 				ct.Amount += a
