@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"go.bug.st/serial/enumerator"
+	"github.com/exitlane/exitlane/serialport"
 )
 
 func init() {
@@ -62,7 +62,7 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	list, err := enumerator.GetDetailedPortsList()
+	list, err := serialport.List()
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane devices: %v\n", err)
 		return exitFailure
@@ -70,8 +70,8 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 	links := stableLinks()
 	ports := make([]devicePort, 0, len(list))
 	for _, p := range list {
-		d := devicePort{Name: p.Name, USB: p.IsUSB, SerialNumber: p.SerialNumber, Manufacturer: p.Manufacturer, Product: p.Product}
-		if p.IsUSB {
+		d := devicePort{Name: p.Name, USB: p.USB, SerialNumber: p.SerialNumber, Manufacturer: p.Manufacturer, Product: p.Product}
+		if p.USB {
 			d.VIDPID = strings.ToLower(p.VID + ":" + p.PID)
 			d.Hint = knownUSB[d.VIDPID]
 			if d.Hint == "" && strings.HasPrefix(d.VIDPID, "2a19:") {

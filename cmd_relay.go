@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exitlane/exitlane/barrier"
+	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sim"
 )
 
@@ -98,15 +99,30 @@ func (f *relayFlags) resolve(stderr io.Writer) (code int, ok bool) {
 	return exitOK, true
 }
 
-// open builds the link and barrier for a one-shot command.
-func (f *relayFlags) open(stderr io.Writer) (*barrier.Barrier, *barrier.Link, error) {
+// open builds the link and barrier for a one-shot command. The barrier
+// switches its channel off when the port opens; state, which only reads,
+// uses the link alone (see queryOnly).
+func (f *relayFlags) open(stderr io.Writer) (*barrier.Barrier, *serialport.Link, error) {
 	log := toolLogger(stderr, *f.verbose)
-	link := barrier.NewLink(barrier.PortOpener(*f.port, barrier.PortConfig{Baud: *f.baud}), barrier.LinkOptions{Logger: log})
+	link := serialport.NewLink(serialport.Opener(*f.port, serialport.Config{Baud: *f.baud}), serialport.Options{Name: "relay", Logger: log})
 	b, err := barrier.New(link, barrier.Options{
 		Board: *f.board, Channel: *f.channel, Channels: max(*f.channels, *f.channel),
 		Pulse: *f.pulse, ActiveLow: *f.activeLow, Address: *f.address, Logger: log,
 	})
 	return b, link, err
+}
+
+// queryOnly builds a link with no barrier on it (so nothing is switched
+// when the port opens) and the board driver. The settings are checked by
+// building a barrier whose own link is never opened.
+func (f *relayFlags) queryOnly(stderr io.Writer) (barrier.Board, *serialport.Link, error) {
+	b, _, err := f.open(stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	link := serialport.NewLink(serialport.Opener(*f.port, serialport.Config{Baud: *f.baud}),
+		serialport.Options{Name: "relay", Logger: toolLogger(stderr, *f.verbose)})
+	return b.Board(), link, nil
 }
 
 func runRelayPulse(args []string, stdout, stderr io.Writer) int {
@@ -155,7 +171,7 @@ func runRelayState(args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.resolve(stderr); !ok {
 		return code
 	}
-	b, link, err := f.open(stderr)
+	board, link, err := f.queryOnly(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane relay state:", err)
 		return exitUsage
@@ -168,14 +184,14 @@ func runRelayState(args []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	for ch := from; ch <= to; ch++ {
 		var on bool
-		err := link.Do(func(p barrier.Port) (err error) {
-			on, err = b.Board().State(p, ch)
+		err := link.Do(func(p serialport.Port) (err error) {
+			on, err = board.State(p, ch)
 			return err
 		})
 		if err != nil {
 			fmt.Fprintf(stderr, "exitlane relay state: channel %d: %v\n", ch, err)
 			code = exitFailure
-			if errors.Is(err, barrier.ErrNoReadback) || errors.Is(err, barrier.ErrDown) {
+			if errors.Is(err, barrier.ErrNoReadback) || errors.Is(err, serialport.ErrDown) {
 				break
 			}
 			continue

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exitlane/exitlane/barrier"
+	"github.com/exitlane/exitlane/scanner"
+	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sim"
 	"github.com/exitlane/exitlane/ticket"
 )
@@ -65,7 +66,7 @@ func runScannerRead(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exitlane scanner read: --port (or --config) is required")
 		return exitUsage
 	}
-	pc := barrier.PortConfig{Baud: *baud, Parity: *parity}
+	pc := serialport.Config{Baud: *baud, Parity: *parity}
 	if err := pc.Validate(); err != nil {
 		fmt.Fprintln(stderr, "exitlane scanner read:", err)
 		return exitUsage
@@ -74,17 +75,16 @@ func runScannerRead(args []string, stdout, stderr io.Writer) int {
 	if d == 0 {
 		d = -1
 	}
-	sc := ticket.NewScanner(func() (io.ReadCloser, error) { return barrier.OpenPort(*port, pc) },
-		ticket.ScannerOptions{Dedup: d, Logger: toolLogger(stderr, *verbose)})
+	sc := scanner.New(serialport.Opener(*port, pc), scanner.Options{Dedup: d, Logger: toolLogger(stderr, *verbose)})
 	ctx, stop := signalContext()
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	codes := 0
-	sc.Run(ctx, func(ev ticket.ScanEvent) {
+	sc.Run(ctx, func(ev scanner.Event) {
 		ts := ev.At.Format("15:04:05.000")
 		switch ev.Kind {
-		case ticket.ScanCode:
+		case scanner.Code:
 			sym := ""
 			if ev.Symbology != "" {
 				sym = "  (symbology " + ev.Symbology + ")"
@@ -94,11 +94,11 @@ func runScannerRead(args []string, stdout, stderr io.Writer) int {
 			if *count > 0 && codes >= *count {
 				cancel()
 			}
-		case ticket.ScanDrop:
+		case scanner.Drop:
 			fmt.Fprintf(stdout, "%s  dropped  %s, %d bytes: %s\n", ts, ev.Reason, ev.Len, ev.Sample)
-		case ticket.ScannerUp:
+		case scanner.Up:
 			fmt.Fprintf(stdout, "%s  scanner up on %s\n", ts, *port)
-		case ticket.ScannerDown:
+		case scanner.Down:
 			fmt.Fprintf(stdout, "%s  scanner down: %v (retrying)\n", ts, ev.Err)
 		}
 	})

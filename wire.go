@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +29,8 @@ import (
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/money"
 	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/scanner"
+	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/ticket"
 )
 
@@ -39,9 +40,9 @@ type laneOptions struct {
 	// Payments replaces the PayBy client built from [payby].
 	Payments lane.Payments
 	// ScannerOpen replaces opening [scanner] port (e.g. a pty).
-	ScannerOpen func() (io.ReadCloser, error)
+	ScannerOpen serialport.OpenFunc
 	// RelayOpen replaces opening [relay] port.
-	RelayOpen barrier.Opener
+	RelayOpen serialport.OpenFunc
 	// Trace is passed to the runner (transcripts).
 	Trace func(time.Time, lane.Event, []lane.Command, lane.State, error)
 	// NotifyListener, if set, serves the notification handler instead of
@@ -135,33 +136,29 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 	relayOpen := o.RelayOpen
 	if relayOpen == nil {
-		relayOpen = barrier.PortOpener(cfg.Relay.Port, barrier.PortConfig{Baud: cfg.Relay.Baud})
+		relayOpen = serialport.Opener(cfg.Relay.Port, serialport.Config{Baud: cfg.Relay.Baud})
 	}
 	var relaySeen atomic.Bool
-	onDevice := func(ev barrier.Event) {
-		if ev.Device != barrier.DeviceLoop {
+	onDevice := func(ev serialport.Event) {
+		if ev.Device != "loop" {
 			relaySeen.Store(true)
 		}
 		switch ev.Kind {
-		case barrier.Up:
+		case serialport.Up:
 			dev := lane.DevRelay
-			if ev.Device == barrier.DeviceLoop {
+			if ev.Device == "loop" {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceOK) })
-		case barrier.Down, barrier.Fault:
+		case serialport.Down, serialport.Fault:
 			dev := lane.DevRelay
-			if ev.Device == barrier.DeviceLoop {
+			if ev.Device == "loop" {
 				dev = lane.DevLoop
 			}
 			send(func(r *lane.Runner) { r.Device(dev, lane.DeviceDown) })
-		case barrier.VehiclePresent:
-			send(func(r *lane.Runner) { r.Loop(true) })
-		case barrier.VehicleClear:
-			send(func(r *lane.Runner) { r.Loop(false) })
 		}
 	}
-	link := barrier.NewLink(relayOpen, barrier.LinkOptions{Name: barrier.DeviceRelay, OnEvent: onDevice, Logger: logger.With("component", "relay")})
+	link := serialport.NewLink(relayOpen, serialport.Options{Name: "relay", OnEvent: onDevice, Logger: logger.With("component", "relay")})
 	gate, err := barrier.New(link, barrier.Options{Board: cfg.Relay.Board, Channel: cfg.Relay.Channel, Pulse: cfg.Relay.Pulse,
 		ActiveLow: cfg.Relay.ActiveLow, Address: cfg.Relay.Address, Logger: logger.With("component", "barrier")})
 	if err != nil {
@@ -170,16 +167,17 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 	closers = append(closers, func() { link.Close() })
 
 	var loop *barrier.Loop
-	var loopLink *barrier.Link
+	var loopLink *serialport.Link
 	if cfg.Loop.Port != "" {
 		if cfg.Loop.Port == cfg.Relay.Port {
 			loopLink = link
 		} else {
-			loopLink = barrier.NewLink(barrier.PortOpener(cfg.Loop.Port, barrier.PortConfig{Baud: 9600}),
-				barrier.LinkOptions{Name: barrier.DeviceLoop, OnEvent: onDevice, Logger: logger.With("component", "loop")})
+			loopLink = serialport.NewLink(serialport.Opener(cfg.Loop.Port, serialport.Config{Baud: 9600}),
+				serialport.Options{Name: "loop", OnEvent: onDevice, Logger: logger.With("component", "loop")})
 			closers = append(closers, func() { loopLink.Close() })
 		}
-		loop, err = barrier.NewLoop(loopLink, barrier.LoopOptions{Line: cfg.Loop.Line, GPIO: cfg.Loop.GPIO, ActiveLow: cfg.Loop.ActiveLow, Debounce: cfg.Loop.Debounce})
+		onLoop := func(present bool) { send(func(r *lane.Runner) { r.Loop(present) }) }
+		loop, err = barrier.NewLoop(loopLink, barrier.LoopOptions{Line: cfg.Loop.Line, GPIO: cfg.Loop.GPIO, ActiveLow: cfg.Loop.ActiveLow, Debounce: cfg.Loop.Debounce, OnChange: onLoop})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -187,10 +185,9 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 
 	scanOpen := o.ScannerOpen
 	if scanOpen == nil {
-		pc := barrier.PortConfig{Baud: cfg.Scanner.Baud, Parity: cfg.Scanner.Parity}
-		scanOpen = func() (io.ReadCloser, error) { return barrier.OpenPort(cfg.Scanner.Port, pc) }
+		scanOpen = serialport.Opener(cfg.Scanner.Port, serialport.Config{Baud: cfg.Scanner.Baud, Parity: cfg.Scanner.Parity})
 	}
-	scanner := ticket.NewScanner(scanOpen, ticket.ScannerOptions{Dedup: cfg.Scanner.Dedup, Logger: logger.With("component", "scanner")})
+	scan := scanner.New(scanOpen, scanner.Options{Dedup: cfg.Scanner.Dedup, Logger: logger.With("component", "scanner")})
 
 	r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
@@ -256,17 +253,17 @@ func startLaneWith(ctx context.Context, cfg *config.Config, logger *slog.Logger,
 		goRun("loop", loop.Run)
 	}
 	goRun("scanner", func(ctx context.Context) error {
-		return scanner.Run(ctx, func(ev ticket.ScanEvent) {
+		return scan.Run(ctx, func(ev scanner.Event) {
 			switch ev.Kind {
-			case ticket.ScanCode:
+			case scanner.Code:
 				if f := badgeFilter.Load(); f != nil && (*f)(ev.Code) {
 					logger.Info("attendant badge scanned") // the code itself is not logged
 					return
 				}
 				r.Scan(ev.Code)
-			case ticket.ScannerUp:
+			case scanner.Up:
 				r.Device(lane.DevScanner, lane.DeviceOK)
-			case ticket.ScannerDown:
+			case scanner.Down:
 				r.Device(lane.DevScanner, lane.DeviceDown)
 			}
 		})

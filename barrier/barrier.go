@@ -1,15 +1,19 @@
 // Package barrier drives the exit barrier through a serial relay board.
 //
 // A Board is one relay-board wire protocol (LCUS, KMtronic, Numato,
-// Devantech, Modbus-RTU) working on a Port; a Link owns the serial port,
-// re-opens it with backoff when it is lost and reports Up, Down and Fault
-// events; a Barrier turns one authorisation into exactly one pulse of the
-// barrier's OPEN contact; a Loop reads an optional vehicle-presence input.
+// Devantech, Modbus-RTU) working on a serialport.Port; a Barrier turns one
+// authorisation into exactly one pulse of the barrier's OPEN contact over
+// a serialport.Link (which opens and re-opens the port and reports Up,
+// Down and Fault events); a Loop reads an optional vehicle-presence input.
 //
-// Safety rules (see docs/devices.md): nothing is ever sent at start-up, on
-// reconnect or on reload; the kiosk never sends "close" (the barrier's own
-// loops close it); every pulse ends with an "off", even when its context
-// ends mid-pulse; pulses are never merged, replayed or dropped silently.
+// Safety rules (see docs/devices.md): nothing but "off" is ever sent at
+// start-up, on reconnect or on reload: each time its port is opened, the
+// barrier channel is switched off (and read back where the board can
+// tell), because an "off" cannot open a barrier and a process killed
+// during a pulse leaves the relay on; no pulse is ever sent then. The
+// kiosk never sends "close" (the barrier's own loops close it); every
+// pulse ends with an "off", even when its context ends mid-pulse; pulses
+// are never merged, replayed or dropped silently.
 package barrier
 
 import (
@@ -18,6 +22,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/exitlane/exitlane/serialport"
 )
 
 // Pulse limits. Barrier controllers want a momentary closure of their OPEN
@@ -40,7 +46,7 @@ type Options struct {
 	// default 1.
 	Channel int
 	// Channels is how many relays Halt switches off (1..Channels);
-	// default Channel.
+	// default Channel. At connect only Channel is switched off.
 	Channels int
 	// Pulse is how long the contact is closed; default 500ms, allowed
 	// 100ms to 3s.
@@ -60,7 +66,7 @@ type Options struct {
 
 // Barrier pulses the barrier's OPEN contact through a relay board.
 type Barrier struct {
-	link  *Link
+	link  *serialport.Link
 	board Board
 	opts  Options
 	log   *slog.Logger
@@ -69,8 +75,12 @@ type Barrier struct {
 	lastOff time.Time     // guarded by turn
 }
 
-// New makes a Barrier on link. It sends nothing.
-func New(link *Link, opts Options) (*Barrier, error) {
+// New makes a Barrier on link. From then on, each time link opens its
+// port (at start-up and on every reconnect) the barrier channel is
+// switched off, and read back where the board can tell, before anything
+// else is sent; a board that does not confirm it is reported as a Fault.
+// A pulse is never sent at connect.
+func New(link *serialport.Link, opts Options) (*Barrier, error) {
 	if opts.Channel == 0 {
 		opts.Channel = 1
 	}
@@ -100,7 +110,26 @@ func New(link *Link, opts Options) (*Barrier, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Barrier{link: link, board: board, opts: opts, log: log, turn: make(chan struct{}, 1)}, nil
+	b := &Barrier{link: link, board: board, opts: opts, log: log, turn: make(chan struct{}, 1)}
+	link.OnOpen(b.offAtConnect)
+	return b, nil
+}
+
+// offAtConnect switches the barrier channel off on a freshly opened port.
+// The relay may have been left on: the process was killed between "on"
+// and "off", or the port was lost during a pulse on a board with its own
+// supply. An "off" cannot open a barrier, so it is always safe to send.
+func (b *Barrier) offAtConnect(p serialport.Port) error {
+	ch := b.opts.Channel
+	err := b.board.Set(p, ch, b.raw(false))
+	if err == nil {
+		err = b.readBack(p, ch, b.raw(false))
+	}
+	if err != nil {
+		return fmt.Errorf("barrier: switch channel %d off at connect: %w", ch, err)
+	}
+	b.log.Info("barrier relay off at connect", "channel", ch)
+	return nil
 }
 
 // Board is the barrier's board driver.
@@ -113,27 +142,37 @@ func (b *Barrier) Options() Options { return b.opts }
 func (b *Barrier) raw(closed bool) bool { return closed != b.opts.ActiveLow }
 
 // set switches ch and, where the board can tell, reads it back. A
-// disagreement is reported as a Fault and returned as ErrMismatch.
+// read-back that fails or disagrees is reported as a Fault and returned
+// (ErrMismatch for a disagreement).
 func (b *Barrier) set(ch int, closed bool) error {
 	want := b.raw(closed)
-	return b.link.Do(func(p Port) error {
+	var rbErr error
+	err := b.link.Do(func(p serialport.Port) error {
 		if err := b.board.Set(p, ch, want); err != nil {
 			return err
 		}
-		got, err := b.board.State(p, ch)
-		switch {
-		case errors.Is(err, ErrNoReadback):
-			return nil
-		case err != nil:
-			err = fmt.Errorf("read back channel %d: %w", ch, err)
-		case got != want:
-			err = fmt.Errorf("%w: channel %d is %s, want %s", ErrMismatch, ch, onOff(got), onOff(want))
-		default:
-			return nil
-		}
-		b.link.fault(err)
-		return err
+		rbErr = b.readBack(p, ch, want)
+		return rbErr
 	})
+	if rbErr != nil {
+		b.link.Fault(rbErr)
+	}
+	return err
+}
+
+// readBack checks that relay ch is in state want; nil when the board
+// cannot tell.
+func (b *Barrier) readBack(p serialport.Port, ch int, want bool) error {
+	got, err := b.board.State(p, ch)
+	switch {
+	case errors.Is(err, ErrNoReadback):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read back channel %d: %w", ch, err)
+	case got != want:
+		return fmt.Errorf("%w: channel %d is %s, want %s", ErrMismatch, ch, onOff(got), onOff(want))
+	}
+	return nil
 }
 
 func onOff(on bool) string {
@@ -175,8 +214,9 @@ func (b *Barrier) Open(ctx context.Context, cause string) error {
 	ch := b.opts.Channel
 	start := time.Now()
 	onErr := b.set(ch, true)
-	if errors.Is(onErr, ErrDown) {
-		// The port could not be opened: nothing was sent.
+	if errors.Is(onErr, serialport.ErrDown) {
+		// The port could not be opened (or not switched off at
+		// connect): no "on" was sent.
 		b.log.Error("barrier pulse not sent", "cause", cause, "channel", ch, "err", onErr)
 		return fmt.Errorf("barrier: open: %w", onErr)
 	}
@@ -206,8 +246,7 @@ func (b *Barrier) Open(ctx context.Context, cause string) error {
 	// A whole pulse confirmed (where the board can tell) is what clears
 	// an earlier Fault; a confirmed "off" alone would not show that a
 	// relay stuck open works again.
-	b.link.healthy()
-	b.link.flush()
+	b.link.Healthy()
 	return nil
 }
 
@@ -224,13 +263,13 @@ func (b *Barrier) release(ch int) error {
 		}
 	}
 	err = fmt.Errorf("relay %d may be stuck closed: %w", ch, err)
-	b.link.fault(err)
-	b.link.flush()
+	b.link.Fault(err)
 	return err
 }
 
-// Halt opens the contact of every relay (1..Channels): the safe state. It
-// does not wait for a pulse in progress (that pulse's own "off" follows).
+// Halt opens the contact of every relay (1..Channels) and reads each back
+// where the board can tell: the safe state. It does not wait for a pulse
+// in progress (that pulse's own "off" follows).
 func (b *Barrier) Halt() error {
 	var errs []error
 	for ch := 1; ch <= b.opts.Channels; ch++ {
@@ -248,7 +287,7 @@ func (b *Barrier) Halt() error {
 // (true only during a pulse); ErrNoReadback for boards that cannot tell.
 func (b *Barrier) ContactClosed() (bool, error) {
 	var on bool
-	err := b.link.Do(func(p Port) (err error) {
+	err := b.link.Do(func(p serialport.Port) (err error) {
 		on, err = b.board.State(p, b.opts.Channel)
 		return err
 	})

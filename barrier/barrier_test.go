@@ -9,16 +9,25 @@ import (
 	"testing/synctest"
 	"time"
 
-	"go.bug.st/serial"
+	"github.com/exitlane/exitlane/serialport"
 )
+
+// Event kinds, short.
+const (
+	Up    = serialport.Up
+	Down  = serialport.Down
+	Fault = serialport.Fault
+)
+
+type EventKind = serialport.EventKind
 
 // events collects a Link's events.
 type events struct {
 	mu sync.Mutex
-	ev []Event
+	ev []serialport.Event
 }
 
-func (e *events) add(ev Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
+func (e *events) add(ev serialport.Event) { e.mu.Lock(); e.ev = append(e.ev, ev); e.mu.Unlock() }
 func (e *events) kinds() []EventKind {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -29,14 +38,38 @@ func (e *events) kinds() []EventKind {
 	return k
 }
 
+func newLink(open serialport.OpenFunc, ev *events) *serialport.Link {
+	opts := serialport.Options{Name: "relay"}
+	if ev != nil {
+		opts.OnEvent = ev.add
+	}
+	return serialport.NewLink(open, opts)
+}
+
+// newTestBarrier makes a Barrier on p and connects it. The connect must
+// switch the barrier channel's contact open, and nothing else; those
+// writes are then forgotten, so each test sees only what it caused.
 func newTestBarrier(t *testing.T, p *fakePort, opts Options) (*Barrier, *events) {
 	t.Helper()
 	ev := &events{}
-	link := NewLink(func() (Port, error) { return p, nil }, LinkOptions{OnEvent: ev.add})
+	link := newLink(func() (serialport.Port, error) { return p, nil }, ev)
 	b, err := New(link, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if w := p.Writes(); len(w) != 0 {
+		t.Fatalf("New wrote %v", w)
+	}
+	link.Do(func(serialport.Port) error { return nil })
+	want := &fakePort{reply: p.reply}
+	b.Board().Set(want, b.opts.Channel, b.raw(false))
+	if ReadsBack(b.Board()) {
+		b.Board().State(want, b.opts.Channel)
+	}
+	if got := p.all(); !bytes.Equal(got, want.all()) {
+		t.Fatalf("connect wrote % X, want % X (contact open)", got, want.all())
+	}
+	p.forget()
 	return b, ev
 }
 
@@ -116,45 +149,113 @@ func TestCancelledBeforeTurnSendsNothing(t *testing.T) {
 	})
 }
 
-func TestNothingSentAtStartOrReconnect(t *testing.T) {
+// At start-up and on every reconnect the barrier channel is switched off
+// (contact open), read back where the board can tell, and nothing else is
+// sent: never an "on".
+func TestOnlyOffAtStartOrReconnect(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+		port func() *fakePort
+		want []byte
+	}{
+		{"lcus", Options{}, func() *fakePort { return &fakePort{} }, LCUSFrame(1, false)},
+		{"lcus channel 2 of 4", Options{Channel: 2, Channels: 4}, func() *fakePort { return &fakePort{} }, LCUSFrame(2, false)},
+		{"lcus active-low", Options{ActiveLow: true}, func() *fakePort { return &fakePort{} }, LCUSFrame(1, true)},
+		{"kmtronic", Options{Board: "kmtronic"}, func() *fakePort { return kmtronicPort(false) }, []byte{0xFF, 1, 0, 0xFF, 1, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				var ports []*fakePort
+				ev := &events{}
+				link := newLink(func() (serialport.Port, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					p := tt.port()
+					ports = append(ports, p)
+					return p, nil
+				}, ev)
+				if _, err := New(link, tt.opts); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan error)
+				go func() { done <- link.Run(ctx) }()
+				time.Sleep(3 * time.Second)
+				// Lose the port: the link re-opens it and sends "off" again.
+				link.Do(func(serialport.Port) error { return errors.New("EIO") })
+				time.Sleep(3 * time.Second)
+				cancel()
+				<-done
+				mu.Lock()
+				defer mu.Unlock()
+				if len(ports) != 2 {
+					t.Errorf("opened %d times, want 2", len(ports))
+				}
+				for i, p := range ports {
+					if got := p.all(); !bytes.Equal(got, tt.want) {
+						t.Errorf("port %d got % X, want % X", i, got, tt.want)
+					}
+				}
+				want := []EventKind{Up, Down, Up}
+				if got := ev.kinds(); !equalKinds(got, want) {
+					t.Errorf("events %v, want %v", got, want)
+				}
+			})
+		})
+	}
+}
+
+// A relay left on (a process killed during the pulse) is switched off at
+// connect; a board that does not confirm it is a Fault, and the link stays
+// up so that the lane sees why.
+func TestRelayLeftOnSwitchedOffAtConnect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		var ports []*fakePort
+		p := kmtronicPort(false)
+		p.reply([]byte{0xFF, 1, 1}) // left on
 		ev := &events{}
-		link := NewLink(func() (Port, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			p := &fakePort{}
-			ports = append(ports, p)
-			return p, nil
-		}, LinkOptions{OnEvent: ev.add})
-		for _, board := range Boards {
-			if _, err := New(link, Options{Board: board}); err != nil {
-				t.Fatal(err)
+		link := newLink(func() (serialport.Port, error) { return p, nil }, ev)
+		if _, err := New(link, Options{Board: "kmtronic"}); err != nil {
+			t.Fatal(err)
+		}
+		link.Do(func(serialport.Port) error { return nil })
+		if got := p.reply([]byte{0xFF, 1, 3}); !bytes.Equal(got, []byte{0xFF, 1, 0}) {
+			t.Errorf("relay state %X after connect, want off", got)
+		}
+		if k := ev.kinds(); !equalKinds(k, []EventKind{Up}) {
+			t.Errorf("events %v", k)
+		}
+
+		stuck := kmtronicPort(true)
+		ev = &events{}
+		link = newLink(func() (serialport.Port, error) { return stuck, nil }, ev)
+		if _, err := New(link, Options{Board: "kmtronic"}); err != nil {
+			t.Fatal(err)
+		}
+		stuck.mu.Lock()
+		stuck.reply = func(w []byte) []byte { // stuck on
+			if len(w) == 3 && w[2] == 0x03 {
+				return []byte{0xFF, w[1], 1}
 			}
+			return nil
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- link.Run(ctx) }()
-		time.Sleep(3 * time.Second)
-		// Lose the port: the link re-opens it and sends nothing.
-		link.Do(func(Port) error { return errors.New("EIO") })
-		time.Sleep(3 * time.Second)
-		cancel()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		if len(ports) != 2 {
-			t.Errorf("opened %d times, want 2", len(ports))
+		stuck.mu.Unlock()
+		link.Do(func(serialport.Port) error { return nil })
+		if k := ev.kinds(); !equalKinds(k, []EventKind{Up, Fault}) {
+			t.Errorf("events %v, want up, fault", k)
 		}
-		for i, p := range ports {
-			if w := p.Writes(); len(w) != 0 {
-				t.Errorf("port %d got writes %v", i, w)
-			}
+		ev.mu.Lock()
+		err := ev.ev[len(ev.ev)-1].Err
+		ev.mu.Unlock()
+		if !errors.Is(err, ErrMismatch) {
+			t.Errorf("fault %v, want ErrMismatch", err)
 		}
-		want := []EventKind{Up, Down, Up}
-		if got := ev.kinds(); !equalKinds(got, want) {
-			t.Errorf("events %v, want %v", got, want)
+		if !link.Up() {
+			t.Error("link down after a board fault")
+		}
+		if bytes.Contains(stuck.all(), []byte{0xFF, 1, 1}) {
+			t.Error("an on was sent")
 		}
 	})
 }
@@ -262,19 +363,23 @@ func TestReadbackAndMismatch(t *testing.T) {
 
 func TestLostPortDuringPulse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &fakePort{fail: errors.New("input/output error")}
+		p := &fakePort{}
 		opens := 0
 		ev := &events{}
-		link := NewLink(func() (Port, error) {
+		link := newLink(func() (serialport.Port, error) {
 			opens++
 			if opens == 1 {
 				return p, nil
 			}
 			return nil, errors.New("no such file")
-		}, LinkOptions{OnEvent: ev.add})
+		}, ev)
 		b, _ := New(link, Options{})
+		link.Do(func(serialport.Port) error { return nil }) // connected
+		p.mu.Lock()
+		p.fail = errors.New("input/output error")
+		p.mu.Unlock()
 		err := b.Open(t.Context(), "paid")
-		if err == nil || !errors.Is(err, ErrDown) {
+		if err == nil || !errors.Is(err, serialport.ErrDown) {
 			t.Fatalf("Open = %v, want failure naming the lost port", err)
 		}
 		if k := ev.kinds(); len(k) < 2 || k[0] != Up || k[1] != Down || k[len(k)-1] != Fault {
@@ -300,11 +405,35 @@ func TestHalt(t *testing.T) {
 		if got := p.all(); !bytes.Equal(got, want) {
 			t.Errorf("halt wrote % X, want % X", got, want)
 		}
+
+		// Where the board can tell, each "off" is read back; relays left
+		// on end off, and one stuck on is a Fault.
+		km := kmtronicPort(false)
+		b, ev := newTestBarrier(t, km, Options{Board: "kmtronic", Channels: 2})
+		km.reply([]byte{0xFF, 2, 1})
+		if err := b.Halt(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := km.all(), []byte{0xFF, 1, 0, 0xFF, 1, 3, 0xFF, 2, 0, 0xFF, 2, 3}; !bytes.Equal(got, want) {
+			t.Errorf("halt wrote % X, want % X", got, want)
+		}
+		if got := km.reply([]byte{0xFF, 2, 3}); got[2] != 0 {
+			t.Error("relay 2 left on")
+		}
+		km.mu.Lock()
+		km.reply = func(w []byte) []byte { return []byte{0xFF, w[1], 1} } // stuck on
+		km.mu.Unlock()
+		if err := b.Halt(); !errors.Is(err, ErrMismatch) {
+			t.Errorf("Halt on a stuck board = %v, want ErrMismatch", err)
+		}
+		if k := ev.kinds(); len(k) < 2 || k[len(k)-1] != Fault {
+			t.Errorf("events %v, want a fault", k)
+		}
 	})
 }
 
 func TestOptionsValidation(t *testing.T) {
-	link := NewLink(func() (Port, error) { return &fakePort{}, nil }, LinkOptions{})
+	link := newLink(func() (serialport.Port, error) { return &fakePort{}, nil }, nil)
 	for _, o := range []Options{
 		{Pulse: 50 * time.Millisecond},
 		{Pulse: 4 * time.Second},
@@ -322,8 +451,9 @@ func TestLoopDebounce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mp := &modemPort{}
 		ev := &events{}
-		link := NewLink(func() (Port, error) { return mp, nil }, LinkOptions{Name: DeviceLoop, OnEvent: ev.add})
-		loop, err := NewLoop(link, LoopOptions{Line: "cts"})
+		var changes []bool
+		link := serialport.NewLink(func() (serialport.Port, error) { return mp, nil }, serialport.Options{Name: "loop", OnEvent: ev.add})
+		loop, err := NewLoop(link, LoopOptions{Line: "cts", OnChange: func(present bool) { changes = append(changes, present) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -348,9 +478,11 @@ func TestLoopDebounce(t *testing.T) {
 		time.Sleep(time.Second)
 		cancel()
 		<-done
-		want := []EventKind{Up, VehiclePresent, VehicleClear}
-		if got := ev.kinds(); !equalKinds(got, want) {
+		if got, want := ev.kinds(), []EventKind{Up}; !equalKinds(got, want) {
 			t.Errorf("events %v, want %v", got, want)
+		}
+		if len(changes) != 2 || !changes[0] || changes[1] {
+			t.Errorf("changes %v, want present then clear", changes)
 		}
 	})
 }
@@ -362,20 +494,18 @@ type modemPort struct {
 
 func (m *modemPort) set(v bool) { m.mu.Lock(); m.level = v; m.mu.Unlock() }
 
-func (m *modemPort) GetModemStatusBits() (*serialBits, error) {
+func (m *modemPort) ModemStatus() (serialport.ModemBits, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return &serialBits{CTS: m.level}, nil
+	return serialport.ModemBits{CTS: m.level}, nil
 }
-
-type serialBits = serial.ModemStatusBits
 
 func TestOpenWithPortAbsent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ev := &events{}
-		link := NewLink(func() (Port, error) { return nil, errors.New("no such file") }, LinkOptions{OnEvent: ev.add})
+		link := newLink(func() (serialport.Port, error) { return nil, errors.New("no such file") }, ev)
 		b, _ := New(link, Options{})
-		if err := b.Open(t.Context(), "paid"); !errors.Is(err, ErrDown) {
+		if err := b.Open(t.Context(), "paid"); !errors.Is(err, serialport.ErrDown) {
 			t.Fatalf("Open = %v, want ErrDown", err)
 		}
 		if k := ev.kinds(); len(k) != 0 {

@@ -8,22 +8,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exitlane/exitlane/serialport"
 )
 
-// Sentinel errors. ErrNoReply, ErrBadReply and ErrMismatch are board
-// faults: the link stays up. Any other error from a Port is taken as the
-// link being lost.
+// boardError is a board's misbehaviour or a bad board setting: it matches
+// serialport.ErrDevice, so the Link keeps the port open (the board, not
+// the port, is at fault).
+type boardError string
+
+func (e boardError) Error() string        { return string(e) }
+func (e boardError) Is(target error) bool { return target == serialport.ErrDevice }
+
+// Sentinel errors, all board faults (errors.Is(err, serialport.ErrDevice)):
+// the port stays open. Any other error from a Port is taken as the port
+// being lost.
 var (
 	// ErrNoReply: the board did not answer a query in time.
-	ErrNoReply = errors.New("no reply from board")
+	ErrNoReply error = boardError("no reply from board")
 	// ErrBadReply: the board answered something that is not a valid reply.
-	ErrBadReply = errors.New("bad reply from board")
+	ErrBadReply error = boardError("bad reply from board")
 	// ErrNoReadback: the board cannot report relay state (LCUS).
-	ErrNoReadback = errors.New("board cannot report relay state")
+	ErrNoReadback error = boardError("board cannot report relay state")
 	// ErrMismatch: the state read back is not the state just set.
-	ErrMismatch = errors.New("relay state read back differs")
+	ErrMismatch error = boardError("relay state read back differs")
 	// ErrBoard: unknown board name or channel out of range.
-	ErrBoard = errors.New("bad board setting")
+	ErrBoard error = boardError("bad board setting")
 )
 
 // Board is the wire protocol of one relay-board family. Channels are
@@ -34,9 +44,9 @@ type Board interface {
 	// Name is the board family as written in the config.
 	Name() string
 	// Set switches one relay.
-	Set(p Port, ch int, on bool) error
+	Set(p serialport.Port, ch int, on bool) error
 	// State reads one relay back; ErrNoReadback when the board cannot.
-	State(p Port, ch int) (bool, error)
+	State(p serialport.Port, ch int) (bool, error)
 	// MaxChannel is the highest channel the protocol can address.
 	MaxChannel() int
 }
@@ -89,7 +99,7 @@ func checkChannel(b Board, ch int) error {
 	return nil
 }
 
-func write(p Port, frame []byte) error {
+func write(p serialport.Port, frame []byte) error {
 	n, err := p.Write(frame)
 	if err != nil {
 		return err
@@ -105,9 +115,9 @@ func write(p Port, frame []byte) error {
 // from clone to clone, so the driver never reads state back.
 type LCUS struct{}
 
-func (LCUS) Name() string                  { return "lcus" }
-func (LCUS) MaxChannel() int               { return 8 }
-func (LCUS) State(Port, int) (bool, error) { return false, ErrNoReadback }
+func (LCUS) Name() string                             { return "lcus" }
+func (LCUS) MaxChannel() int                          { return 8 }
+func (LCUS) State(serialport.Port, int) (bool, error) { return false, ErrNoReadback }
 
 // LCUSFrame is the frame that switches channel ch.
 func LCUSFrame(ch int, on bool) []byte {
@@ -118,7 +128,7 @@ func LCUSFrame(ch int, on bool) []byte {
 	return []byte{0xA0, byte(ch), st, 0xA0 + byte(ch) + st}
 }
 
-func (b LCUS) Set(p Port, ch int, on bool) error {
+func (b LCUS) Set(p serialport.Port, ch int, on bool) error {
 	if err := checkChannel(b, ch); err != nil {
 		return err
 	}
@@ -132,7 +142,7 @@ type KMtronic struct{ Timeout time.Duration }
 func (KMtronic) Name() string    { return "kmtronic" }
 func (KMtronic) MaxChannel() int { return 8 }
 
-func (b KMtronic) Set(p Port, ch int, on bool) error {
+func (b KMtronic) Set(p serialport.Port, ch int, on bool) error {
 	if err := checkChannel(b, ch); err != nil {
 		return err
 	}
@@ -143,7 +153,7 @@ func (b KMtronic) Set(p Port, ch int, on bool) error {
 	return write(p, []byte{0xFF, byte(ch), st})
 }
 
-func (b KMtronic) State(p Port, ch int) (bool, error) {
+func (b KMtronic) State(p serialport.Port, ch int) (bool, error) {
 	if err := checkChannel(b, ch); err != nil {
 		return false, err
 	}
@@ -181,7 +191,7 @@ func numatoIndex(ch int) string {
 
 // exchange sends one command and returns the answer without the echo and
 // the prompt.
-func (b Numato) exchange(p Port, cmd string) (string, error) {
+func (b Numato) exchange(p serialport.Port, cmd string) (string, error) {
 	discardInput(p)
 	if err := write(p, []byte(cmd+"\r")); err != nil {
 		return "", err
@@ -200,7 +210,7 @@ func (b Numato) exchange(p Port, cmd string) (string, error) {
 	return strings.Join(vals, " "), nil
 }
 
-func (b Numato) Set(p Port, ch int, on bool) error {
+func (b Numato) Set(p serialport.Port, ch int, on bool) error {
 	if err := checkChannel(b, ch); err != nil {
 		return err
 	}
@@ -218,7 +228,7 @@ func (b Numato) Set(p Port, ch int, on bool) error {
 	return nil
 }
 
-func (b Numato) State(p Port, ch int) (bool, error) {
+func (b Numato) State(p serialport.Port, ch int) (bool, error) {
 	if err := checkChannel(b, ch); err != nil {
 		return false, err
 	}
@@ -237,7 +247,7 @@ func (b Numato) State(p Port, ch int) (bool, error) {
 
 // GPIO reads a Numato GPIO input (0-based index on the wire, 0..31 here
 // passed as is): true when the input is high.
-func (b Numato) GPIO(p Port, n int) (bool, error) {
+func (b Numato) GPIO(p serialport.Port, n int) (bool, error) {
 	if n < 0 || n > 31 {
 		return false, fmt.Errorf("%w: numato gpio %d (0-31)", ErrBoard, n)
 	}
@@ -265,7 +275,7 @@ type Devantech struct{ Timeout time.Duration }
 func (Devantech) Name() string    { return "devantech" }
 func (Devantech) MaxChannel() int { return 8 }
 
-func (b Devantech) Set(p Port, ch int, on bool) error {
+func (b Devantech) Set(p serialport.Port, ch int, on bool) error {
 	if err := checkChannel(b, ch); err != nil {
 		return err
 	}
@@ -276,7 +286,7 @@ func (b Devantech) Set(p Port, ch int, on bool) error {
 	return write(p, []byte{base + byte(ch-1)})
 }
 
-func (b Devantech) State(p Port, ch int) (bool, error) {
+func (b Devantech) State(p serialport.Port, ch int) (bool, error) {
 	if err := checkChannel(b, ch); err != nil {
 		return false, err
 	}
@@ -338,7 +348,7 @@ func ModbusReadCoils(addr byte, start, n int) []byte {
 	return withCRC([]byte{addr, 0x01, byte(start >> 8), byte(start), byte(n >> 8), byte(n)})
 }
 
-func (b Modbus) Set(p Port, ch int, on bool) error {
+func (b Modbus) Set(p serialport.Port, ch int, on bool) error {
 	if err := checkChannel(b, ch); err != nil {
 		return err
 	}
@@ -357,7 +367,7 @@ func (b Modbus) Set(p Port, ch int, on bool) error {
 	return nil
 }
 
-func (b Modbus) State(p Port, ch int) (bool, error) {
+func (b Modbus) State(p serialport.Port, ch int) (bool, error) {
 	if err := checkChannel(b, ch); err != nil {
 		return false, err
 	}
@@ -377,7 +387,7 @@ func (b Modbus) State(p Port, ch int) (bool, error) {
 
 // reply reads one Modbus reply to function fn: the 8-byte echo for 05, a
 // byte-count frame for 01, or a 5-byte exception.
-func (b Modbus) reply(p Port, fn byte) ([]byte, error) {
+func (b Modbus) reply(p serialport.Port, fn byte) ([]byte, error) {
 	head, err := readFull(p, 3, b.Timeout)
 	if err != nil {
 		return head, err

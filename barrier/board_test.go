@@ -179,7 +179,13 @@ func TestContactClosed(t *testing.T) {
 		if closed, err := b.ContactClosed(); err != nil || closed {
 			t.Errorf("kmtronic idle: %v, %v", closed, err)
 		}
-		low, _ := newTestBarrier(t, kmtronicPort(false), Options{Board: "kmtronic", ActiveLow: true})
+		lp := kmtronicPort(false)
+		low, _ := newTestBarrier(t, lp, Options{Board: "kmtronic", ActiveLow: true})
+		// The connect switched the active-low relay on: contact open.
+		if closed, err := low.ContactClosed(); err != nil || closed {
+			t.Errorf("active-low after connect: %v, %v", closed, err)
+		}
+		lp.reply([]byte{0xFF, 1, 0})
 		if closed, err := low.ContactClosed(); err != nil || !closed {
 			t.Errorf("active-low relay off reads as contact closed: %v, %v", closed, err)
 		}

@@ -79,6 +79,13 @@ func (f *fakePort) ResetInputBuffer() error {
 	return nil
 }
 
+// forget drops the writes seen so far.
+func (f *fakePort) forget() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.writes = nil
+}
+
 func (f *fakePort) Writes() []sent {
 	f.mu.Lock()
 	defer f.mu.Unlock()

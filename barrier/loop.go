@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.bug.st/serial"
+	"github.com/exitlane/exitlane/serialport"
 )
 
 // LoopOptions configures the vehicle-loop input. Zero fields mean the
@@ -26,29 +26,32 @@ type LoopOptions struct {
 	Debounce time.Duration
 	// Poll is the reading interval; default 20ms.
 	Poll time.Duration
+	// OnChange receives each debounced change (true: a vehicle is
+	// present), from Run's goroutine. It must not block.
+	OnChange func(present bool)
 }
 
 // ModemStatus is what a port needs for a modem-line loop input;
-// *SerialPort satisfies it (real serial ports only: ptys have no modem
-// lines).
+// *serialport.Serial satisfies it (real serial ports only: ptys have no
+// modem lines).
 type ModemStatus interface {
-	GetModemStatusBits() (*serial.ModemStatusBits, error)
+	ModemStatus() (serialport.ModemBits, error)
 }
 
-// Loop reads a vehicle-presence contact and reports debounced
-// VehiclePresent and VehicleClear events on its Link. It starts out
-// "clear"; a vehicle already present at start is reported once the
-// reading has held for Debounce.
+// Loop reads a vehicle-presence contact and reports debounced changes to
+// LoopOptions.OnChange. It starts out "clear"; a vehicle already present
+// at start is reported once the reading has held for Debounce. A reading
+// that fails is reported as a Fault on its Link.
 type Loop struct {
-	link    *Link
+	link    *serialport.Link
 	opts    LoopOptions
-	read    func(Port) (bool, error)
+	read    func(serialport.Port) (bool, error)
 	present atomic.Bool
 }
 
 // NewLoop makes a Loop that reads through link (the link of the Numato
 // relay board for "gpio", so both share the port).
-func NewLoop(link *Link, opts LoopOptions) (*Loop, error) {
+func NewLoop(link *serialport.Link, opts LoopOptions) (*Loop, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = 200 * time.Millisecond
 	}
@@ -59,12 +62,12 @@ func NewLoop(link *Link, opts LoopOptions) (*Loop, error) {
 	line := strings.ToLower(opts.Line)
 	switch line {
 	case "cts", "dsr", "dcd", "ri":
-		l.read = func(p Port) (bool, error) {
+		l.read = func(p serialport.Port) (bool, error) {
 			m, ok := p.(ModemStatus)
 			if !ok {
 				return false, fmt.Errorf("%w: port has no modem lines", ErrBoard)
 			}
-			bits, err := m.GetModemStatusBits()
+			bits, err := m.ModemStatus()
 			if err != nil {
 				return false, err
 			}
@@ -75,7 +78,7 @@ func NewLoop(link *Link, opts LoopOptions) (*Loop, error) {
 		if opts.GPIO < 0 || opts.GPIO > 31 {
 			return nil, fmt.Errorf("loop: %w: gpio %d (0-31)", ErrBoard, opts.GPIO)
 		}
-		l.read = func(p Port) (bool, error) { return nb.GPIO(p, opts.GPIO) }
+		l.read = func(p serialport.Port) (bool, error) { return nb.GPIO(p, opts.GPIO) }
 	default:
 		return nil, fmt.Errorf("loop: %w: line %q (cts, dsr, dcd, ri or gpio)", ErrBoard, opts.Line)
 	}
@@ -107,14 +110,13 @@ func (l *Loop) Run(ctx context.Context) error {
 			continue
 		}
 		var level bool
-		err := l.link.Do(func(p Port) (err error) {
+		err := l.link.Do(func(p serialport.Port) (err error) {
 			level, err = l.read(p)
 			return err
 		})
 		if err != nil {
-			if !faulted && !errors.Is(err, ErrDown) && boardFault(err) {
-				l.link.fault(fmt.Errorf("loop input: %w", err))
-				l.link.flush()
+			if !faulted && errors.Is(err, serialport.ErrDevice) {
+				l.link.Fault(fmt.Errorf("loop input: %w", err))
 			}
 			faulted = true
 			since = time.Time{}
@@ -133,12 +135,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		if now.Sub(since) >= l.opts.Debounce {
 			l.present.Store(present)
 			since = time.Time{}
-			kind := VehicleClear
-			if present {
-				kind = VehiclePresent
+			if l.opts.OnChange != nil {
+				l.opts.OnChange(present)
 			}
-			l.link.emit(kind, nil)
-			l.link.flush()
 		}
 	}
 }

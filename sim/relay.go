@@ -47,6 +47,11 @@ type RelayOptions struct {
 	Channels int
 	// Address is the Modbus slave address; default 1.
 	Address int
+	// OwnSupply: the board has its own power supply (an RS-232 or RS-485
+	// board behind a USB adapter), so unplugging the adapter leaves its
+	// relays as they are. Default: a USB-powered board, whose relays drop
+	// to off when unplugged.
+	OwnSupply bool
 	// OnFrame is called for every decoded frame, in order, from the
 	// emulator's goroutine, after any reply was sent (the relay emulate
 	// command prints them). It may call the Relay's methods.
@@ -156,9 +161,12 @@ func (r *Relay) SetGPIO(n int, high bool) {
 
 // Unplug makes the board vanish: its port fails and its path is gone. A
 // USB board loses power when unplugged, so its relays drop to off (and the
-// timeline says so).
+// timeline says so); a board with its own supply keeps them.
 func (r *Relay) Unplug() {
 	r.ep.unplug()
+	if r.opts.OwnSupply {
+		return
+	}
 	r.mu.Lock()
 	now := time.Now()
 	for i, on := range r.state {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/exitlane/exitlane/barrier"
+	"github.com/exitlane/exitlane/scanner"
+	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/ticket"
 )
 
@@ -25,12 +25,14 @@ type collector struct {
 
 func newCollector() *collector { return &collector{ch: make(chan string, 100)} }
 
-func (c *collector) add(ev barrier.Event) {
+func (c *collector) add(ev serialport.Event) { c.note(ev.Kind.String()) }
+
+func (c *collector) note(s string) {
 	c.mu.Lock()
-	c.ev = append(c.ev, ev.Kind.String())
+	c.ev = append(c.ev, s)
 	c.mu.Unlock()
 	select {
-	case c.ch <- ev.Kind.String():
+	case c.ch <- s:
 	default:
 	}
 }
@@ -60,16 +62,25 @@ func settle(t *testing.T, r *Relay, n int) {
 	}
 }
 
-func newRelayBarrier(t *testing.T, board string, opts barrier.Options) (*Relay, *barrier.Barrier, *barrier.Link, *collector) {
+func newRelayBarrier(t *testing.T, board string, opts barrier.Options) (*Relay, *barrier.Barrier, *serialport.Link, *collector) {
 	t.Helper()
 	r, err := NewRelay(board, RelayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	b, link, ev := connectBarrier(t, r, opts)
+	return r, b, link, ev
+}
+
+// connectBarrier starts a barrier on the emulated board r and waits until
+// its link is up.
+func connectBarrier(t *testing.T, r *Relay, opts barrier.Options) (*barrier.Barrier, *serialport.Link, *collector) {
+	t.Helper()
+	board := r.Board()
 	ev := newCollector()
-	link := barrier.NewLink(barrier.PortOpener(r.Path(), barrier.PortConfig{}), barrier.LinkOptions{
-		OnEvent: ev.add, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Check: 20 * time.Millisecond,
+	link := serialport.NewLink(serialport.Opener(r.Path(), serialport.Config{}), serialport.Options{
+		Name: "relay", OnEvent: ev.add, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Check: 20 * time.Millisecond,
 	})
 	opts.Board = board
 	b, err := barrier.New(link, opts)
@@ -81,7 +92,7 @@ func newRelayBarrier(t *testing.T, board string, opts barrier.Options) (*Relay, 
 	go func() { link.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	ev.wait(t, "up")
-	return r, b, link, ev
+	return b, link, ev
 }
 
 // The pulse through the real serial path: exact frames, on then off after
@@ -101,20 +112,24 @@ func TestRelayPulseEndToEnd(t *testing.T) {
 		t.Run(board, func(t *testing.T) {
 			t.Parallel()
 			r, b, _, ev := newRelayBarrier(t, board, barrier.Options{Pulse: 200 * time.Millisecond})
-			if len(r.Frames()) != 0 {
-				t.Fatalf("frames before Open: %v", r.Frames())
+			// At connect: the "off" half of a pulse (off, read back), only.
+			pulse := want[board]
+			connect := pulse[len(pulse)/2:]
+			settle(t, r, len(connect))
+			if !sameFrames(r.Frames(), connect) {
+				t.Fatalf("frames at connect %v, want % X", r.Frames(), connect)
 			}
 			if err := b.Open(t.Context(), "test"); err != nil {
 				t.Fatal(err)
 			}
-			settle(t, r, len(want[board]))
-			frames := r.Frames()
-			if len(frames) != len(want[board]) {
-				t.Fatalf("frames %v, want %d", frames, len(want[board]))
+			settle(t, r, len(connect)+len(pulse))
+			frames := r.Frames()[len(connect):]
+			if len(frames) != len(pulse) {
+				t.Fatalf("frames %v, want %d", frames, len(pulse))
 			}
 			for i, f := range frames {
-				if !bytes.Equal(f.Bytes, want[board][i]) {
-					t.Errorf("frame %d % X (%s), want % X", i, f.Bytes, f.Desc, want[board][i])
+				if !bytes.Equal(f.Bytes, pulse[i]) {
+					t.Errorf("frame %d % X (%s), want % X", i, f.Bytes, f.Desc, pulse[i])
 				}
 			}
 			tl := r.Timeline()
@@ -136,6 +151,148 @@ func TestRelayPulseEndToEnd(t *testing.T) {
 	}
 }
 
+func sameFrames(got []Frame, want [][]byte) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if !bytes.Equal(got[i].Bytes, want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// onFrames returns the frames that switch a relay on.
+func onFrames(frames []Frame) []Frame {
+	var on []Frame
+	for _, f := range frames {
+		if strings.HasSuffix(f.Desc, " on") {
+			on = append(on, f)
+		}
+	}
+	return on
+}
+
+// A process killed during a pulse leaves the relay on (the "on" was sent,
+// the "off" never was). The restarted lane's barrier switches it off as
+// soon as it connects, reads it back where the board can tell, and sends
+// no "on".
+func TestRelayLeftOnSwitchedOffAtStart(t *testing.T) {
+	for _, board := range barrier.Boards {
+		t.Run(board, func(t *testing.T) {
+			t.Parallel()
+			r, err := NewRelay(board, RelayOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			// The killed process: "on", then nothing.
+			drv, err := barrier.NewBoard(board, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			killed := serialport.NewLink(serialport.Opener(r.Path(), serialport.Config{}), serialport.Options{})
+			if err := killed.Do(func(p serialport.Port) error { return drv.Set(p, 1, true) }); err != nil {
+				t.Fatal(err)
+			}
+			killed.Close()
+			settle(t, r, 1)
+			if !r.State(1) {
+				t.Fatal("relay not left on")
+			}
+			sent := len(r.Frames())
+
+			_, _, ev := connectBarrier(t, r, barrier.Options{})
+			for deadline := time.Now().Add(2 * time.Second); r.State(1) && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if r.State(1) {
+				t.Fatalf("relay still on after connect; frames %v", r.Frames()[sent:])
+			}
+			after := r.Frames()[sent:]
+			if len(after) == 0 || !strings.HasSuffix(after[0].Desc, "ch1 off") {
+				t.Errorf("frames after connect %v, want ch1 off first", after)
+			}
+			if on := onFrames(after); len(on) != 0 {
+				t.Errorf("on sent at connect: %v", on)
+			}
+			tl := r.Timeline()
+			if last := tl[len(tl)-1]; last.On || last.Channel != 1 {
+				t.Errorf("timeline %v, want ch1 off last", tl)
+			}
+			time.Sleep(50 * time.Millisecond)
+			ev.mu.Lock()
+			defer ev.mu.Unlock()
+			if strings.Join(ev.ev, ",") != "up" {
+				t.Errorf("events %v, want up (off confirmed)", ev.ev)
+			}
+		})
+	}
+}
+
+// A board with its own supply keeps its relay on when its USB adapter is
+// unplugged mid-pulse: the pulse's "off" cannot be sent and a Fault says
+// the relay may be stuck. When the adapter is back, the reconnect switches
+// the relay off (and nothing else).
+func TestRelayLeftOnSwitchedOffAtReconnect(t *testing.T) {
+	r, err := NewRelay("kmtronic", RelayOptions{OwnSupply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	b, _, ev := connectBarrier(t, r, barrier.Options{Pulse: time.Second})
+	opened := make(chan error, 1)
+	go func() { opened <- b.Open(t.Context(), "test") }()
+	for deadline := time.Now().Add(2 * time.Second); !r.State(1) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	r.Unplug()
+	if err := <-opened; !errors.Is(err, serialport.ErrDown) {
+		t.Fatalf("Open = %v, want the off failing with ErrDown", err)
+	}
+	ev.wait(t, "fault")
+	if !r.State(1) {
+		t.Fatal("own-supply relay dropped on unplug")
+	}
+	sent := len(r.Frames())
+	if err := r.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	ev.wait(t, "up")
+	settle(t, r, sent+2)
+	if r.State(1) {
+		t.Fatal("relay still on after reconnect")
+	}
+	after := r.Frames()[sent:]
+	if !sameFrames(after, [][]byte{{0xFF, 1, 0}, {0xFF, 1, 3}}) {
+		t.Errorf("frames after reconnect %v, want off and read back", after)
+	}
+}
+
+// Halt switches the barrier relay off during a pulse and reads it back.
+func TestRelayHaltMidPulse(t *testing.T) {
+	r, b, _, _ := newRelayBarrier(t, "modbus", barrier.Options{Pulse: 3 * time.Second})
+	opened := make(chan error, 1)
+	go func() { opened <- b.Open(t.Context(), "test") }()
+	for deadline := time.Now().Add(2 * time.Second); !r.State(1) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := b.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if r.State(1) {
+		t.Error("relay on after Halt")
+	}
+	fs := r.Frames()
+	if last := fs[len(fs)-1]; !strings.HasPrefix(last.Desc, "query ch1") || !strings.HasSuffix(fs[len(fs)-2].Desc, "ch1 off") {
+		t.Errorf("frames %v, want off then read back", fs)
+	}
+	if err := <-opened; err != nil {
+		t.Errorf("Open = %v", err)
+	}
+}
+
 func TestRelayTwoOpens(t *testing.T) {
 	r, b, _, _ := newRelayBarrier(t, "lcus", barrier.Options{Pulse: 100 * time.Millisecond, Gap: 100 * time.Millisecond})
 	var wg sync.WaitGroup
@@ -147,7 +304,7 @@ func TestRelayTwoOpens(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	settle(t, r, 4)
+	settle(t, r, 5) // the "off" at connect, then on off on off
 	tl := r.Timeline()
 	if len(tl) != 4 || !tl[0].On || tl[1].On || !tl[2].On || tl[3].On {
 		t.Fatalf("timeline %v, want on off on off", tl)
@@ -215,9 +372,10 @@ func TestRelayMisbehaves(t *testing.T) {
 
 func TestRelayUnplugReplug(t *testing.T) {
 	r, b, link, ev := newRelayBarrier(t, "lcus", barrier.Options{Pulse: 100 * time.Millisecond})
+	settle(t, r, 1) // the "off" at connect
 	r.Unplug()
 	ev.wait(t, "down")
-	if err := b.Open(t.Context(), "test"); !errors.Is(err, barrier.ErrDown) {
+	if err := b.Open(t.Context(), "test"); !errors.Is(err, serialport.ErrDown) {
 		t.Fatalf("Open while unplugged = %v, want ErrDown", err)
 	}
 	if err := r.Replug(); err != nil {
@@ -225,15 +383,17 @@ func TestRelayUnplugReplug(t *testing.T) {
 	}
 	ev.wait(t, "up")
 	time.Sleep(100 * time.Millisecond)
-	// Nothing is replayed after reconnecting: the failed Open stays failed.
-	if f := r.Frames(); len(f) != 0 {
+	// Nothing is replayed after reconnecting: the failed Open stays
+	// failed. Only the "off" of each connect was sent.
+	want := [][]byte{barrier.LCUSFrame(1, false), barrier.LCUSFrame(1, false)}
+	if f := r.Frames(); !sameFrames(f, want) {
 		t.Fatalf("frames after replug: %v", f)
 	}
 	if err := b.Open(t.Context(), "test"); err != nil {
 		t.Fatalf("Open after replug: %v", err)
 	}
-	settle(t, r, 2)
-	if tl := r.Timeline(); len(tl) != 2 {
+	settle(t, r, 4)
+	if tl := r.Timeline(); len(tl) != 2 || !tl[0].On || tl[1].On {
 		t.Errorf("timeline %v", tl)
 	}
 	if !link.Up() {
@@ -258,7 +418,14 @@ func TestRelayQuickReplug(t *testing.T) {
 
 func TestLoopOnNumatoGPIO(t *testing.T) {
 	r, b, link, ev := newRelayBarrier(t, "numato", barrier.Options{Pulse: 100 * time.Millisecond})
-	loop, err := barrier.NewLoop(link, barrier.LoopOptions{Line: "gpio", GPIO: 2, Debounce: 50 * time.Millisecond})
+	loop, err := barrier.NewLoop(link, barrier.LoopOptions{Line: "gpio", GPIO: 2, Debounce: 50 * time.Millisecond,
+		OnChange: func(present bool) {
+			if present {
+				ev.note("vehicle_present")
+			} else {
+				ev.note("vehicle_clear")
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +448,13 @@ func TestScannerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	events := make(chan ticket.ScanEvent, 100)
-	sc := ticket.NewScanner(func() (io.ReadCloser, error) {
-		return barrier.OpenPort(s.Path(), barrier.PortConfig{Baud: 115200})
-	}, ticket.ScannerOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	events := make(chan scanner.Event, 100)
+	sc := scanner.New(serialport.Opener(s.Path(), serialport.Config{Baud: 115200}),
+		scanner.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
-	go func() { done <- sc.Run(ctx, func(ev ticket.ScanEvent) { events <- ev }) }()
-	next := func() ticket.ScanEvent {
+	go func() { done <- sc.Run(ctx, func(ev scanner.Event) { events <- ev }) }()
+	next := func() scanner.Event {
 		t.Helper()
 		select {
 		case ev := <-events:
@@ -296,9 +462,9 @@ func TestScannerEndToEnd(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("no scanner event")
 		}
-		return ticket.ScanEvent{}
+		return scanner.Event{}
 	}
-	expect := func(kind ticket.ScanKind, detail string) {
+	expect := func(kind scanner.Kind, detail string) {
 		t.Helper()
 		ev := next()
 		got := ev.Code + string(ev.Reason)
@@ -306,21 +472,21 @@ func TestScannerEndToEnd(t *testing.T) {
 			t.Fatalf("event %v %q, want %v %q", ev.Kind, got, kind, detail)
 		}
 	}
-	expect(ticket.ScannerUp, "")
+	expect(scanner.Up, "")
 	s.Send("EL1:DXB:X1:42:1700000000:0123456789ABCDEF")
-	expect(ticket.ScanCode, "EL1:DXB:X1:42:1700000000:0123456789ABCDEF")
+	expect(scanner.Code, "EL1:DXB:X1:42:1700000000:0123456789ABCDEF")
 	s.Send("EL1:DXB:X1:42:1700000000:0123456789ABCDEF") // duplicate within 2s
 	s.SendNoise()
-	expect(ticket.ScanDrop, string(ticket.DropControl))
-	expect(ticket.ScanDrop, string(ticket.DropIncomplete))
+	expect(scanner.Drop, string(ticket.DropControl))
+	expect(scanner.Drop, string(ticket.DropIncomplete))
 	s.Unplug()
-	expect(ticket.ScannerDown, "")
+	expect(scanner.Down, "")
 	if err := s.Replug(); err != nil {
 		t.Fatal(err)
 	}
-	expect(ticket.ScannerUp, "")
+	expect(scanner.Up, "")
 	s.Send("AFTER")
-	expect(ticket.ScanCode, "AFTER")
+	expect(scanner.Code, "AFTER")
 	cancel()
 	<-done
 }
@@ -340,13 +506,14 @@ func BenchmarkOpenToFirstByte(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer r.Close()
-			link := barrier.NewLink(barrier.PortOpener(r.Path(), barrier.PortConfig{}), barrier.LinkOptions{})
+			link := serialport.NewLink(serialport.Opener(r.Path(), serialport.Config{}), serialport.Options{Name: "relay"})
 			defer link.Close()
 			br, err := barrier.New(link, barrier.Options{Board: board, Gap: -1})
 			if err != nil {
 				b.Fatal(err)
 			}
-			// The first exchange opens the port; do not count it.
+			// The first exchange opens the port (and switches the relay
+			// off); do not count it.
 			if err := br.Halt(); err != nil {
 				b.Fatal(err)
 			}
@@ -366,7 +533,7 @@ func BenchmarkOpenToFirstByte(b *testing.B) {
 			b.ReportMetric(p(0.5), "p50-ms")
 			b.ReportMetric(p(0.99), "p99-ms")
 			b.ReportMetric(p(1), "max-ms")
-			b.Log(fmt.Sprintf("%s: n=%d p50=%.3fms p99=%.3fms max=%.3fms", board, len(lat), p(0.5), p(0.99), p(1)))
+			b.Logf("%s: n=%d p50=%.3fms p99=%.3fms max=%.3fms", board, len(lat), p(0.5), p(0.99), p(1))
 		})
 	}
 }

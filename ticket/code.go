@@ -1,8 +1,9 @@
 // Package ticket reads parking tickets: the signed EL1 code format, the
 // unsigned pattern format of third-party entry terminals, the tariff that
-// prices a stay, and the serial scanner's line reader.
+// prices a stay, and the line framer that turns a barcode scanner's bytes
+// into codes (the device reader that owns the port is package scanner).
 //
-// Everything here is pure except the scanner reader: callers pass "now".
+// Everything here is pure: callers pass "now".
 package ticket
 
 import (

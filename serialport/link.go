@@ -1,4 +1,4 @@
-package barrier
+package serialport
 
 import (
 	"context"
@@ -14,17 +14,14 @@ type EventKind int
 
 const (
 	// Up: the port was opened (at start or after it was lost), or the
-	// board works again after a Fault.
+	// device works again after a Fault.
 	Up EventKind = iota + 1
-	// Down: the port was lost (unplugged, I/O error); the Link re-opens it
-	// with backoff.
+	// Down: the port was lost (unplugged, I/O error, path gone or
+	// re-pointed, tty hung up); it is re-opened with backoff.
 	Down
-	// Fault: the board misbehaved (no reply, state read back wrong, relay
-	// may be stuck). The port stays open.
+	// Fault: the device misbehaved (no reply, a state read back wrong);
+	// the port stays open.
 	Fault
-	// VehiclePresent and VehicleClear come from the loop input.
-	VehiclePresent
-	VehicleClear
 )
 
 func (k EventKind) String() string {
@@ -35,62 +32,77 @@ func (k EventKind) String() string {
 		return "down"
 	case Fault:
 		return "fault"
-	case VehiclePresent:
-		return "vehicle_present"
-	case VehicleClear:
-		return "vehicle_clear"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
 
-// Event is a device health or input change, delivered to the OnEvent
-// callback of the Link that saw it.
+// Event is a device health change, delivered to Options.OnEvent.
 type Event struct {
-	// Device is the Link's name (DeviceRelay, DeviceLoop).
-	Device DeviceName
+	// Device is Options.Name ("relay", "loop", "scanner").
+	Device string
 	Kind   EventKind
 	// Err is the cause of Down and Fault.
 	Err error
 	At  time.Time
 }
 
-// DeviceName names the device a Link serves, in its events and logs.
-type DeviceName string
-
-const (
-	DeviceRelay DeviceName = "relay" // the relay board that pulses the barrier
-	DeviceLoop  DeviceName = "loop"  // the vehicle loop's input, when on its own port
+var (
+	// ErrDown: the port is not open (unplugged, not yet re-opened).
+	ErrDown = errors.New("device not connected")
+	// ErrDevice marks an error as the device's rather than the port's (no
+	// reply, a bad reply, a state read back wrong): a Link keeps the port
+	// open when an exchange fails with an error that errors.Is ErrDevice,
+	// and closes it for any other error. Drivers declare their protocol
+	// errors so that they match it.
+	ErrDevice = errors.New("device fault")
 )
 
-// ErrDown: the port is not open (unplugged, not yet re-opened).
-var ErrDown = errors.New("device not connected")
-
-// LinkOptions configures a Link. Zero fields mean the documented defaults.
-type LinkOptions struct {
-	// Name names the device in events and logs; default DeviceRelay.
-	Name DeviceName
+// Options configures a Link or Serve. Zero fields mean the documented
+// defaults.
+type Options struct {
+	// Name names the device in events and logs; default "serial".
+	Name string
 	// MinBackoff and MaxBackoff bound the wait between re-open attempts;
 	// defaults 250ms and 5s (doubling).
 	MinBackoff, MaxBackoff time.Duration
-	// Check is how often an idle open port is checked for having vanished
-	// (its path gone or re-pointed); default 1s.
+	// Check is how often a Link checks an idle open port for having
+	// vanished (its path gone or re-pointed, the tty hung up); default 1s.
 	Check time.Duration
-	// OnEvent receives Up, Down and Fault events (and the Barrier's and
-	// Loop's events), in order, one call at a time, never while the port
-	// is in use. It must not block and must not call back into the Link,
-	// Barrier or Loop: hand the event to a channel.
+	// OnEvent receives Up, Down and Fault events in order, one call at a
+	// time. A Link never calls it while the port is in use; Serve calls it
+	// from its own goroutine. It must not block and must not call back
+	// into the Link: hand the event to a channel.
 	OnEvent func(Event)
 	Logger  *slog.Logger
 }
 
-// Link owns one serial port: it opens it, hands it to one exchange at a
-// time, notices when it is lost and re-opens it with backoff. It never
-// writes anything by itself, so nothing reaches the board at start-up or
-// on reconnect.
+func (o *Options) fill() {
+	if o.Name == "" {
+		o.Name = "serial"
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 250 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(5*time.Second, o.MinBackoff)
+	}
+	if o.Check <= 0 {
+		o.Check = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Link owns one serial port of a device that answers queries: it opens
+// it, hands it to one exchange at a time, notices when it is lost and
+// re-opens it with backoff. Apart from the OnOpen functions it writes
+// nothing by itself.
 type Link struct {
-	open Opener
-	opts LinkOptions
-	log  *slog.Logger
+	open  OpenFunc
+	opts  Options
+	log   *slog.Logger
+	hooks []func(Port) error // guarded by mu
 
 	mu   sync.Mutex // held for a whole exchange
 	port Port
@@ -98,35 +110,43 @@ type Link struct {
 
 	qMu     sync.Mutex // guards queue and faulted
 	queue   []Event    // events not yet delivered
-	faulted bool       // a Fault was reported and the board has not yet recovered
+	faulted bool       // a Fault was reported and the device has not yet recovered
 	evMu    sync.Mutex // serialises deliveries
 	kick    chan struct{}
 }
 
 // NewLink makes a Link that opens its port with open. The port is opened
 // by Run (or by the first exchange).
-func NewLink(open Opener, opts LinkOptions) *Link {
-	if opts.Name == "" {
-		opts.Name = DeviceRelay
-	}
-	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = 250 * time.Millisecond
-	}
-	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(5*time.Second, opts.MinBackoff)
-	}
-	if opts.Check <= 0 {
-		opts.Check = time.Second
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Link{open: open, opts: opts, log: log.With("device", string(opts.Name)), kick: make(chan struct{}, 1), err: ErrDown}
+func NewLink(open OpenFunc, opts Options) *Link {
+	opts.fill()
+	return &Link{open: open, opts: opts, log: opts.Logger.With("device", opts.Name), kick: make(chan struct{}, 1), err: ErrDown}
 }
 
 // Name is the Link's device name.
-func (l *Link) Name() DeviceName { return l.opts.Name }
+func (l *Link) Name() string { return l.opts.Name }
+
+// OnOpen adds f to the functions run, in the order added, each time the
+// port is opened, before the Up event and before any exchange (a relay
+// board is put in its safe state there). If the port is open already, f
+// runs at once. An error from f that matches ErrDevice keeps the port:
+// Up is reported, then a Fault. Any other error counts as the open
+// failing: the port is closed and re-opened with backoff.
+func (l *Link) OnOpen(f func(Port) error) {
+	defer l.flush()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hooks = append(l.hooks, f)
+	if l.port == nil {
+		return
+	}
+	if err := f(l.port); err != nil {
+		if errors.Is(err, ErrDevice) {
+			l.fault(err)
+		} else {
+			l.lost(err)
+		}
+	}
+}
 
 // emit queues an event; flush delivers it once no lock is held, so that
 // OnEvent never runs inside an exchange.
@@ -156,7 +176,14 @@ func (l *Link) flush() {
 	}
 }
 
-// fault queues a board fault (delivered at the end of the exchange).
+// Fault reports that the device misbehaved while its port stays open (a
+// relay that may be stuck, an input that cannot be read). Call it outside
+// Do: the event is delivered before Fault returns.
+func (l *Link) Fault(err error) {
+	l.fault(err)
+	l.flush()
+}
+
 func (l *Link) fault(err error) {
 	l.log.Warn("device fault", "err", err)
 	l.qMu.Lock()
@@ -165,10 +192,10 @@ func (l *Link) fault(err error) {
 	l.emit(Fault, err)
 }
 
-// healthy reports that the board did what it was told (and confirmed it
-// where it can): after a Fault, an Up event says the device is well again.
-// The caller flushes.
-func (l *Link) healthy() {
+// Healthy reports that the device did what it was told (and confirmed it
+// where it can): after a Fault, an Up event says it is well again. Call it
+// outside Do.
+func (l *Link) Healthy() {
 	l.qMu.Lock()
 	was := l.faulted
 	l.faulted = false
@@ -177,6 +204,7 @@ func (l *Link) healthy() {
 		l.log.Info("device recovered")
 		l.emit(Up, nil)
 	}
+	l.flush()
 }
 
 // Up reports whether the port is open now.
@@ -186,7 +214,8 @@ func (l *Link) Up() bool {
 	return l.port != nil
 }
 
-// tryOpen opens the port if it is not open; l.mu is held.
+// tryOpen opens the port if it is not open and runs the OnOpen functions;
+// l.mu is held.
 func (l *Link) tryOpen() bool {
 	if l.port != nil {
 		return true
@@ -196,12 +225,28 @@ func (l *Link) tryOpen() bool {
 		l.err = fmt.Errorf("%w: %w", ErrDown, err)
 		return false
 	}
+	var devErr error
+	for _, f := range l.hooks {
+		err := f(p)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrDevice):
+			devErr = errors.Join(devErr, err)
+		default:
+			_ = p.Close()
+			l.err = fmt.Errorf("%w: %w", ErrDown, err)
+			return false
+		}
+	}
 	l.port, l.err = p, nil
 	l.qMu.Lock()
 	l.faulted = false
 	l.qMu.Unlock()
 	l.log.Info("device up")
 	l.emit(Up, nil)
+	if devErr != nil {
+		l.fault(devErr)
+	}
 	return true
 }
 
@@ -221,16 +266,10 @@ func (l *Link) lost(err error) {
 	}
 }
 
-// boardFault reports whether err is the board's fault rather than the
-// link's: the port is kept for those.
-func boardFault(err error) bool {
-	return errors.Is(err, ErrNoReply) || errors.Is(err, ErrBadReply) ||
-		errors.Is(err, ErrMismatch) || errors.Is(err, ErrNoReadback) || errors.Is(err, ErrBoard)
-}
-
 // Do runs one exchange with the port, alone. When the port is down it
-// tries one open first and fails with ErrDown if that fails. An I/O error
-// from fn (anything but a board fault) closes the port and reports Down.
+// tries one open first and fails with ErrDown if that fails. An error
+// from fn that does not match ErrDevice closes the port and reports Down.
+// fn's error is returned as is.
 func (l *Link) Do(fn func(Port) error) error {
 	defer l.flush()
 	l.mu.Lock()
@@ -242,7 +281,7 @@ func (l *Link) Do(fn func(Port) error) error {
 		return l.err
 	}
 	err := fn(l.port)
-	if err != nil && !boardFault(err) {
+	if err != nil && !errors.Is(err, ErrDevice) {
 		l.lost(err)
 	}
 	return err
