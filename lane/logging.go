@@ -76,12 +76,21 @@ func ticketValue(t TicketInfo) slog.Value {
 // before a step.
 type before struct {
 	state  State
+	visit  int64
 	shown  uint64
 	health Health
 }
 
 func (r *Runner) before() before {
-	return before{state: r.m.state, shown: r.m.shown, health: r.m.health}
+	return before{state: r.m.state, visit: r.m.visitID(), shown: r.m.shown, health: r.m.health}
+}
+
+// visitID is the visit being served (0: none).
+func (m *Machine) visitID() int64 {
+	if m.v == nil {
+		return 0
+	}
+	return m.v.id
 }
 
 // logStep logs what event ev (nil for an action) changed, at now.
@@ -96,19 +105,23 @@ func (r *Runner) logStep(now time.Time, ev Event, cmds []Command, b before) {
 				"fee_fils", int64(e.Quote.Fee), "paid_fils", int64(e.Quote.Paid), "due_fils", int64(e.Quote.Due), "free", e.Quote.Free)
 		}
 	}
+	// The visit a change belongs to: the one being served, or the one
+	// that just ended with it.
+	visit := m.visitID()
+	if visit == 0 {
+		visit = b.visit
+	}
 	if m.state != b.state {
-		s := m.Snapshot(now)
-		attrs := []any{"from", b.state.String(), "state", m.state.String(), "visit", s.Visit, "notice", m.notice.String()}
+		attrs := []any{"from", b.state.String(), "state", m.state.String(), "visit", visit, "notice", m.notice.String()}
 		if ev != nil {
 			attrs = append(attrs, "event", Describe(ev))
 		}
 		r.log.Info("state", attrs...)
 	}
+	if d, ok := ev.(DeviceChanged); ok && b.state == Fault && m.state != Fault {
+		r.log.Warn("recovered", "device", d.Device.String(), "reason", d.Device.String()+"_back", "state", m.state.String())
+	}
 	if m.shown != b.shown {
-		visit := int64(0)
-		if m.v != nil {
-			visit = m.v.id
-		}
 		r.log.Info("notice", "notice", m.notice.String(), "reason", m.why, "state", m.state.String(), "visit", visit)
 	}
 	r.logDevice(DevRelay, b.health.Relay, m.health.Relay)
@@ -125,17 +138,13 @@ func (r *Runner) logScan(code string, cmds []Command, b before) {
 	case m.state == Checking && m.v != nil && len(cmds) > 0:
 		r.log.Info("scan", "visit", m.v.id, "ticket", ref)
 	case b.state == FeeDue && len(cmds) > 0:
-		r.log.Info("scan", "visit", m.v.id, "ticket", ref, "as", "validation")
+		r.log.Info("scan", "visit", m.visitID(), "ticket", ref, "as", "validation")
 	case b.state == Fault:
 		r.log.Warn("scan refused", "state", b.state.String(), "notice", m.notice.String(), "reason", m.why, "ticket", ref)
 	case b.state == Closed:
-		r.log.Info("scan refused", "state", b.state.String(), "notice", m.notice.String(), "reason", "lane_closed", "ticket", ref)
+		r.log.Info("scan refused", "state", b.state.String(), "notice", m.notice.String(), "reason", m.why, "ticket", ref)
 	default:
-		visit := int64(0)
-		if m.v != nil {
-			visit = m.v.id
-		}
-		r.log.Info("scan ignored", "state", b.state.String(), "reason", "vehicle_being_served", "visit", visit, "ticket", ref)
+		r.log.Info("scan ignored", "state", b.state.String(), "reason", "vehicle_being_served", "visit", m.visitID(), "ticket", ref)
 	}
 }
 

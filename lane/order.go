@@ -284,7 +284,7 @@ func (m *Machine) orderCreated(now time.Time, e CreateResult) []Command {
 			o.phase = orderUnconfirmed
 		}
 		o.retryAt = now.Add(m.p.RetryInterval)
-		m.show(NoticePaymentUnavailable, "payby_create_failed")
+		m.show(NoticePaymentUnavailable, "payby_unreachable")
 		return nil
 	}
 	m.health.PayBy = DeviceOK
