@@ -90,11 +90,13 @@ func TestLogNeverCarriesTheCode(t *testing.T) {
 			code   = "EL1:S:E1:777:946681200:0123456789ABCDEF"
 			mac    = "0123456789ABCDEF"
 			forged = "EL1:S:E1:778:946681200:FEDCBA9876543210"
+			other  = "EL1:S:E1:779:946681200:00112233445566FF"
 		)
 		w := newWorld(t, Params{}, nil)
 		w.ticket(code, time.Hour)
 		w.scan(code)
 		w.want(FeeDue)
+		w.scan(other) // while the fee is shown: tried as a validation stamp
 		w.payNow("S-X1-777-1")
 		w.sleep(2 * time.Second)
 		w.want(Open)
@@ -113,7 +115,7 @@ func TestLogNeverCarriesTheCode(t *testing.T) {
 		w.stop()
 
 		text := w.logs.text()
-		for _, secret := range []string{mac, code, forged, "FEDCBA9876543210"} {
+		for _, secret := range []string{mac, code, forged, "FEDCBA9876543210", other, "00112233445566FF"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("log carries %q:\n%s", secret, text)
 			}
@@ -124,6 +126,9 @@ func TestLogNeverCarriesTheCode(t *testing.T) {
 		}
 		if len(w.logs.find(t, "scan", map[string]any{"ticket.serial": "778"})) != 1 {
 			t.Errorf("the forged code's scan not logged by its serial\n%s", text)
+		}
+		if len(w.logs.find(t, "scan", map[string]any{"ticket.serial": "779", "as": "validation", "visit": 1.0})) != 1 {
+			t.Errorf("a code scanned while the fee is shown not logged\n%s", text)
 		}
 		if len(w.logs.find(t, "ticket checked", map[string]any{"ticket.serial": "777", "visit": 1.0, "due_fils": 1000.0})) != 1 {
 			t.Errorf("checked ticket not logged\n%s", text)

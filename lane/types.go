@@ -522,11 +522,11 @@ func Describe(v any) string {
 		return "act " + describeAction(x.Action)
 	case Validated:
 		if !x.OK {
-			return fmt.Sprintf("validated visit=%d code=%s not a validation", x.Visit, x.Code)
+			return fmt.Sprintf("validated visit=%d %s not a validation", x.Visit, refCode(x.Code))
 		}
 		return fmt.Sprintf("validated visit=%d code=%s name=%q fee=%s due=%s free=%q", x.Visit, x.Code, x.Name, x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Free)
 	case CheckValidation:
-		return fmt.Sprintf("check_validation visit=%d code=%s", x.Visit, x.Code)
+		return fmt.Sprintf("check_validation visit=%d %s", x.Visit, refCode(x.Code))
 	case CheckTicket:
 		if x.Lost {
 			return fmt.Sprintf("check visit=%d lost", x.Visit)
