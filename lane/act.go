@@ -53,7 +53,7 @@ func (m *Machine) refuse(err error) []Command {
 func (m *Machine) cancel(now time.Time) []Command {
 	switch m.state {
 	case Checking, FeeDue:
-		return m.endVisit(now, NoticeNone, "cancelled")
+		return m.endVisit(now, NoticeNone, "", "cancelled")
 	case Notice:
 		m.becomeIdle()
 		return nil

@@ -13,11 +13,11 @@ import (
 	"github.com/exitlane/exitlane/money"
 )
 
-// fakeTickets accepts codes "T<serial>@<minutes before now at check time>"
-// resolved against a fixed entry map set by the test, plus "FORGED",
-// "OTHER", "FUTURE" and anything else as malformed. Tariff: 15 min grace,
-// then AED 10 per started hour; exit grace 10 min after a payment; lost
-// ticket AED 150.
+// fakeTickets accepts codes "T<serial>" (or EL1-shaped codes, whose
+// fourth field is the serial) resolved against a fixed entry map set by
+// the test, plus "FORGED", "OTHER", "FUTURE" and anything else as
+// malformed. Tariff: 15 min grace, then AED 10 per started hour; exit
+// grace 10 min after a payment; lost ticket AED 150.
 type fakeTickets struct {
 	mu      sync.Mutex
 	entries map[string]time.Time // code -> entry
@@ -50,6 +50,9 @@ func (f *fakeTickets) Check(code string, now time.Time) (TicketInfo, string, err
 		return TicketInfo{}, "", errFake
 	}
 	serial := strings.TrimPrefix(code, "T")
+	if p := strings.Split(code, ":"); len(p) == 6 { // EL1:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<MAC>
+		serial = p[3]
+	}
 	return TicketInfo{Serial: serial, Format: FormatSigned, Site: "S", Lane: "E1", Entry: entry, Signed: true}, "S/E1/" + serial, nil
 }
 

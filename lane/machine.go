@@ -88,12 +88,20 @@ const overrideWindow = 3 * time.Minute
 // do). The PayBy order of a visit whose fee is due is in order.go, the
 // driver's and attendants' actions in act.go.
 type Machine struct {
-	p        Params
-	state    State
-	next     int64
-	v        *visit
-	notice   NoticeKind
+	p      Params
+	state  State
+	next   int64
+	v      *visit
+	notice NoticeKind
+	// why is the reason for the notice, for the log (the driver never
+	// reads it); shown counts notices shown, so each is logged once.
+	why      string
+	shown    uint64
 	deadline time.Time
+	// held: the Fault interrupted what only an attendant can settle (a
+	// pulse, a payment, the ledger). Otherwise the lane leaves Fault by
+	// itself once the relay and the scanner are back.
+	held     bool
 	health   Health
 	laneOpen bool
 	called   bool
@@ -211,24 +219,44 @@ func (m *Machine) Next() time.Time {
 // The become… helpers: one per state, each setting everything that state
 // needs, so that no transition leaves a field of the previous state behind.
 
+// show sets the notice the driver sees and why (a stable snake_case
+// reason, for the log). A notice that changes counts as shown once more.
+func (m *Machine) show(n NoticeKind, why string) {
+	if n == NoticeNone {
+		why = ""
+	}
+	if n == m.notice && why == m.why {
+		return
+	}
+	m.notice, m.why = n, why
+	if n != NoticeNone {
+		m.shown++
+	}
+}
+
 // reset leaves the current state for s: no vehicle, no notice, no timer.
 func (m *Machine) reset(s State) {
 	m.state = s
 	m.v = nil
-	m.notice = NoticeNone
+	m.show(NoticeNone, "")
 	m.deadline = time.Time{}
+	m.held = false
 }
 
 // becomeIdle ends the service of a vehicle: Idle, or Fault while the relay
 // or the scanner is down, or Closed while an attendant has closed the lane.
+// No vehicle is being served, so such a Fault ends by itself when the
+// device is back.
 func (m *Machine) becomeIdle() {
 	m.called = false
 	switch {
-	case m.health.Relay == DeviceDown || m.health.Scanner == DeviceDown:
-		m.becomeFault(NoticeDeviceFault)
+	case m.health.Relay == DeviceDown:
+		m.becomeFault(NoticeDeviceFault, "relay_down", false)
+	case m.health.Scanner == DeviceDown:
+		m.becomeFault(NoticeDeviceFault, "scanner_down", false)
 	case !m.laneOpen:
 		m.reset(Closed)
-		m.notice = NoticeLaneClosed
+		m.show(NoticeLaneClosed, "closed_by_attendant")
 	default:
 		m.reset(Idle)
 	}
@@ -246,11 +274,12 @@ func (m *Machine) becomeChecking(v *visit) []Command {
 	return []Command{CheckTicket{Visit: v.id, Code: v.code, Lost: v.lost}}
 }
 
-// becomeFeeDue shows the visit's fee, with notice n; the payment window
-// starts now (and again when the QR first shows, see orderCreated).
-func (m *Machine) becomeFeeDue(now time.Time, n NoticeKind) {
+// becomeFeeDue shows the visit's fee, with notice n (for why); the
+// payment window starts now (and again when the QR first shows, see
+// orderCreated).
+func (m *Machine) becomeFeeDue(now time.Time, n NoticeKind, why string) {
 	m.state = FeeDue
-	m.notice = n
+	m.show(n, why)
 	m.deadline = time.Time{}
 	m.v.payBy = now.Add(m.p.PayWindow)
 }
@@ -262,9 +291,9 @@ func (m *Machine) becomeOpening(v *visit, visitID int64, cause Cause) (auth stri
 	auth = m.newAuth(visitID)
 	m.state = Opening
 	m.v = v
-	m.notice = NoticeNone
+	m.show(NoticeNone, "")
 	if cause == CauseExitGrace {
-		m.notice = NoticePaidNotExited
+		m.show(NoticePaidNotExited, "paid_within_exit_grace")
 	}
 	m.deadline = time.Time{}
 	m.opening = &authorisation{auth: auth, cause: cause}
@@ -281,17 +310,20 @@ func (m *Machine) becomeOpen(now time.Time) {
 	}
 }
 
-// becomeNotice shows notice n for NoticeFor, then Idle.
-func (m *Machine) becomeNotice(now time.Time, n NoticeKind) {
+// becomeNotice shows notice n (for why) for NoticeFor, then Idle.
+func (m *Machine) becomeNotice(now time.Time, n NoticeKind, why string) {
 	m.reset(Notice)
-	m.notice = n
+	m.show(n, why)
 	m.deadline = now.Add(m.p.NoticeFor)
 }
 
-// becomeFault stops serving until an attendant clears the fault n.
-func (m *Machine) becomeFault(n NoticeKind) {
+// becomeFault stops serving: fault n (for why). If held, only an attendant
+// clears it; otherwise it also ends when the relay and the scanner are
+// back (see device).
+func (m *Machine) becomeFault(n NoticeKind, why string, held bool) {
 	m.reset(Fault)
-	m.notice = n
+	m.show(n, why)
+	m.held = held
 }
 
 func (m *Machine) scanned(now time.Time, code string) []Command {
@@ -321,7 +353,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	}
 	if e.Err != nil {
 		m.health.Ledger = DeviceDown
-		m.becomeFault(NoticeLedgerFault)
+		m.becomeFault(NoticeLedgerFault, "ledger_lookup_failed", true)
 		return nil
 	}
 	m.health.Ledger = DeviceOK
@@ -333,16 +365,16 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	v.attempt = e.History.Attempts
 	rec := VisitRec{Visit: v.id, At: now, TicketID: e.ID, Ticket: e.Ticket, Quote: e.Quote,
 		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason}
-	refused := e.Refused
+	refused, why := e.Refused, "ticket_refused"
 	if refused == NoticeNone && e.History.Exited && !v.override {
-		refused = NoticeAlreadyUsed
+		refused, why = NoticeAlreadyUsed, "ticket_exited_before"
 	}
 	if refused != NoticeNone {
 		rec.Refused = refused
 		if refused == NoticeAlreadyUsed {
 			m.refused, m.refusedAt = v, now
 		}
-		m.becomeNotice(now, refused)
+		m.becomeNotice(now, refused, why)
 		return []Command{Write{Visit: v.id, Rec: rec}}
 	}
 	cmds := []Command{Write{Visit: v.id, Rec: rec}}
@@ -367,10 +399,10 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 		}
 		return append(cmds, m.authoriseExit(now, cause, 0, no, v.by, v.reason, nil)...)
 	case m.p.MaxAmount > 0 && due > m.p.MaxAmount:
-		m.becomeFeeDue(now, NoticeCallAttendant)
+		m.becomeFeeDue(now, NoticeCallAttendant, "above_max_amount")
 		return cmds
 	}
-	m.becomeFeeDue(now, NoticeNone)
+	m.becomeFeeDue(now, NoticeNone, "")
 	// Orders of this ticket left open by an earlier visit: cancel them,
 	// and count a payment that lands on one of them as this visit's.
 	for _, no := range e.History.Open {
@@ -412,13 +444,14 @@ func (m *Machine) dropVisit(now time.Time, outcome string) []Command {
 	return cmds
 }
 
-// endVisit ends the visit being served with notice n (NoticeNone: Idle).
-func (m *Machine) endVisit(now time.Time, n NoticeKind, outcome string) []Command {
+// endVisit ends the visit being served with notice n for why (NoticeNone:
+// Idle).
+func (m *Machine) endVisit(now time.Time, n NoticeKind, why, outcome string) []Command {
 	cmds := m.dropVisit(now, outcome)
 	if n == NoticeNone {
 		m.becomeIdle()
 	} else {
-		m.becomeNotice(now, n)
+		m.becomeNotice(now, n, why)
 	}
 	return cmds
 }
@@ -441,8 +474,10 @@ func (m *Machine) barrierDone(now time.Time, e BarrierDone) []Command {
 		return nil
 	}
 	if e.Err != nil {
+		// An authorised exit did not happen: the driver (who may have
+		// paid) waits for an attendant, whatever the relay does next.
 		m.health.Relay = DeviceDown
-		m.becomeFault(NoticeBarrierFault)
+		m.becomeFault(NoticeBarrierFault, "pulse_failed", true)
 		return []Command{Write{Visit: e.Visit, Rec: PulseRec{Auth: e.Auth, At: now, OK: false, Err: e.Err.Error()}}}
 	}
 	m.health.Relay = DeviceOK
@@ -463,22 +498,41 @@ func (m *Machine) device(now time.Time, e DeviceChanged) []Command {
 		m.health.PayBy = e.State
 		return nil
 	}
+	why := e.Device.String() + "_down"
 	if e.State != DeviceDown {
-		return nil
+		return m.deviceBack(now, e.Device)
 	}
 	switch m.state {
 	case Idle, Notice, Open:
-		m.becomeFault(NoticeDeviceFault)
+		m.becomeFault(NoticeDeviceFault, why, false)
 	case Checking, FeeDue:
 		if e.Device != DevRelay {
 			return nil // the visit can finish without the scanner
 		}
+		// A driver who may have paid (a QR PayBy holds as payable) is
+		// left to an attendant; a visit with nothing to pay yet is
+		// simply dropped, and the driver scans again once it is back.
+		held := m.v.order != nil && (m.v.order.payable() || m.v.order.phase == orderPaid)
 		cmds := m.dropVisit(now, "fault")
-		m.becomeFault(NoticeDeviceFault)
+		m.becomeFault(NoticeDeviceFault, why, held)
 		return cmds
 	}
 	// Opening: the pulse's own result decides. Fault, Closed: unchanged.
 	return nil
+}
+
+// SystemActor is the actor of audit records the lane writes by itself
+// (a recovery), where attendant actions name the attendant.
+const SystemActor = "system"
+
+// deviceBack: device d is up again. A Fault that nothing held ends once
+// the relay and the scanner are both back, and says so in the audit.
+func (m *Machine) deviceBack(now time.Time, d Device) []Command {
+	if m.state != Fault || m.held || m.health.Relay == DeviceDown || m.health.Scanner == DeviceDown {
+		return nil
+	}
+	m.becomeIdle()
+	return []Command{Write{Rec: AuditRec{At: now, Attendant: SystemActor, Action: "recovered", Reason: d.String() + " back"}}}
 }
 
 func (m *Machine) loopChanged(e LoopChanged) []Command {
@@ -501,7 +555,7 @@ func (m *Machine) writeFailed() []Command {
 	if v := m.v; v != nil && v.order != nil && v.order.payable() {
 		cmds = append(cmds, CancelOrder{Visit: v.id, No: v.order.req.MerchantOrderNo})
 	}
-	m.becomeFault(NoticeLedgerFault)
+	m.becomeFault(NoticeLedgerFault, "ledger_write_failed", true)
 	return cmds
 }
 

@@ -88,6 +88,12 @@ var setups = []struct {
 	{"open", []Event{Scanned{Code: "T7"}, Checked{Visit: 1, ID: "S/E1/7", Quote: Quote{Free: FreeGrace}}, BarrierDone{Visit: 1, Auth: "1-1"}}},
 	{"notice", []Event{Scanned{Code: "X"}, Checked{Visit: 1, Refused: NoticeForged}}},
 	{"fault", []Event{DeviceChanged{Device: DevRelay, State: DeviceDown}}},
+	// Faults only an attendant clears: a QR was payable, a pulse failed,
+	// the ledger failed.
+	{"fault_while_paying", []Event{Scanned{Code: "T7"}, checkedDue(1, 1000), CreateResult{Visit: 1, No: liveNo, Res: Created{TokenURL: "u", State: OrderState{Status: OrderCreated}}},
+		DeviceChanged{Device: DevRelay, State: DeviceDown}}},
+	{"fault_pulse_failed", []Event{Scanned{Code: "T7"}, Checked{Visit: 1, ID: "S/E1/7", Quote: Quote{Free: "grace"}}, BarrierDone{Visit: 1, Auth: "1-1", Err: errFake}}},
+	{"fault_ledger", []Event{WriteFailed{Err: errFake}}},
 	{"closed", []Event{Acted{Action: CloseLane{Attendant: "a1"}}}},
 }
 
@@ -136,6 +142,15 @@ var events = []struct {
 	{"validated_free", Validated{Visit: 1, Code: "VFREE", Name: "free", OK: true, Quote: Quote{Free: FreeValidation}}},
 }
 
+// setupState is the state a setup reaches: its name up to a variant
+// ("fee_due_payby_down", "fault_ledger").
+func setupState(name string) string {
+	if strings.HasPrefix(name, "fault") {
+		return "fault"
+	}
+	return strings.TrimSuffix(name, "_payby_down")
+}
+
 func names(cmds []Command) string {
 	var out []string
 	for _, c := range cmds {
@@ -161,7 +176,7 @@ func TestTransitionTable(t *testing.T) {
 			for _, ev := range s.evs {
 				h.step(t, now, ev)
 			}
-			if got := h.m.State().String(); got != strings.TrimSuffix(s.name, "_payby_down") {
+			if got := h.m.State().String(); got != setupState(s.name) {
 				t.Fatalf("setup %s reached %s", s.name, got)
 			}
 			if e.name == "tick_later" {
@@ -222,7 +237,13 @@ func TestTransitionsKeyRows(t *testing.T) {
 		{"opening", "manual_open", Opening, "", ErrNotNow},
 		{"open", "loop_clear", Idle, "", nil},
 		{"fault", "scan", Fault, "", nil},
-		{"fault", "clear_fault", Fault, "", ErrNotNow}, // relay still down
+		{"fault", "clear_fault", Fault, "", ErrNotNow},  // relay still down
+		{"fault", "relay_up", Idle, "write:audit", nil}, // nothing in flight: back in service by itself
+		{"fault", "scanner_down", Fault, "", nil},
+		{"fault_while_paying", "relay_up", Fault, "", nil}, // the driver may have paid: an attendant decides
+		{"fault_pulse_failed", "relay_up", Fault, "", nil}, // an authorised exit did not happen
+		{"fault_ledger", "relay_up", Fault, "", nil},       // not the relay's fault
+		{"fault_while_paying", "clear_fault", Fault, "", ErrNotNow},
 		{"closed", "scan", Closed, "", nil},
 		{"closed", "open_lane", Idle, "write:audit", nil},
 		{"notice", "override", Notice, "", ErrNotNow},                               // only after "already used"

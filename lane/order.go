@@ -139,7 +139,7 @@ func (m *Machine) newOrder(now time.Time) []Command {
 	if v.payBy.IsZero() || !v.everShown {
 		v.payBy = now.Add(m.p.PayWindow)
 	}
-	m.notice = NoticeNone
+	m.show(NoticeNone, "")
 	return []Command{
 		Write{Visit: v.id, Rec: OrderRec{Visit: v.id, TicketID: v.ticketID, Key: v.key, No: no,
 			Attempt: v.attempt, Amount: req.Amount, At: now, Expire: req.Expire}},
@@ -187,11 +187,10 @@ func (m *Machine) tickFeeDue(now time.Time) []Command {
 	switch {
 	case o == nil || !o.payable():
 		if over {
-			n := NoticeExpired
 			if m.health.PayBy == DeviceDown {
-				n = NoticePaymentUnavailable
+				return m.endVisit(now, NoticePaymentUnavailable, "payby_unreachable", "expired")
 			}
-			return m.endVisit(now, n, "expired")
+			return m.endVisit(now, NoticeExpired, "pay_window_over", "expired")
 		}
 	case o.phase == orderShown || o.phase == orderReplacing:
 		if over {
@@ -208,7 +207,7 @@ func (m *Machine) tickFeeDue(now time.Time) []Command {
 		if !now.Before(o.req.Expire) {
 			// PayBy did not answer until the order's own expiry: stop
 			// holding the driver; the reconciler settles the order.
-			return m.endVisit(now, NoticePaymentUnavailable, "unresolved")
+			return m.endVisit(now, NoticePaymentUnavailable, "payby_no_answer", "unresolved")
 		}
 	}
 	if o == nil || o.busy {
@@ -285,7 +284,7 @@ func (m *Machine) orderCreated(now time.Time, e CreateResult) []Command {
 			o.phase = orderUnconfirmed
 		}
 		o.retryAt = now.Add(m.p.RetryInterval)
-		m.notice = NoticePaymentUnavailable
+		m.show(NoticePaymentUnavailable, "payby_unreachable")
 		return nil
 	}
 	m.health.PayBy = DeviceOK
@@ -296,7 +295,7 @@ func (m *Machine) orderCreated(now time.Time, e CreateResult) []Command {
 	case OrderFailed:
 		o.phase = orderDead
 		o.token = ""
-		m.notice = NoticePaymentFailed
+		m.show(NoticePaymentFailed, "payby_order_failed")
 		return []Command{rec}
 	}
 	if o.phase == orderDead {
@@ -308,7 +307,7 @@ func (m *Machine) orderCreated(now time.Time, e CreateResult) []Command {
 	o.token = e.Res.TokenURL
 	o.pollAt = now.Add(m.p.PollInterval)
 	if m.notice == NoticePaymentUnavailable || m.notice == NoticePaymentFailed {
-		m.notice = NoticeNone
+		m.show(NoticeNone, "")
 	}
 	if !v.everShown {
 		// The driver gets the whole window from the moment the QR shows.
@@ -354,7 +353,7 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 	m.health.PayBy = DeviceOK
 	o.failingSince = time.Time{}
 	if m.notice == NoticePaymentUnavailable && o.payable() {
-		m.notice = NoticeNone
+		m.show(NoticeNone, "")
 	}
 	var cmds []Command
 	placing := o.phase == orderCreating || o.phase == orderUnconfirmed
@@ -374,7 +373,7 @@ func (m *Machine) orderUpdate(now time.Time, e OrderUpdate) []Command {
 		}
 		o.phase = orderDead
 		o.token = ""
-		m.notice = NoticePaymentFailed // "new QR" or cancel
+		m.show(NoticePaymentFailed, "payby_order_failed") // "new QR" or cancel
 	}
 	return cmds
 }
@@ -417,15 +416,17 @@ func (m *Machine) unanswered(now time.Time, o *order) {
 	if o.failingSince.IsZero() {
 		o.failingSince = now
 	}
-	if o.payable() && now.Sub(o.failingSince) >= alertAfter {
-		m.notice = NoticePaymentUnavailable // the QR stays: it may still be paid
+	switch o.phase {
+	case orderUnconfirmed, orderReplacing:
+		m.show(NoticePaymentUnavailable, "payby_unreachable") // no QR to pay while PayBy is away
+	default:
+		if o.payable() && now.Sub(o.failingSince) >= alertAfter {
+			m.show(NoticePaymentUnavailable, "payby_unanswered") // the QR stays: it may still be paid
+		}
 	}
 	switch o.phase {
 	case orderUnconfirmed, orderReplacing, orderCancelling:
 		o.retryAt = now.Add(m.p.RetryInterval)
-		if o.phase != orderCancelling {
-			m.notice = NoticePaymentUnavailable // no QR to pay while PayBy is away
-		}
 	default:
 		o.pollAt = now.Add(m.p.PollInterval)
 	}
@@ -495,7 +496,7 @@ func (m *Machine) cancelled(now time.Time) []Command {
 		m.v.everShown = false // the new QR gets the whole window again
 		return m.newOrder(now)
 	}
-	return m.endVisit(now, NoticeExpired, "expired")
+	return m.endVisit(now, NoticeExpired, "pay_window_over", "expired")
 }
 
 // paid authorises the exit paid by order no: one transaction records the

@@ -29,6 +29,8 @@ type Deps struct {
 	PulseTimeout time.Duration
 	// Trace, if set, is called after every step with the event, its
 	// commands and the new state (scenario transcripts, debugging).
+	// Events carry scanned codes whole: render them with Describe, which
+	// leaves the code and its MAC out.
 	Trace func(at time.Time, ev Event, cmds []Command, st State, err error)
 	// Failpoint, if set, is called at the steps where a crash matters
 	// ("write:<record>" after each ledger write, "created" after
@@ -63,6 +65,8 @@ type Runner struct {
 	skew       atomic.Int64 // local clock minus PayBy's Date header, ns (0 unknown)
 	reconBusy  atomic.Bool
 	wg         sync.WaitGroup
+
+	outage outage // PayBy, for the log (runner goroutine only)
 }
 
 type actReq struct {
@@ -153,12 +157,18 @@ func (r *Runner) Run(ctx context.Context) error {
 			var err error
 			if req.a != nil {
 				now := r.d.Now()
+				b := r.before()
 				var cmds []Command
 				cmds, err = r.m.Act(now, req.a)
 				if r.d.Trace != nil {
 					r.d.Trace(now, Acted{Action: req.a}, cmds, r.m.State(), err)
 				}
-				r.log.Info("action", "action", req.a.actionName(), "state", r.m.State().String(), "refused", errString(err))
+				attrs := []any{"action", req.a.actionName(), "state", r.m.State().String(), "refused", errString(err)}
+				if x, ok := req.a.(EnterCode); ok {
+					attrs = append(attrs, "ticket", refCode(x.Code))
+				}
+				r.log.Info("action", attrs...)
+				r.logStep(now, nil, cmds, b)
 				if err == nil {
 					err = r.exec(ctx, cmds)
 				}
@@ -225,20 +235,17 @@ func (r *Runner) step(ctx context.Context, ev Event) error {
 		}
 		r.skew.Store(int64(skew))
 	}
-	before := r.m.State()
+	b := r.before()
 	cmds := r.m.Step(now, ev)
+	_, tick := ev.(Tick)
 	if r.d.Trace != nil {
-		if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
+		if !tick || len(cmds) > 0 || b.state != r.m.State() {
 			r.d.Trace(now, ev, cmds, r.m.State(), nil)
 		}
 	}
-	if after := r.m.State(); after != before {
-		s := r.m.Snapshot(now)
-		r.log.Info("state", "from", before.String(), "state", after.String(), "visit", s.Visit,
-			"notice", s.Notice.String(), "event", Describe(ev))
-	}
-	if _, tick := ev.(Tick); !tick || len(cmds) > 0 || before != r.m.State() {
-		r.log.Debug("event", "event", Describe(ev), "state", r.m.State().String(), "from", before.String(), "commands", len(cmds))
+	r.logStep(now, ev, cmds, b)
+	if !tick || len(cmds) > 0 || b.state != r.m.State() {
+		r.log.Debug("event", "event", Describe(ev), "state", r.m.State().String(), "from", b.state.String(), "commands", len(cmds))
 	}
 	return r.exec(ctx, cmds)
 }
@@ -336,7 +343,7 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 			if errors.As(err, &re) {
 				ev.Refused = re.Kind
 			}
-			r.log.Info("ticket refused", "visit", c.Visit, "notice", ev.Refused.String(), "err", err)
+			r.log.Info("ticket refused", "visit", c.Visit, "ticket", refCode(c.Code), "notice", ev.Refused.String(), "err", err)
 			return ev
 		}
 		ev.Ticket, ev.ID = t, id

@@ -32,10 +32,11 @@ type world struct {
 	out   strings.Builder
 	stop  func()
 	polls int // quiet poll cycles not yet printed
+	logs  *logSink
 }
 
 func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
-	w := &world{t: t, tk: &fakeTickets{}, pay: &fakePay{}, gate: &fakeGate{}, j: newJournal(), start: time.Now()}
+	w := &world{t: t, tk: &fakeTickets{}, pay: &fakePay{}, gate: &fakeGate{}, j: newJournal(), start: time.Now(), logs: &logSink{}}
 	if p.Site == "" {
 		p.Site, p.Lane = "S", "X1"
 	}
@@ -46,7 +47,7 @@ func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
 		seed(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := New(ctx, p, Deps{Tickets: w.tk, Payments: w.pay, Gate: w.gate, Journal: w.j, Trace: w.trace})
+	r, err := New(ctx, p, Deps{Tickets: w.tk, Payments: w.pay, Gate: w.gate, Journal: w.j, Trace: w.trace, Logger: w.logs.logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

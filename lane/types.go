@@ -504,11 +504,13 @@ func (GetOrder) commandName() string        { return "get_order" }
 func (CancelOrder) commandName() string     { return "cancel_order" }
 func (Pulse) commandName() string           { return "pulse" }
 
-// Describe renders an event or command on one line, for logs and transcripts.
+// Describe renders an event or command on one line, for logs and
+// transcripts. A ticket code is shown by its site, lane and serial (see
+// codeRef), never whole: its MAC stays out of every log.
 func Describe(v any) string {
 	switch x := v.(type) {
 	case Scanned:
-		return "scanned " + x.Code
+		return "scanned " + refCode(x.Code).String()
 	case Tick:
 		return "tick"
 	case Checked:
@@ -545,16 +547,16 @@ func Describe(v any) string {
 		return "act " + describeAction(x.Action)
 	case Validated:
 		if !x.OK {
-			return fmt.Sprintf("validated visit=%d code=%s not a validation", x.Visit, x.Code)
+			return fmt.Sprintf("validated visit=%d %s not a validation", x.Visit, refCode(x.Code))
 		}
 		return fmt.Sprintf("validated visit=%d code=%s name=%q fee=%s due=%s free=%q", x.Visit, x.Code, x.Name, x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Free)
 	case CheckValidation:
-		return fmt.Sprintf("check_validation visit=%d code=%s", x.Visit, x.Code)
+		return fmt.Sprintf("check_validation visit=%d %s", x.Visit, refCode(x.Code))
 	case CheckTicket:
 		if x.Lost {
 			return fmt.Sprintf("check visit=%d lost", x.Visit)
 		}
-		return fmt.Sprintf("check visit=%d code=%s", x.Visit, x.Code)
+		return fmt.Sprintf("check visit=%d ticket=%s", x.Visit, refCode(x.Code))
 	case Write:
 		return "write " + describeRecord(x.Rec)
 	case CreateOrder:
@@ -582,7 +584,7 @@ func describeAction(a Action) string {
 	case LostTicket:
 		return fmt.Sprintf("lost_ticket by=%s", x.Attendant)
 	case EnterCode:
-		return fmt.Sprintf("enter_code by=%s code=%s", x.Attendant, x.Code)
+		return fmt.Sprintf("enter_code by=%s ticket=%s", x.Attendant, refCode(x.Code))
 	case CloseLane:
 		return fmt.Sprintf("close_lane by=%s reason=%q", x.Attendant, x.Reason)
 	case OpenLane:
@@ -627,6 +629,9 @@ func describeRecord(r Record) string {
 	case PulseRec:
 		return fmt.Sprintf("pulse %s ok=%t", x.Auth, x.OK)
 	case AuditRec:
+		if x.Attendant == SystemActor {
+			return fmt.Sprintf("audit %s by=%s reason=%q", x.Action, x.Attendant, x.Reason)
+		}
 		return fmt.Sprintf("audit %s by=%s", x.Action, x.Attendant)
 	case ValidationRec:
 		return fmt.Sprintf("validation visit=%d code=%s due=%s", x.Visit, x.Code, x.Quote.Due.Decimal())
