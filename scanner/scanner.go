@@ -226,11 +226,27 @@ func (r *Reader) Read(ctx context.Context, rd io.Reader, emit func(Event)) error
 func (r *Reader) report(ln ticket.Line, at time.Time, emit func(Event)) {
 	switch {
 	case ln.Reason != "":
-		r.log.Warn("scanner line dropped", "reason", string(ln.Reason), "len", ln.Len, "sample", ln.Sample)
+		r.log.Warn("scanner line dropped", "reason", string(ln.Reason), "len", ln.Len, "sample", withoutMAC(ln.Sample))
 		emit(Event{Kind: Drop, Line: ln, At: at})
 	case ln.Duplicate:
-		r.log.Debug("scanner duplicate read", "ticket", ln.Code)
+		r.log.Debug("scanner duplicate read", "len", len(ln.Code)) // never the code: it carries the ticket's MAC
 	default:
 		emit(Event{Kind: Code, Line: ln, At: at})
 	}
+}
+
+// withoutMAC cuts a logged sample before the sixth field of a ticket code
+// (EL1:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<MAC>), so that a damaged code never
+// puts its MAC, or the start of it, in the log.
+func withoutMAC(sample string) string {
+	n := 0
+	for i := 0; i < len(sample); i++ {
+		if sample[i] == ':' {
+			n++
+			if n == 5 {
+				return sample[:i+1] + "…"
+			}
+		}
+	}
+	return sample
 }

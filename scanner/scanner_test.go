@@ -196,3 +196,15 @@ func TestReaderReopens(t *testing.T) {
 		}
 	})
 }
+
+func TestWithoutMAC(t *testing.T) {
+	for in, want := range map[string]string{
+		"EL1:S:L:123:1700000000:ABCDEF0123456789": "EL1:S:L:123:1700000000:…",
+		"EL1:S:L:123:17000":                       "EL1:S:L:123:17000",
+		"garbage\x01":                             "garbage\x01",
+	} {
+		if got := withoutMAC(in); got != want {
+			t.Errorf("withoutMAC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
