@@ -197,6 +197,9 @@ type Unresolved struct {
 	Status          string // PayBy status as last known
 	Amount          money.Fils
 	Since           time.Time
+	// Note says more for the attendant, in words ("": nothing more): a
+	// paid ticket whose pulse was interrupted may have left already.
+	Note string
 }
 
 // Transaction is one line of the admin screen's history.

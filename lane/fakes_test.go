@@ -266,6 +266,7 @@ type fakeJournal struct {
 	pulses  map[string]string // auth -> state
 	visits  int64
 	fail    bool
+	failOn  string // a record name whose writes fail ("": none)
 	refunds map[string]RefundRec
 }
 
@@ -313,6 +314,15 @@ func (j *fakeJournal) Lookup(ctx context.Context, ticketID, key string) (History
 			}
 		}
 	}
+	var lastUnused time.Time
+	for _, o := range j.orders {
+		if o.TicketID == ticketID && ticketID != "" && o.paid > o.refunded && !o.exited && !o.resolved {
+			h.Unused += o.paid - o.refunded
+			if o.paidAt.After(lastUnused) || h.UnusedOrder == "" {
+				lastUnused, h.UnusedOrder = o.paidAt, o.No
+			}
+		}
+	}
 	return h, nil
 }
 
@@ -341,7 +351,7 @@ func (j *fakeJournal) status(s StatusRec) error {
 func (j *fakeJournal) Record(ctx context.Context, r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.fail {
+	if j.fail || j.failOn == r.recordName() {
 		return errors.New("disk full")
 	}
 	switch x := r.(type) {
@@ -402,6 +412,14 @@ func (j *fakeJournal) Record(ctx context.Context, r Record) error {
 		}
 		j.auths[x.Auth] = nil
 		j.pulses[x.Auth] = "authorised"
+	case PulseStartRec:
+		if _, ok := j.auths[x.Auth]; !ok {
+			return errors.New("pulse start without authorisation")
+		}
+		if j.pulses[x.Auth] != "authorised" {
+			return errors.New("pulse " + x.Auth + " already " + j.pulses[x.Auth])
+		}
+		j.pulses[x.Auth] = "started"
 	case PulseRec:
 		e, ok := j.auths[x.Auth]
 		if !ok {
@@ -525,4 +543,14 @@ func (j *fakeJournal) seedExit(visit int64, ticketID string, at time.Time) {
 	defer j.mu.Unlock()
 	j.visits = max(j.visits, visit)
 	j.exits = append(j.exits, &jExit{ExitRec: ExitRec{Visit: visit, TicketID: ticketID, At: at, Cause: CauseGrace, Auth: "seed"}, state: "completed"})
+}
+
+// lastExit is the last exit recorded.
+func (j *fakeJournal) lastExit() ExitRec {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.exits) == 0 {
+		return ExitRec{}
+	}
+	return j.exits[len(j.exits)-1].ExitRec
 }

@@ -139,6 +139,10 @@ type visit struct {
 	// inherited are the orders an earlier visit of this ticket left open;
 	// a payment on one of them was priced for that earlier stay.
 	inherited []string
+	// used is what earlier payments of the ticket, not used by any exit,
+	// add to this visit's exit (History.Unused, and payments found on
+	// inherited orders): the exit records it in its amount.
+	used      money.Fils
 	payBy     time.Time // end of the payment window
 	everShown bool
 
@@ -363,6 +367,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 		v.key = OrderKey(m.p.Site, m.p.Lane, "L"+itoa(v.id))
 	}
 	v.attempt = e.History.Attempts
+	v.used = e.History.Unused
 	rec := VisitRec{Visit: v.id, At: now, TicketID: e.ID, Ticket: e.Ticket, Quote: e.Quote,
 		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason}
 	refused, why := e.Refused, "ticket_refused"
@@ -397,7 +402,15 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 		if e.History.Paid > 0 {
 			no = e.History.LastPaidOrder
 		}
-		return append(cmds, m.authoriseExit(now, cause, 0, no, v.by, v.reason, nil)...)
+		if v.used <= 0 {
+			return append(cmds, m.authoriseExit(now, cause, 0, no, v.by, v.reason, nil)...)
+		}
+		// A payment no exit has used yet (found after a crash, late, or
+		// after a failed pulse) pays this exit: it is booked as paid, with
+		// the amount and the order, so exits agree with PayBy.
+		cmds = append(cmds, m.authoriseExit(now, CausePaid, v.used, e.History.UnusedOrder, v.by, v.reason, nil)...)
+		m.notice = NoticePaidNotExited
+		return cmds
 	case m.p.MaxAmount > 0 && due > m.p.MaxAmount:
 		m.becomeFeeDue(now, NoticeCallAttendant, "above_max_amount")
 		return cmds

@@ -467,6 +467,7 @@ func (m *Machine) topUp(now time.Time, e OrderUpdate) (cmds []Command, ok bool) 
 	}
 	v.inherited = slices.Delete(v.inherited, i, i+1)
 	v.quote.Paid += e.State.Paid
+	v.used += e.State.Paid
 	v.quote.Due = owed
 	cmds = []Command{Write{Visit: v.id, Rec: StatusRec{No: e.No, State: e.State, Source: e.Source, At: now}}}
 	o := v.order
@@ -511,6 +512,9 @@ func (m *Machine) paid(now time.Time, no string, st OrderState, src Source) []Co
 	if amount <= 0 {
 		amount = v.quote.Due
 	}
+	// The exit also uses the ticket's earlier payments that no exit used
+	// (a top-up): its amount is all it used.
+	amount += v.used
 	return m.authoriseExit(now, CausePaid, amount, no, v.by, v.reason,
 		&StatusRec{No: no, State: st, Source: src, At: now})
 }

@@ -313,6 +313,19 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourceCancel, Err: err}
 			})
 		case Pulse:
+			// The pulse is recorded as started before the ON frame (and as
+			// completed after OFF, by the PulseRec its BarrierDone brings),
+			// so a crash inside the hold leaves a row that says so. Without
+			// that row there is no pulse.
+			wctx, cancel := context.WithTimeout(ctx, r.d.CheckTimeout)
+			err := r.d.Journal.Record(wctx, PulseStartRec{Auth: c.Auth, At: r.d.Now()})
+			cancel()
+			if err != nil {
+				r.log.Error("ledger write failed; pulse not sent", "visit", c.Visit, "auth", c.Auth, "err", err)
+				r.step(ctx, WriteFailed{Visit: c.Visit, Err: err})
+				return fmt.Errorf("ledger: %w", err)
+			}
+			r.failpoint("write:pulse_start")
 			r.log.Info("pulse", "visit", c.Visit, "auth", c.Auth, "cause", c.Cause.String())
 			// The pulse is authorised and recorded: it must not be cut by a
 			// shutdown half-way.

@@ -2,6 +2,9 @@ package lane
 
 import (
 	"context"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -88,6 +91,145 @@ func TestStopRecordsPulseInFlight(t *testing.T) {
 		for a, st := range w.j.pulses {
 			if st != "pulsed" {
 				t.Fatalf("authorisation %s left %s", a, st)
+			}
+		}
+	})
+}
+
+// seqLog is the order in which journal writes committed and gate calls
+// began and ended.
+type seqLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *seqLog) add(line string) {
+	s.mu.Lock()
+	s.lines = append(s.lines, line)
+	s.mu.Unlock()
+}
+
+func (s *seqLog) get() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.lines...)
+}
+
+// seqJournal logs each record once it is committed.
+type seqJournal struct {
+	*fakeJournal
+	seq *seqLog
+}
+
+func (j seqJournal) Record(ctx context.Context, r Record) error {
+	err := j.fakeJournal.Record(ctx, r)
+	if err == nil {
+		line := r.recordName()
+		switch x := r.(type) {
+		case ExitRec:
+			line += " " + x.Auth
+		case OpenRec:
+			line += " " + x.Auth
+		case PulseStartRec:
+			line += " " + x.Auth
+		case PulseRec:
+			line += " " + x.Auth
+		}
+		j.seq.add(line)
+	}
+	return err
+}
+
+// seqGate logs when Open begins and ends, and what the journal held for
+// the pulse when the ON frame would be sent.
+type seqGate struct {
+	*fakeGate
+	j   *fakeJournal
+	seq *seqLog
+}
+
+func (g seqGate) Open(ctx context.Context, cause string) error {
+	g.j.mu.Lock()
+	var states []string
+	for a, st := range g.j.pulses {
+		states = append(states, a+"="+st)
+	}
+	g.j.mu.Unlock()
+	sort.Strings(states)
+	g.seq.add("gate open " + strings.Join(states, ","))
+	err := g.fakeGate.Open(ctx, cause)
+	g.seq.add("gate done")
+	return err
+}
+
+// The pulse is recorded as started before the gate is called (before the
+// ON frame) and as completed after it returned (after OFF), for an exit
+// and for a manual open alike.
+func TestPulseStartRecordedBeforeGate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seq := &seqLog{}
+		j := newJournal()
+		tk := &fakeTickets{}
+		tk.add("T1", time.Now().Add(-5*time.Minute)) // free: entry grace
+		g := &fakeGate{}
+		ctx, cancel := context.WithCancel(context.Background())
+		r, err := New(ctx, Params{Site: "S", Lane: "X1", Epoch: "e"}, Deps{Tickets: tk, Payments: &fakePay{},
+			Gate: seqGate{fakeGate: g, j: j, seq: seq}, Journal: seqJournal{fakeJournal: j, seq: seq}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { r.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+
+		r.Scan("T1")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := r.Do(context.Background(), ManualOpen{Attendant: "a1", Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+
+		var got []string
+		for _, l := range seq.get() {
+			if !strings.HasPrefix(l, "visit") && !strings.HasPrefix(l, "audit") {
+				got = append(got, l)
+			}
+		}
+		want := []string{
+			"exit e-1-1", "pulse_start e-1-1", "gate open e-1-1=started", "gate done", "pulse e-1-1",
+			"open e-0-2", "pulse_start e-0-2", "gate open e-0-2=started,e-1-1=pulsed", "gate done", "pulse e-0-2",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("order around the pulses:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// A pulse whose start cannot be recorded is not sent: the lane waits for
+// an attendant with a ledger fault.
+func TestPulseNotSentWithoutStartRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		w.j.mu.Lock()
+		w.j.failOn = "pulse_start"
+		w.j.mu.Unlock()
+		w.ticket("T1", 5*time.Minute)
+		w.scan("T1")
+		w.sleep(time.Second)
+		if n := w.gate.count(); n != 0 {
+			t.Fatalf("%d pulses without a start record", n)
+		}
+		if s := w.r.Snapshot(); s.State != Fault || s.Notice != NoticeLedgerFault {
+			t.Fatalf("state %s notice %s, want fault ledger_fault", s.State, s.Notice)
+		}
+		w.j.mu.Lock()
+		defer w.j.mu.Unlock()
+		for a, st := range w.j.pulses {
+			if st != "authorised" {
+				t.Fatalf("authorisation %s is %s, want authorised (never started)", a, st)
 			}
 		}
 	})

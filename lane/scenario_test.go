@@ -252,7 +252,9 @@ func TestScenarios(t *testing.T) {
 	})
 	scenario(t, "free_exit_grace", func(t *testing.T) {
 		// An earlier run recorded the payment but stopped before the pulse
-		// (the exit became "unknown"): the re-scan opens without charging.
+		// (the exit became "unknown"): the re-scan opens without charging,
+		// and its exit is booked as paid with the payment's amount and
+		// order, so exits and PayBy agree.
 		w := newWorld(t, Params{}, func(w *world) {
 			w.ticket("T103", 3*time.Hour)
 			w.j.seedPaid(7, "S/E1/103", "S-X1-103", "S-X1-103-1", 3*hourly, time.Now().Add(-4*time.Minute))
@@ -260,8 +262,11 @@ func TestScenarios(t *testing.T) {
 		w.scan("T103")
 		w.want(Open)
 		w.wantPulses(1)
-		if s := w.r.Snapshot(); s.Cause != CauseExitGrace || s.Notice != NoticePaidNotExited {
+		if s := w.r.Snapshot(); s.Cause != CausePaid || s.Notice != NoticePaidNotExited {
 			t.Fatalf("snapshot = %+v", s)
+		}
+		if e := w.j.lastExit(); e.Cause != CausePaid || e.Amount != 3*hourly || e.No != "S-X1-103-1" {
+			t.Fatalf("exit = %+v, want paid %d by S-X1-103-1", e, 3*hourly)
 		}
 		for _, c := range w.pay.calls {
 			if strings.HasPrefix(c, "create") {

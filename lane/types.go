@@ -167,6 +167,12 @@ type History struct {
 	Paid          money.Fils
 	LastPaid      time.Time
 	LastPaidOrder string
+	// Unused is the part of Paid that no exit has used yet and no
+	// attendant resolved (a payment found after a crash, a late payment,
+	// a payment whose pulse failed): the ticket's next exit uses it and
+	// records it as its amount. UnusedOrder is the latest of those orders.
+	Unused      money.Fils
+	UnusedOrder string
 	// Attempts is the highest attempt number used under the order key.
 	Attempts int
 	// Open lists the ticket's orders not known to be final (a driver who
@@ -266,6 +272,14 @@ type (
 		Reason    string
 		Visit     int64
 	}
+	// PulseStartRec records that the pulse authorised under Auth is being
+	// sent: the runner writes it before it calls Gate.Open (before the ON
+	// frame), PulseRec after Open returned (after OFF). A crash inside the
+	// hold leaves a pulse started and never completed.
+	PulseStartRec struct {
+		Auth string
+		At   time.Time
+	}
 	// PulseRec records the outcome of the pulse authorised under Auth.
 	PulseRec struct {
 		Auth string
@@ -325,6 +339,7 @@ func (StatusRec) recordName() string     { return "status" }
 func (AbandonRec) recordName() string    { return "abandon" }
 func (ExitRec) recordName() string       { return "exit" }
 func (OpenRec) recordName() string       { return "open" }
+func (PulseStartRec) recordName() string { return "pulse_start" }
 func (PulseRec) recordName() string      { return "pulse" }
 func (AuditRec) recordName() string      { return "audit" }
 func (RefundRec) recordName() string     { return "refund" }
@@ -488,7 +503,9 @@ type (
 		Visit int64
 		No    string
 	}
-	// Pulse: one open pulse, authorised by the Write before it; answer with BarrierDone.
+	// Pulse: one open pulse, authorised by the Write before it; the runner
+	// records it started (PulseStartRec) before it calls the Gate; answer
+	// with BarrierDone.
 	Pulse struct {
 		Visit int64
 		Auth  string
@@ -626,6 +643,8 @@ func describeRecord(r Record) string {
 		return s
 	case OpenRec:
 		return fmt.Sprintf("open cause=%s auth=%s by=%s reason=%q", x.Cause, x.Auth, x.Attendant, x.Reason)
+	case PulseStartRec:
+		return fmt.Sprintf("pulse_start %s", x.Auth)
 	case PulseRec:
 		return fmt.Sprintf("pulse %s ok=%t", x.Auth, x.OK)
 	case AuditRec:

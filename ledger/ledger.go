@@ -19,7 +19,11 @@
 //  3. a ticket has at most one live exit (a unique partial index) unless an
 //     attendant overrides with a reason;
 //  4. every pulse has exactly one barrier_events row (unique auth) with its
-//     cause and actor; attendant causes require a reason (CHECK);
+//     cause and actor; attendant causes require a reason (CHECK). The row
+//     is marked started (started_at) before the ON frame is sent and
+//     completed (done_at) after OFF, so a crash inside the hold leaves a
+//     row started and never completed; the next exit of that ticket is
+//     recorded as "opened again after an interrupted pulse";
 //  5. paid orders without a live exit are listed as "paid, not exited".
 package ledger
 
@@ -54,6 +58,10 @@ var migrations embed.FS
 var (
 	ErrDuplicate   = errors.New("ledger: duplicate")
 	ErrUnknownAuth = errors.New("ledger: unknown barrier authorisation")
+	// ErrNotAuthorised: a pulse start for an authorisation that is no
+	// longer waiting for its pulse (already started, done, or left from
+	// before a restart). The pulse must not be sent.
+	ErrNotAuthorised = errors.New("ledger: pulse not authorised")
 )
 
 // DB is an open ledger; it is the lane's Journal.
@@ -73,7 +81,9 @@ func DSN(path string) string {
 
 // Open opens (creating if needed) the ledger at path, applies pending
 // migrations and recovers from an unclean stop: authorisations whose pulse
-// was never confirmed become "unknown" (never re-pulsed at start-up).
+// was never confirmed become "unknown" (never re-pulsed at start-up), each
+// with a history line saying whether its pulse had started (interrupted:
+// the barrier may have opened) or not (never sent).
 func Open(ctx context.Context, path string) (*DB, error) {
 	db, err := sql.Open("sqlite3", DSN(path))
 	if err != nil {
@@ -159,8 +169,19 @@ func (l *DB) Migrations(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
+// Texts of the history lines about pulses whose outcome a crash hid.
+const (
+	textInterrupted = "the lane stopped during the pulse: the barrier may have opened"
+	textNotSent     = "the lane stopped before the pulse was sent"
+	textReopened    = "opened again after an interrupted pulse"
+	noteInterrupted = "pulse interrupted: the car may have left"
+)
+
 func (l *DB) recover(ctx context.Context) error {
 	err := l.tx(ctx, func(tx *sql.Tx) error {
+		if err := historyOfLostPulses(ctx, tx, time.Now()); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = NULL
 			WHERE exit_id IN (SELECT id FROM exits WHERE state = 'pending')`); err != nil {
 			return err
@@ -173,6 +194,41 @@ func (l *DB) recover(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("ledger: recover: %w", err)
+	}
+	return nil
+}
+
+// historyOfLostPulses adds a history line for each authorisation whose
+// pulse was never confirmed, before recover marks it unknown: started
+// ("interrupted") or never sent.
+func historyOfLostPulses(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT cause, COALESCE(visit_id, 0), merchant_order_no, started_at IS NOT NULL
+		FROM barrier_events WHERE state = 'authorised' ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	var lines []lane.Transaction
+	for rows.Next() {
+		var e lane.Transaction
+		var started bool
+		if err := rows.Scan(scanText(&e.Cause), &e.Visit, &e.MerchantOrderNo, &started); err != nil {
+			rows.Close()
+			return err
+		}
+		e.At, e.Kind, e.Status, e.Reason = now, "barrier", "not_sent", textNotSent
+		if started {
+			e.Status, e.Reason = "interrupted", textInterrupted
+		}
+		lines = append(lines, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range lines {
+		if err := entry(ctx, tx, e); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -290,6 +346,8 @@ func write(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
 		return authoriseExit(ctx, tx, r)
 	case lane.OpenRec:
 		return authoriseOpen(ctx, tx, r)
+	case lane.PulseStartRec:
+		return pulseStarted(ctx, tx, r)
 	case lane.PulseRec:
 		return pulseDone(ctx, tx, r)
 	case lane.AuditRec:
@@ -468,9 +526,25 @@ func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
 	// Every earlier payment of this ticket not yet used by an exit was
 	// subtracted from this exit's fee (fee(entry..now) minus what was
 	// paid): this exit uses it too, so it is no longer "paid, not exited".
+	// Earlier exits of the ticket whose outcome a crash hid (unknown) are
+	// replaced by this one, which took over their payments. If the pulse
+	// of one of them had started (and no exit since got further than
+	// unknown), this exit opens the barrier again after it.
+	reopens := ""
 	if e.TicketID != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = ?
 			WHERE ticket_id = ? AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded`, id, e.TicketID); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `SELECT b.auth FROM exits x JOIN barrier_events b ON b.exit_id = x.id
+			LEFT JOIN exits r ON r.id = x.replaced_by
+			WHERE x.ticket_id = ? AND x.state = 'unknown' AND b.started_at IS NOT NULL AND (x.replaced_by IS NULL OR r.state = 'unknown')
+			ORDER BY x.id DESC LIMIT 1`, e.TicketID).Scan(&reopens)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE exits SET replaced_by = ?
+			WHERE ticket_id = ? AND state = 'unknown' AND replaced_by IS NULL AND id <> ?`, id, e.TicketID, id); err != nil {
 			return err
 		}
 	}
@@ -478,8 +552,8 @@ func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
 	if actor == "" {
 		actor = "lane"
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, merchant_order_no, visit_id, exit_id)
-		VALUES (?,?,?,?,?,?,?,?)`, e.Auth, ms(e.At), text(e.Cause), actor, e.Reason, e.No, e.Visit, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, reason, merchant_order_no, visit_id, exit_id, reopens)
+		VALUES (?,?,?,?,?,?,?,?,?)`, e.Auth, ms(e.At), text(e.Cause), actor, e.Reason, e.No, e.Visit, id, reopens); err != nil {
 		return err
 	}
 	cause, err := e.Cause.MarshalText()
@@ -489,8 +563,13 @@ func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE visits SET ended_at = ?, outcome = ? WHERE id = ?`, ms(e.At), "exit_"+string(cause), e.Visit); err != nil {
 		return err
 	}
-	return entry(ctx, tx, lane.Transaction{At: e.At, Kind: "exit", Visit: e.Visit, Cause: e.Cause, Amount: e.Amount, MerchantOrderNo: e.No,
-		Status: "pending", Attendant: e.Attendant, Reason: e.Reason})
+	line := lane.Transaction{At: e.At, Kind: "exit", Visit: e.Visit, Cause: e.Cause, Amount: e.Amount, MerchantOrderNo: e.No,
+		Status: "pending", Attendant: e.Attendant, Reason: e.Reason}
+	if reopens != "" {
+		line.Status = "reopened"
+		line.Reason = strings.TrimPrefix(e.Reason+"; "+textReopened, "; ")
+	}
+	return entry(ctx, tx, line)
 }
 
 // authoriseOpen records a barrier authorisation without an exit (manual open).
@@ -509,6 +588,30 @@ func authoriseOpen(ctx context.Context, tx *sql.Tx, o lane.OpenRec) error {
 	}
 	return entry(ctx, tx, lane.Transaction{At: o.At, Kind: "barrier", Visit: o.Visit, Cause: o.Cause, Status: "authorised",
 		Attendant: o.Attendant, Reason: o.Reason})
+}
+
+// pulseStarted records that an authorised pulse is being sent, before
+// its ON frame. Only an authorisation still waiting for its pulse can
+// start, once: ErrNotAuthorised otherwise (already started or done, or
+// left unknown by a restart), ErrUnknownAuth if there is none.
+func pulseStarted(ctx context.Context, tx *sql.Tx, p lane.PulseStartRec) error {
+	res, err := tx.ExecContext(ctx, `UPDATE barrier_events SET started_at = ? WHERE auth = ? AND state = 'authorised' AND started_at IS NULL`,
+		ms(p.At), p.Auth)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var state string
+	err = tx.QueryRowContext(ctx, `SELECT state FROM barrier_events WHERE auth = ?`, p.Auth).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %s", ErrUnknownAuth, p.Auth)
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s is %s", ErrNotAuthorised, p.Auth, state)
 }
 
 // pulseDone records the outcome of an authorised pulse. A failed pulse
@@ -537,6 +640,10 @@ func pulseDone(ctx context.Context, tx *sql.Tx, p lane.PulseRec) error {
 		}
 		if !p.OK {
 			if _, err := tx.ExecContext(ctx, `UPDATE orders SET exit_id = NULL WHERE exit_id = ?`, exitID.Int64); err != nil {
+				return err
+			}
+			// The exits it replaced count again (their outcome is unknown).
+			if _, err := tx.ExecContext(ctx, `UPDATE exits SET replaced_by = NULL WHERE replaced_by = ?`, exitID.Int64); err != nil {
 				return err
 			}
 		}

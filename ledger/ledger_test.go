@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func TestOpenMigratesOnceWithPragmas(t *testing.T) {
 	l = reopen(t, l, path)
 	names, err := l.Migrations(ctx)
 	must(t, err)
-	if len(names) != 2 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" {
+	if len(names) != 3 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" || names[2] != "003_pulse_started.sql" {
 		t.Fatalf("migrations = %v", names)
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "5000"} {
@@ -365,5 +367,206 @@ func TestTopUpExitUsesEarlierPayments(t *testing.T) {
 	rec(t, l, lane.PulseRec{Auth: "2-1", OK: false, At: t0.Add(2 * time.Hour), Err: "relay gone"})
 	if u, _ := l.Unresolved(ctx); len(u) != 2 {
 		t.Fatalf("after a failed pulse both payments must be listed again: %+v", u)
+	}
+}
+
+// findLine returns the newest history line of kind with status.
+func findLine(t *testing.T, l *DB, kind, status string) (lane.Transaction, bool) {
+	t.Helper()
+	es, err := l.Transactions(context.Background(), 0, 500)
+	must(t, err)
+	for _, e := range es {
+		if e.Kind == kind && e.Status == status {
+			return e, true
+		}
+	}
+	return lane.Transaction{}, false
+}
+
+// A pulse is recorded as started before its ON frame and as completed
+// after OFF. The lane stops inside the hold: after the restart the row
+// says started and never completed, the history says interrupted and the
+// paid ticket is listed with a note. A re-scan within exit grace opens
+// again, recorded as "opened again after an interrupted pulse"; its exit
+// replaces the lost one, so the report counts one paid exit with the
+// payment's amount.
+func TestInterruptedPulse(t *testing.T) {
+	l, path := open(t)
+	ctx := context.Background()
+	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 500)
+	rec(t, l, lane.ExitRec{Visit: 1, TicketID: "T1", At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 500,
+		No: "S-L-T1-1", Auth: "1-1", Paid: paid("S-L-T1-1", 500, lane.SourcePoll)})
+	if err := l.Record(ctx, lane.PulseStartRec{Auth: "9-9", At: t0}); !errors.Is(err, ErrUnknownAuth) {
+		t.Fatalf("start of an unknown authorisation: %v", err)
+	}
+	rec(t, l, lane.PulseStartRec{Auth: "1-1", At: t0.Add(time.Minute)})
+	if err := l.Record(ctx, lane.PulseStartRec{Auth: "1-1", At: t0.Add(time.Minute)}); !errors.Is(err, ErrNotAuthorised) {
+		t.Fatalf("second start of one pulse: %v", err)
+	}
+	// crash inside the hold: no PulseRec
+	l = reopen(t, l, path)
+	ev, err := l.BarrierEvents(ctx)
+	must(t, err)
+	if len(ev) != 1 || ev[0].State != "unknown" || !ev[0].Started.Equal(t0.Add(time.Minute)) || !ev[0].Done.IsZero() || !ev[0].Interrupted() {
+		t.Fatalf("barrier events after a crash in the hold = %+v", ev)
+	}
+	if line, ok := findLine(t, l, "barrier", "interrupted"); !ok || line.Visit != 1 || line.Cause != lane.CausePaid || line.Reason == "" {
+		t.Fatalf("no interrupted line in the history: %+v", line)
+	}
+	if err := l.Record(ctx, lane.PulseStartRec{Auth: "1-1", At: t0.Add(2 * time.Minute)}); !errors.Is(err, ErrNotAuthorised) {
+		t.Fatalf("start after a restart: %v", err)
+	}
+	u, err := l.Unresolved(ctx)
+	must(t, err)
+	if len(u) != 1 || u[0].Kind != lane.UnresolvedPaidNotExited || u[0].Note == "" {
+		t.Fatalf("unresolved = %+v, want paid not exited with a note", u)
+	}
+	h, err := l.Lookup(ctx, "T1", "S-L-T1")
+	must(t, err)
+	if h.Exited || h.Unused != 500 || h.UnusedOrder != "S-L-T1-1" {
+		t.Fatalf("history = %+v", h)
+	}
+
+	// The re-scan within exit grace: paid by the earlier payment.
+	visitWithOrder(t, l, 2, "T1", "", 0)
+	rec(t, l, lane.ExitRec{Visit: 2, TicketID: "T1", At: t0.Add(3 * time.Minute), Cause: lane.CausePaid, Amount: h.Unused, No: h.UnusedOrder, Auth: "2-1"})
+	rec(t, l, lane.PulseStartRec{Auth: "2-1", At: t0.Add(3 * time.Minute)})
+	rec(t, l, lane.PulseRec{Auth: "2-1", OK: true, At: t0.Add(3 * time.Minute)})
+	ev, _ = l.BarrierEvents(ctx)
+	if len(ev) != 2 || ev[1].Reopens != "1-1" || ev[1].State != "pulsed" || ev[1].Started.IsZero() || ev[1].Done.IsZero() {
+		t.Fatalf("barrier events after the re-scan = %+v", ev)
+	}
+	line, ok := findLine(t, l, "exit", "reopened")
+	if !ok || line.Visit != 2 || line.Reason != "opened again after an interrupted pulse" || line.Amount != 500 || line.MerchantOrderNo != "S-L-T1-1" {
+		t.Fatalf("re-scan not recorded as opened again: %+v", line)
+	}
+	if u, _ := l.Unresolved(ctx); len(u) != 0 {
+		t.Fatalf("unresolved after the re-scan = %+v", u)
+	}
+	tot, err := l.Totals(ctx, t0, t0.Add(time.Hour))
+	must(t, err)
+	if tot.Exits != 1 || tot.ByCause[lane.CausePaid] != (lane.CauseTotal{Count: 1, Amount: 500}) || tot.Collected != 500 {
+		t.Fatalf("totals = %+v, want one paid exit of 500 = collected", tot)
+	}
+}
+
+// A crash after the exit was written but before its pulse started: the
+// pulse was never sent. The history says so, and the re-scan is an
+// ordinary exit (not "opened again"), counted once.
+func TestPulseNeverStarted(t *testing.T) {
+	l, path := open(t)
+	ctx := context.Background()
+	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 500)
+	rec(t, l, lane.ExitRec{Visit: 1, TicketID: "T1", At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 500,
+		No: "S-L-T1-1", Auth: "1-1", Paid: paid("S-L-T1-1", 500, lane.SourcePoll)})
+	l = reopen(t, l, path)
+	ev, _ := l.BarrierEvents(ctx)
+	if len(ev) != 1 || ev[0].State != "unknown" || !ev[0].Started.IsZero() || ev[0].Interrupted() {
+		t.Fatalf("barrier events = %+v", ev)
+	}
+	if _, ok := findLine(t, l, "barrier", "not_sent"); !ok {
+		t.Fatal("no not_sent line in the history")
+	}
+	if u, _ := l.Unresolved(ctx); len(u) != 1 || u[0].Note != "" {
+		t.Fatalf("unresolved = %+v, want paid not exited without a note", u)
+	}
+	visitWithOrder(t, l, 2, "T1", "", 0)
+	rec(t, l, lane.ExitRec{Visit: 2, TicketID: "T1", At: t0.Add(3 * time.Minute), Cause: lane.CausePaid, Amount: 500, No: "S-L-T1-1", Auth: "2-1"})
+	if _, ok := findLine(t, l, "exit", "reopened"); ok {
+		t.Fatal("an exit after a pulse never sent recorded as opened again")
+	}
+	// Its pulse fails: the lost exit counts again, the payment is unused again.
+	rec(t, l, lane.PulseStartRec{Auth: "2-1", At: t0.Add(3 * time.Minute)})
+	rec(t, l, lane.PulseRec{Auth: "2-1", OK: false, Err: "relay gone", At: t0.Add(3 * time.Minute)})
+	if tot, _ := l.Totals(ctx, t0, t0.Add(time.Hour)); tot.Exits != 1 || tot.ByCause[lane.CausePaid].Amount != 500 {
+		t.Fatalf("totals after the failed re-scan = %+v", tot)
+	}
+	visitWithOrder(t, l, 3, "T1", "", 0)
+	rec(t, l, lane.ExitRec{Visit: 3, TicketID: "T1", At: t0.Add(4 * time.Minute), Cause: lane.CausePaid, Amount: 500, No: "S-L-T1-1", Auth: "3-1"})
+	rec(t, l, lane.PulseStartRec{Auth: "3-1", At: t0.Add(4 * time.Minute)})
+	rec(t, l, lane.PulseRec{Auth: "3-1", OK: true, At: t0.Add(4 * time.Minute)})
+	tot, err := l.Totals(ctx, t0, t0.Add(time.Hour))
+	must(t, err)
+	if tot.Exits != 1 || tot.ByCause[lane.CausePaid] != (lane.CauseTotal{Count: 1, Amount: 500}) || tot.Collected != 500 {
+		t.Fatalf("totals = %+v, want one paid exit of 500 = collected", tot)
+	}
+}
+
+// Accounting after a crash: the driver paid, the lane stopped before the
+// exit; the payment is found (reconciled) and the re-scan within exit
+// grace uses it. The exit row carries the amount and the order, and the
+// report counts it as paid: exits agree with PayBy.
+func TestExitUsingEarlierPaymentCountsAsPaid(t *testing.T) {
+	l, path := open(t)
+	ctx := context.Background()
+	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 800)
+	rec(t, l, status("S-L-T1-1", lane.OrderCreated, lane.SourceCreate))
+	l = reopen(t, l, path) // crash; the driver pays while the lane is down
+	rec(t, l, lane.StatusRec{No: "S-L-T1-1", State: lane.OrderState{Status: lane.OrderPaid, PayByStatus: "PAID_SUCCESS", Paid: 800, PaidAt: t0.Add(time.Minute)},
+		Source: lane.SourceReconcile, At: t0.Add(2 * time.Minute)})
+	h, err := l.Lookup(ctx, "T1", "S-L-T1")
+	must(t, err)
+	if h.Unused != 800 || h.UnusedOrder != "S-L-T1-1" {
+		t.Fatalf("history = %+v, want 800 unused on S-L-T1-1", h)
+	}
+	visitWithOrder(t, l, 2, "T1", "", 0)
+	rec(t, l, lane.ExitRec{Visit: 2, TicketID: "T1", At: t0.Add(3 * time.Minute), Cause: lane.CausePaid, Amount: h.Unused, No: h.UnusedOrder, Auth: "2-1"})
+	rec(t, l, lane.PulseStartRec{Auth: "2-1", At: t0.Add(3 * time.Minute)})
+	rec(t, l, lane.PulseRec{Auth: "2-1", OK: true, At: t0.Add(3 * time.Minute)})
+	var amount int64
+	var no string
+	must(t, l.SQL().QueryRowContext(ctx, `SELECT amount, merchant_order_no FROM exits WHERE visit_id = 2`).Scan(&amount, &no))
+	if amount != 800 || no != "S-L-T1-1" {
+		t.Fatalf("exit row amount %d order %q", amount, no)
+	}
+	if h, _ := l.Lookup(ctx, "T1", "S-L-T1"); h.Unused != 0 || h.UnusedOrder != "" || !h.Exited {
+		t.Fatalf("history after the exit = %+v", h)
+	}
+	tot, err := l.Totals(ctx, t0, t0.Add(time.Hour))
+	must(t, err)
+	if tot.ByCause[lane.CausePaid] != (lane.CauseTotal{Count: 1, Amount: 800}) || tot.Collected != 800 || tot.ByCause[lane.CauseExitGrace].Count != 0 {
+		t.Fatalf("totals = %+v, want the exit under paid with 800 = collected", tot)
+	}
+}
+
+// A ledger written before pulses were recorded as started: migration 003
+// counts a pulse that was or may have been sent as started at its
+// authorisation, so an authorisation left pending by the old version is
+// reported as interrupted, never as "not sent".
+func TestMigrationMarksOldPulsesStarted(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite3", DSN(path))
+	must(t, err)
+	_, err = db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
+	must(t, err)
+	for v, name := range []string{"001_init.sql", "002_validation.sql"} {
+		body, err := migrations.ReadFile("migrations/" + name)
+		must(t, err)
+		_, err = db.ExecContext(ctx, string(body))
+		must(t, err)
+		_, err = db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, 0)`, v+1, name)
+		must(t, err)
+	}
+	at := t0.UnixMilli()
+	for i, state := range []string{"authorised", "pulsed", "failed", "unknown"} {
+		_, err := db.ExecContext(ctx, `INSERT INTO barrier_events (auth, at, cause, actor, state) VALUES (?, ?, 'grace', 'lane', ?)`, fmt.Sprint("a", i), at, state)
+		must(t, err)
+	}
+	must(t, db.Close())
+	l, err := Open(ctx, path)
+	must(t, err)
+	defer l.Close()
+	ev, err := l.BarrierEvents(ctx)
+	must(t, err)
+	started := map[string]bool{}
+	for _, e := range ev {
+		started[e.Auth] = !e.Started.IsZero()
+	}
+	if !started["a0"] || !started["a1"] || started["a2"] || !started["a3"] || !ev[0].Interrupted() {
+		t.Fatalf("started after migration = %v, events %+v", started, ev)
+	}
+	if _, ok := findLine(t, l, "barrier", "interrupted"); !ok {
+		t.Fatal("the old pending pulse is not reported as interrupted")
 	}
 }

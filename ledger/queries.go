@@ -37,6 +37,16 @@ func (l *DB) Lookup(ctx context.Context, ticketID, key string) (lane.History, er
 			if err := l.db.QueryRowContext(ctx, `SELECT merchant_order_no FROM orders WHERE ticket_id = ? AND ticket_id <> '' AND paid > 0 ORDER BY paid_at DESC LIMIT 1`, ticketID).Scan(&h.LastPaidOrder); err != nil {
 				return h, fmt.Errorf("ledger: lookup: %w", err)
 			}
+			// The payments the next exit uses (the same rows authoriseExit
+			// links to it).
+			var unused int64
+			var order sql.NullString
+			if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid - refunded), 0),
+				(SELECT merchant_order_no FROM orders WHERE ticket_id = ?1 AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded ORDER BY paid_at DESC LIMIT 1)
+				FROM orders WHERE ticket_id = ?1 AND ticket_id <> '' AND exit_id IS NULL AND resolved_at IS NULL AND paid > refunded`, ticketID).Scan(&unused, &order); err != nil {
+				return h, fmt.Errorf("ledger: lookup: %w", err)
+			}
+			h.Unused, h.UnusedOrder = money.Fils(unused), order.String
 		}
 	}
 	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(attempt), 0) FROM orders WHERE order_key = ?`, key).Scan(&h.Attempts); err != nil {
@@ -127,10 +137,12 @@ func (l *DB) GetOrder(ctx context.Context, no string) (OrderInfo, error) {
 
 // Unresolved lists orders not final, paid orders without a live exit, and
 // unable-to-collect exits not yet resolved. All three use partial indexes.
+// A paid order of a ticket whose last pulse was interrupted (started,
+// never completed) says so in its note: the car may have left.
 func (l *DB) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
 	var out []lane.Unresolved
-	q := func(kind lane.UnresolvedKind, query string) error {
-		rows, err := l.db.QueryContext(ctx, query)
+	q := func(kind lane.UnresolvedKind, query string, args ...any) error {
+		rows, err := l.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -140,7 +152,7 @@ func (l *DB) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
 			var amount int64
 			var since sql.NullInt64
 			var no sql.NullString
-			if err := rows.Scan(&u.Visit, &u.Ticket, &no, &u.Status, &amount, &since); err != nil {
+			if err := rows.Scan(&u.Visit, &u.Ticket, &no, &u.Status, &amount, &since, &u.Note); err != nil {
 				return err
 			}
 			u.MerchantOrderNo, u.Amount, u.Since = no.String, money.Fils(amount), fromMS(since)
@@ -148,16 +160,19 @@ func (l *DB) Unresolved(ctx context.Context) ([]lane.Unresolved, error) {
 		}
 		return rows.Err()
 	}
-	if err := q(lane.UnresolvedNotFinal, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.status, o.amount, o.created_at
+	if err := q(lane.UnresolvedNotFinal, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.status, o.amount, o.created_at, ''
 		FROM orders o JOIN visits v ON v.id = o.visit_id WHERE o.status IN ('new','created') ORDER BY o.created_at`); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
 	}
-	if err := q(lane.UnresolvedPaidNotExited, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.payby_status, o.paid - o.refunded, o.paid_at
+	if err := q(lane.UnresolvedPaidNotExited, `SELECT o.visit_id, v.serial, o.merchant_order_no, o.payby_status, o.paid - o.refunded, o.paid_at,
+		CASE WHEN o.ticket_id <> '' AND EXISTS (SELECT 1 FROM exits x JOIN barrier_events b ON b.exit_id = x.id
+			WHERE x.ticket_id = o.ticket_id AND x.state = 'unknown' AND x.replaced_by IS NULL AND b.started_at IS NOT NULL)
+		THEN ? ELSE '' END
 		FROM orders o JOIN visits v ON v.id = o.visit_id
-		WHERE o.paid > 0 AND o.exit_id IS NULL AND o.resolved_at IS NULL AND o.paid > o.refunded ORDER BY o.paid_at`); err != nil {
+		WHERE o.paid > 0 AND o.exit_id IS NULL AND o.resolved_at IS NULL AND o.paid > o.refunded ORDER BY o.paid_at`, noteInterrupted); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
 	}
-	if err := q(lane.UnresolvedUnableToCollect, `SELECT e.visit_id, v.serial, e.merchant_order_no, e.state, e.amount, e.at
+	if err := q(lane.UnresolvedUnableToCollect, `SELECT e.visit_id, v.serial, e.merchant_order_no, e.state, e.amount, e.at, ''
 		FROM exits e JOIN visits v ON v.id = e.visit_id
 		WHERE e.cause = 'unable_to_collect' AND e.resolved_at IS NULL AND e.state <> 'void' ORDER BY e.at`); err != nil {
 		return nil, fmt.Errorf("ledger: unresolved: %w", err)
@@ -199,14 +214,19 @@ func (l *DB) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
 	return out, rows.Err()
 }
 
-// Totals sums visits, exits by cause, money collected, refunded and owed in [from, to).
+// Totals sums visits, exits by cause, money collected, refunded and owed
+// in [from, to). An exit replaced by a later exit of its ticket (its
+// outcome was lost in a crash; the later one took over its payments) is
+// not counted: the vehicle and its money count once, with the later exit.
+// An exit that used an earlier payment is a paid exit with that amount,
+// so the paid line agrees with Collected.
 func (l *DB) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
 	t := lane.Totals{From: from, To: to, ByCause: map[lane.Cause]lane.CauseTotal{}}
 	f, e := ms(from), ms(to)
 	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM visits WHERE started_at >= ? AND started_at < ? AND refused = ''`, f, e).Scan(&t.Visits); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT cause, count(*), COALESCE(SUM(amount), 0) FROM exits WHERE at >= ? AND at < ? AND state <> 'void' GROUP BY cause`, f, e)
+	rows, err := l.db.QueryContext(ctx, `SELECT cause, count(*), COALESCE(SUM(amount), 0) FROM exits WHERE at >= ? AND at < ? AND state <> 'void' AND replaced_by IS NULL GROUP BY cause`, f, e)
 	if err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
@@ -297,11 +317,22 @@ type BarrierEvent struct {
 	Actor, Reason, No string
 	State             string // authorised, pulsed, failed, unknown
 	Visit             int64
+	// Started is when the pulse was recorded as being sent (zero: never);
+	// Done when its outcome was recorded (zero: never).
+	Started, Done time.Time
+	// Reopens is the authorisation whose pulse was interrupted when this
+	// one opens the barrier again for the same ticket ("": none).
+	Reopens string
 }
+
+// Interrupted reports whether the pulse started and its outcome was
+// never recorded: the lane stopped inside the hold.
+func (b BarrierEvent) Interrupted() bool { return b.State == "unknown" && !b.Started.IsZero() }
 
 // BarrierEvents lists all barrier events (tests and tools).
 func (l *DB) BarrierEvents(ctx context.Context) ([]BarrierEvent, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT auth, cause, actor, reason, merchant_order_no, state, COALESCE(visit_id, 0) FROM barrier_events ORDER BY id`)
+	rows, err := l.db.QueryContext(ctx, `SELECT auth, cause, actor, reason, merchant_order_no, state, COALESCE(visit_id, 0),
+		started_at, done_at, reopens FROM barrier_events ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -309,9 +340,11 @@ func (l *DB) BarrierEvents(ctx context.Context) ([]BarrierEvent, error) {
 	var out []BarrierEvent
 	for rows.Next() {
 		var b BarrierEvent
-		if err := rows.Scan(&b.Auth, scanText(&b.Cause), &b.Actor, &b.Reason, &b.No, &b.State, &b.Visit); err != nil {
+		var started, done sql.NullInt64
+		if err := rows.Scan(&b.Auth, scanText(&b.Cause), &b.Actor, &b.Reason, &b.No, &b.State, &b.Visit, &started, &done, &b.Reopens); err != nil {
 			return nil, err
 		}
+		b.Started, b.Done = fromMS(started), fromMS(done)
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -667,6 +667,9 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 			parts = append(parts, u.MerchantOrderNo+" "+u.Status)
 		}
 		parts = append(parts, "since "+u.Since.In(a.opt.Location).Format("02 Jan 15:04"))
+		if u.Note != "" {
+			parts = append(parts, u.Note)
+		}
 		label := strings.Join(parts, " · ")
 		row := []fyne.CanvasObject{}
 		if u.MerchantOrderNo != "" && u.Kind == lane.UnresolvedPaidNotExited {

@@ -21,8 +21,9 @@ import (
 // fakeConsole is a lane with canned reports.
 type fakeConsole struct {
 	*fakeLane
-	txs      []lane.Transaction
-	shiftErr error
+	txs        []lane.Transaction
+	shiftErr   error
+	unresolved []lane.Unresolved // nil: the canned list
 }
 
 func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
@@ -38,6 +39,9 @@ func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
 }
 
 func (f *fakeConsole) Unresolved(context.Context) ([]lane.Unresolved, error) {
+	if f.unresolved != nil {
+		return f.unresolved, nil
+	}
 	return []lane.Unresolved{
 		{Kind: lane.UnresolvedPaidNotExited, Visit: 5, Ticket: "000118", MerchantOrderNo: "CM-X2-5-1", Status: "PAID_SUCCESS", Amount: money.MustParse("25.00"), Since: testNow.Add(-40 * time.Minute)},
 		{Kind: lane.UnresolvedUnableToCollect, Visit: 6, Ticket: "000121", Amount: money.MustParse("10.00"), Since: testNow.Add(-20 * time.Minute)},
@@ -363,6 +367,23 @@ func TestAdminReportsNoShiftYet(t *testing.T) {
 		if got := strings.Contains(all, "could not read the ledger"); got == tc.ledgerOK {
 			t.Errorf("shift error %v: ledger error shown = %v", tc.err, got)
 		}
+	}
+}
+
+// A paid ticket whose pulse was interrupted says so on the reports tab:
+// the car may have left already.
+func TestAdminUnresolvedShowsNote(t *testing.T) {
+	h := newAdminHarness(t)
+	h.con.unresolved = []lane.Unresolved{{Kind: lane.UnresolvedPaidNotExited, Visit: 5, Ticket: "000118", MerchantOrderNo: "CM-X2-5-1",
+		Status: "PAID_SUCCESS", Amount: money.MustParse("25.00"), Since: testNow, Note: "pulse interrupted: the car may have left"}}
+	h.enter(t, "2468")
+	tapButton(t, h.w, "Reports")
+	found := walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+		l, ok := o.(*widget.Label)
+		return ok && strings.Contains(l.Text, "paid, not exited") && strings.HasSuffix(l.Text, " · pulse interrupted: the car may have left")
+	})
+	if !found {
+		t.Fatal("the unresolved row does not show its note")
 	}
 }
 
