@@ -151,17 +151,6 @@ func hasStrongLTR(s string) bool {
 	return false
 }
 
-// hasRTL reports whether s holds any right-to-left letter.
-func hasRTL(s string) bool {
-	for _, r := range s {
-		p, _ := bidi.LookupRune(r)
-		if c := p.Class(); c == bidi.R || c == bidi.AL {
-			return true
-		}
-	}
-	return false
-}
-
 // runText is what one canvas.Text draws for a run: a directional mark in
 // front makes Fyne's own direction detection agree with ours, so neutral
 // characters at the run's ends (spaces, a colon) stay on the correct side.

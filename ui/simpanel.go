@@ -87,7 +87,6 @@ type SimPanel struct {
 	log  *slog.Logger
 	root *fyne.Container
 
-	mu      sync.Mutex
 	snap    lane.Snapshot
 	minutes string
 	message string
