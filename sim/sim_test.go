@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -368,7 +367,7 @@ func BenchmarkOpenToFirstByte(b *testing.B) {
 			b.ReportMetric(p(0.5), "p50-ms")
 			b.ReportMetric(p(0.99), "p99-ms")
 			b.ReportMetric(p(1), "max-ms")
-			b.Log(fmt.Sprintf("%s: n=%d p50=%.3fms p99=%.3fms max=%.3fms", board, len(lat), p(0.5), p(0.99), p(1)))
+			b.Logf("%s: n=%d p50=%.3fms p99=%.3fms max=%.3fms", board, len(lat), p(0.5), p(0.99), p(1))
 		})
 	}
 }
