@@ -17,8 +17,8 @@ TEST_PACKAGES := $(BUILD_PACKAGES) xvfb xauth x11-apps imagemagick zbar-tools ch
 # Running the kiosk under X: the software GL driver.
 RUN_PACKAGES := $(BUILD_PACKAGES) libgl1-mesa-dri xvfb xauth
 
-# Packages without cgo or Fyne, tested again under the race detector.
-RACE_PKGS = $$($(GO) list ./... | grep -v -e '/ui' -e '^github.com/exitlane/exitlane$$')
+# Every package but the Fyne UI, tested again under the race detector.
+RACE_PKGS = $$($(GO) list ./... | grep -v -e '/ui$$')
 
 .PHONY: run test deps-build deps-test deps-run build vet fmt-check bench package
 

@@ -13,20 +13,13 @@ import (
 	"github.com/exitlane/exitlane/ui"
 )
 
-func init() {
-	register(command{name: "admin", summary: "attendant tools (add-attendant: make a PIN hash)", run: runAdmin})
-}
-
-func runAdmin(args []string, stdout, stderr io.Writer) int {
+func runAdmin(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return subcommands("admin", map[string]command{
 		"add-attendant": {name: "add-attendant", summary: "read a PIN and print a [[admin.attendants]] entry with its bcrypt hash", run: runAddAttendant},
-	}, args, stdout, stderr)
+	}, args, stdin, stdout, stderr)
 }
 
-// stdin is read by add-attendant; tests replace it.
-var stdin io.Reader = os.Stdin
-
-func runAddAttendant(args []string, stdout, stderr io.Writer) int {
+func runAddAttendant(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("admin add-attendant", stderr)
 	id := fs.String("id", "", "attendant id, written to the audit with every action (required)")
 	name := fs.String("name", "", "name shown on the login screen (default: the id)")

@@ -10,8 +10,6 @@ import (
 )
 
 func TestAddAttendant(t *testing.T) {
-	old := stdin
-	defer func() { stdin = old }()
 	for _, tc := range []struct {
 		args []string
 		in   string
@@ -23,9 +21,8 @@ func TestAddAttendant(t *testing.T) {
 		{[]string{}, "2468\n", exitUsage},
 		{[]string{"--help"}, "", exitOK},
 	} {
-		stdin = strings.NewReader(tc.in)
 		var out, errb bytes.Buffer
-		code := run(append([]string{"admin", "add-attendant"}, tc.args...), &out, &errb)
+		code := run(append([]string{"admin", "add-attendant"}, tc.args...), strings.NewReader(tc.in), &out, &errb)
 		if code != tc.code {
 			t.Errorf("%v: exit %d, want %d (%s)", tc.args, code, tc.code, errb.String())
 			continue

@@ -5,34 +5,33 @@ package main
 // cmd_scanner.go. See docs/devices.md.
 
 import (
-	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 
 	"github.com/exitlane/exitlane/serialport"
 )
 
-func init() {
-	register(command{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices})
-}
-
-// knownUSB names USB-serial chips often found on the supported devices; a
+// usbHint names USB-serial chips often found on the supported devices; a
 // hint for the installer, not an identification.
-var knownUSB = map[string]string{
-	"1a86:7523": "CH340 (LCUS relay boards)",
-	"0403:6001": "FTDI FT232 USB-serial (KMtronic and many others)",
-	"04d8:ffee": "Devantech USB-RLY (Microchip CDC)",
+func usbHint(vidpid string) string {
+	switch {
+	case vidpid == "1a86:7523":
+		return "CH340 (LCUS relay boards)"
+	case vidpid == "0403:6001":
+		return "FTDI FT232 USB-serial (KMtronic and many others)"
+	case vidpid == "04d8:ffee":
+		return "Devantech USB-RLY (Microchip CDC)"
+	case strings.HasPrefix(vidpid, "2a19:"):
+		return "Numato Lab (relay modules)"
+	}
+	return ""
 }
 
 // devicePort is one line of "exitlane devices".
@@ -48,7 +47,7 @@ type devicePort struct {
 	Links []string `json:"links,omitempty"`
 }
 
-func runDevices(args []string, stdout, stderr io.Writer) int {
+func runDevices(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("devices", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
@@ -73,10 +72,7 @@ func runDevices(args []string, stdout, stderr io.Writer) int {
 		d := devicePort{Name: p.Name, USB: p.USB, SerialNumber: p.SerialNumber, Manufacturer: p.Manufacturer, Product: p.Product}
 		if p.USB {
 			d.VIDPID = strings.ToLower(p.VID + ":" + p.PID)
-			d.Hint = knownUSB[d.VIDPID]
-			if d.Hint == "" && strings.HasPrefix(d.VIDPID, "2a19:") {
-				d.Hint = "Numato Lab (relay modules)"
-			}
+			d.Hint = usbHint(d.VIDPID)
 		}
 		d.Links = links[p.Name]
 		ports = append(ports, d)
@@ -124,12 +120,6 @@ func stableLinks() map[string][]string {
 	return out
 }
 
-// signalContext ends on SIGINT or SIGTERM (the long-running device tools
-// stop on Ctrl-C).
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // toolLogger logs the device layer's own lines to stderr with -v; without
 // it the tools print what matters themselves.
 func toolLogger(stderr io.Writer, verbose bool) *slog.Logger {
@@ -137,14 +127,6 @@ func toolLogger(stderr io.Writer, verbose bool) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// flagSet reports which flags were given on the command line, so values
-// from --config are only overridden by explicit flags.
-func flagSet(fs *flag.FlagSet) map[string]bool {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	return set
 }
 
 // syncWriter serialises prints from the emulators' goroutines.

@@ -12,7 +12,7 @@ import (
 
 func runCmd(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = run(args, &out, &errb)
+	code = run(args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

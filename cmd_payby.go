@@ -26,29 +26,28 @@ import (
 	"github.com/exitlane/exitlane/payby/sandbox"
 )
 
-func init() {
-	register(command{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy})
+// paybySubs are the payby subcommands.
+func paybySubs() map[string]command {
+	return map[string]command{
+		"sandbox": {name: "sandbox", summary: "run a PayBy-compatible sandbox server", run: runPayBySandbox},
+		"keygen":  {name: "keygen", summary: "write a merchant RSA-2048 key pair: keygen DIR", run: runPayByKeygen},
+		"create":  {name: "create", summary: "create a DYNQR order: --order NO --amount 12.50", run: runPayByCreate},
+		"get": {name: "get", summary: "show an order: get MERCHANT_ORDER_NO", run: oneArgCmd("get", "MERCHANT_ORDER_NO",
+			func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetOrder(ctx, no) })},
+		"cancel": {name: "cancel", summary: "cancel an unpaid order: cancel MERCHANT_ORDER_NO", run: oneArgCmd("cancel", "MERCHANT_ORDER_NO",
+			func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.CancelOrder(ctx, no) })},
+		"revoke": {name: "revoke", summary: "revoke an order (refunds a paid one): revoke MERCHANT_ORDER_NO", run: oneArgCmd("revoke", "MERCHANT_ORDER_NO",
+			func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.RevokeOrder(ctx, no) })},
+		"refund": {name: "refund", summary: "refund a paid order: --refund-no R --order NO --amount A", run: runPayByRefund},
+		"refund-get": {name: "refund-get", summary: "show a refund: refund-get REFUND_NO", run: oneArgCmd("refund-get", "REFUND_NO",
+			func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetRefund(ctx, no) })},
+		"scanned": {name: "scanned", summary: "has the QR been scanned? scanned TOKEN_URL", run: oneArgCmd("scanned", "TOKEN_URL",
+			func(ctx context.Context, cl *payby.Client, url string) (any, error) { return cl.CashierInfo(ctx, url) })},
+	}
 }
 
-var paybySubs = map[string]command{
-	"sandbox": {name: "sandbox", summary: "run a PayBy-compatible sandbox server", run: runPayBySandbox},
-	"keygen":  {name: "keygen", summary: "write a merchant RSA-2048 key pair: keygen DIR", run: runPayByKeygen},
-	"create":  {name: "create", summary: "create a DYNQR order: --order NO --amount 12.50", run: runPayByCreate},
-	"get": {name: "get", summary: "show an order: get MERCHANT_ORDER_NO", run: oneArgCmd("get", "MERCHANT_ORDER_NO",
-		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetOrder(ctx, no) })},
-	"cancel": {name: "cancel", summary: "cancel an unpaid order: cancel MERCHANT_ORDER_NO", run: oneArgCmd("cancel", "MERCHANT_ORDER_NO",
-		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.CancelOrder(ctx, no) })},
-	"revoke": {name: "revoke", summary: "revoke an order (refunds a paid one): revoke MERCHANT_ORDER_NO", run: oneArgCmd("revoke", "MERCHANT_ORDER_NO",
-		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.RevokeOrder(ctx, no) })},
-	"refund": {name: "refund", summary: "refund a paid order: --refund-no R --order NO --amount A", run: runPayByRefund},
-	"refund-get": {name: "refund-get", summary: "show a refund: refund-get REFUND_NO", run: oneArgCmd("refund-get", "REFUND_NO",
-		func(ctx context.Context, cl *payby.Client, no string) (any, error) { return cl.GetRefund(ctx, no) })},
-	"scanned": {name: "scanned", summary: "has the QR been scanned? scanned TOKEN_URL", run: oneArgCmd("scanned", "TOKEN_URL",
-		func(ctx context.Context, cl *payby.Client, url string) (any, error) { return cl.CashierInfo(ctx, url) })},
-}
-
-func runPayBy(args []string, stdout, stderr io.Writer) int {
-	return subcommands("payby", paybySubs, args, stdout, stderr)
+func runPayBy(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return subcommands("payby", paybySubs(), args, stdin, stdout, stderr)
 }
 
 // parseInterleaved parses flags and positional arguments in any order
@@ -191,8 +190,8 @@ func callContext() (context.Context, context.CancelFunc) {
 // oneArgCmd is a command that takes the connection flags and one argument
 // (an order or refund number, a tokenUrl), makes one call and prints its
 // result as JSON.
-func oneArgCmd(op, arg string, call func(ctx context.Context, cl *payby.Client, arg string) (any, error)) func(args []string, stdout, stderr io.Writer) int {
-	return func(args []string, stdout, stderr io.Writer) int {
+func oneArgCmd(op, arg string, call func(ctx context.Context, cl *payby.Client, arg string) (any, error)) func(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return func(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fs := newFlags("payby "+op, stderr)
 		var c conn
 		c.flags(fs)
@@ -219,7 +218,7 @@ func oneArgCmd(op, arg string, call func(ctx context.Context, cl *payby.Client, 
 	}
 }
 
-func runPayByCreate(args []string, stdout, stderr io.Writer) int {
+func runPayByCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("payby create", stderr)
 	var c conn
 	c.flags(fs)
@@ -268,7 +267,7 @@ func runPayByCreate(args []string, stdout, stderr io.Writer) int {
 	return printResult(created, err, stdout, stderr)
 }
 
-func runPayByRefund(args []string, stdout, stderr io.Writer) int {
+func runPayByRefund(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("payby refund", stderr)
 	var c conn
 	c.flags(fs)
@@ -304,7 +303,7 @@ func runPayByRefund(args []string, stdout, stderr io.Writer) int {
 	return printResult(r, err, stdout, stderr)
 }
 
-func runPayByKeygen(args []string, stdout, stderr io.Writer) int {
+func runPayByKeygen(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("payby keygen", stderr)
 	name := fs.String("name", "merchant", "file name prefix: NAME_private.pem, NAME_public.pem")
 	fs.Usage = func() {
@@ -329,7 +328,7 @@ func runPayByKeygen(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runPayBySandbox(args []string, stdout, stderr io.Writer) int {
+func runPayBySandbox(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("payby sandbox", stderr)
 	listen := fs.String("listen", "127.0.0.1:8089", "`address` to listen on (a LAN address lets a phone open the checkout page)")
 	keyDir := fs.String("key-dir", "payby-sandbox", "`dir` of the sandbox's keys (made on first run)")

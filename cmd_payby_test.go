@@ -20,13 +20,13 @@ func pbSetup(t *testing.T) (sb *sandbox.Server, cfgPath string, flags []string) 
 	t.Helper()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	if code := run([]string{"payby", "keygen", filepath.Join(dir, "payby")}, &out, &errb); code != 0 {
+	if code := run([]string{"payby", "keygen", filepath.Join(dir, "payby")}, nil, &out, &errb); code != 0 {
 		t.Fatalf("keygen: %d %s", code, errb.String())
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "payby", "merchant_private.pem")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("private key: %v %v", fi, err)
 	}
-	if code := run([]string{"payby", "keygen", filepath.Join(dir, "payby")}, &out, &errb); code != exitFailure {
+	if code := run([]string{"payby", "keygen", filepath.Join(dir, "payby")}, nil, &out, &errb); code != exitFailure {
 		t.Fatalf("keygen over existing keys: %d", code)
 	}
 	sbKeys, err := sandbox.LoadKeyDir(filepath.Join(dir, "sandbox"), filepath.Join(dir, "payby", "merchant_public.pem"))
@@ -70,7 +70,7 @@ func pbSetup(t *testing.T) (sb *sandbox.Server, cfgPath string, flags []string) 
 func pbRun(t *testing.T, want int, args ...string) (string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(append([]string{"payby"}, args...), &out, &errb); code != want {
+	if code := run(append([]string{"payby"}, args...), nil, &out, &errb); code != want {
 		t.Fatalf("exitlane payby %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
 	}
 	return out.String(), errb.String()
@@ -139,16 +139,16 @@ func TestPayByCLIUsage(t *testing.T) {
 		{"get", "--bogus"},
 	} {
 		var out, errb bytes.Buffer
-		if code := run(append([]string{"payby"}, args...), &out, &errb); code != exitUsage {
+		if code := run(append([]string{"payby"}, args...), nil, &out, &errb); code != exitUsage {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, errb.String())
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"payby", "get", "--help"}, &out, &errb); code != exitOK {
+	if code := run([]string{"payby", "get", "--help"}, nil, &out, &errb); code != exitOK {
 		t.Errorf("--help: %d", code)
 	}
 	// A bad config is a failure, not a usage error.
-	if code := run([]string{"payby", "get", "--config", filepath.Join(t.TempDir(), "none.toml"), "A"}, &out, &errb); code != exitFailure {
+	if code := run([]string{"payby", "get", "--config", filepath.Join(t.TempDir(), "none.toml"), "A"}, nil, &out, &errb); code != exitFailure {
 		t.Errorf("missing config: %d", code)
 	}
 }

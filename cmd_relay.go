@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -16,16 +15,12 @@ import (
 	"github.com/exitlane/exitlane/sim"
 )
 
-func init() {
-	register(command{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay})
-}
-
-func runRelay(args []string, stdout, stderr io.Writer) int {
+func runRelay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return subcommands("relay", map[string]command{
 		"pulse":   {name: "pulse", summary: "send one barrier pulse (on, hold, off)", run: runRelayPulse},
 		"state":   {name: "state", summary: "read relay states back (not LCUS)", run: runRelayState},
 		"emulate": {name: "emulate", summary: "emulate a relay board on a pty and print every frame", run: runRelayEmulate},
-	}, args, stdout, stderr)
+	}, args, stdin, stdout, stderr)
 }
 
 // relayFlags are the flags shared by pulse and state; --config supplies
@@ -125,7 +120,7 @@ func (f *relayFlags) queryOnly(stderr io.Writer) (barrier.Board, *serialport.Lin
 	return b.Board(), link, nil
 }
 
-func runRelayPulse(args []string, stdout, stderr io.Writer) int {
+func runRelayPulse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRelayFlags("pulse", stderr)
 	f.fs.Usage = func() {
 		fmt.Fprintln(f.fs.Output(), "usage: exitlane relay pulse --port P --board B [--channel N] [--pulse D]\n\nSends one barrier pulse: contact closed, held for --pulse, opened again.\nBoards that can report state are read back after each change.")
@@ -159,7 +154,7 @@ func runRelayPulse(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runRelayState(args []string, stdout, stderr io.Writer) int {
+func runRelayState(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRelayFlags("state", stderr)
 	f.fs.Usage = func() {
 		fmt.Fprintln(f.fs.Output(), "usage: exitlane relay state --port P --board B [--channel N | --channels N]\n\nReads relay states back (KMtronic, Numato, Devantech, Modbus; LCUS boards\ncannot tell). Sends queries only: no relay is switched.")
@@ -212,7 +207,7 @@ func onOffWord(on bool) string {
 	return "off"
 }
 
-func runRelayEmulate(args []string, stdout, stderr io.Writer) int {
+func runRelayEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("relay emulate", stderr)
 	board := fs.String("board", "lcus", "board family: "+strings.Join(barrier.Boards, ", "))
 	channels := fs.Int("channels", 8, "relays on the emulated board")
@@ -243,7 +238,7 @@ Lines typed on stdin control the board:
 	out.printf("%s relay board emulated on %s\n", r.Board(), r.Path())
 	ctx, stop := signalContext()
 	defer stop()
-	go relayConsole(ctx, r, *channels, os.Stdin, out)
+	go relayConsole(ctx, r, *channels, stdin, out)
 	<-ctx.Done()
 	return exitOK
 }

@@ -1,33 +1,26 @@
 package main
 
-// "exitlane run": the lane itself. --headless runs it with no display,
-// logging JSON lines, for service installs, soak tests and CI. The
-// display runner is plugged in by the UI (see displayRun).
+// "exitlane run": the lane itself, opened with package station from a
+// config file. --headless runs it with no display, logging JSON lines, for
+// service installs, soak tests and CI; otherwise display.go shows the
+// kiosk on it.
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
-	"github.com/exitlane/exitlane/config"
-	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/station"
 )
 
-func init() {
-	register(command{name: "run", summary: "run the exit lane (--headless: no display, JSON-lines logs)", run: runRun})
-}
-
-// displayRun, when set (by the UI's own file, from its init), runs the
-// kiosk and admin screens on a started lane until ctx ends or the window
-// closes. Without it, "run" needs --headless.
-var displayRun func(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner) error
-
-func runRun(args []string, stdout, stderr io.Writer) int {
+func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	started := time.Now()
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", "", "the lane's TOML config `file` (required)")
 	headless := fs.Bool("headless", false, "no display: log JSON lines to stderr")
@@ -56,10 +49,6 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exitlane run: log level %q: %v\n", lvl, err)
 		return exitUsage
 	}
-	if !*headless && displayRun == nil {
-		fmt.Fprintln(stderr, "exitlane run: this build has no display runner; use --headless")
-		return exitUsage
-	}
 	if !*headless {
 		if err := haveDisplay(); err != nil {
 			fmt.Fprintln(stderr, "exitlane run:", err)
@@ -72,25 +61,62 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	} else {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
 	}
-	logger = logger.With("site", cfg.Site.ID) // startLane adds "lane"
+	logger = logger.With("site", cfg.Site.ID) // the station adds "lane"
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signalContext()
 	defer cancel()
-	r, stop, err := startLane(ctx, cfg, logger)
+	badges := &badgeHook{}
+	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
+	if !*headless {
+		opts.ScanFilter = badges.scan
+	}
+	st, err := station.Open(ctx, cfg, opts)
 	if err != nil {
 		logger.Error("lane did not start", "err", err)
 		fmt.Fprintf(stderr, "exitlane run: %v\n", err)
 		return exitFailure
 	}
-	defer stop()
-	if !*headless {
-		if err := displayRun(ctx, cfg, logger, r); err != nil {
-			logger.Error("display", "err", err)
-			return exitFailure
-		}
+	defer st.Close() // stops the lane: a pulse in progress completes
+	go st.Run(ctx)
+	if *headless {
+		<-ctx.Done()
+		logger.Info("stopping on signal")
 		return exitOK
 	}
-	<-ctx.Done()
-	logger.Info("stopping on signal")
+	err = runDisplay(ctx, cfg, logger, st.Runner(), displayOptions{
+		Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started,
+	})
+	if err != nil {
+		logger.Error("display", "err", err)
+		return exitFailure
+	}
 	return exitOK
+}
+
+// failpointFromEnv reads EXITLANE_FAILPOINT ("write:exit" or
+// "write:exit@2": the second time) for the crash test: at that step the
+// process kills itself with SIGKILL, as a power cut or OOM kill would.
+// Unset: nil.
+func failpointFromEnv(logger *slog.Logger) func(string) {
+	spec := os.Getenv("EXITLANE_FAILPOINT")
+	if spec == "" {
+		return nil
+	}
+	name, nth := spec, 1
+	if n, c, ok := strings.Cut(spec, "@"); ok {
+		name = n
+		if v, err := strconv.Atoi(c); err == nil && v > 0 {
+			nth = v
+		}
+	}
+	logger.Warn("failpoint armed: the process will SIGKILL itself", "failpoint", name, "nth", nth)
+	var hits atomic.Int64
+	return func(at string) {
+		if at != name || hits.Add(1) != int64(nth) {
+			return
+		}
+		logger.Warn("failpoint reached: SIGKILL", "failpoint", at)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
 }

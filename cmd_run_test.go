@@ -23,6 +23,7 @@ import (
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/sim/simtest"
 )
 
 var (
@@ -179,55 +180,55 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
-			rig := newSimRig(t, "1s")
+			rig := simtest.New(t, "1s")
 			serial := uint64(2000 + i)
-			code := rig.ticket(t, serial, 2*time.Hour+5*time.Minute)
+			code := rig.Ticket(t, serial, 2*time.Hour+5*time.Minute)
 			no1 := "GRG01-X1-" + itoa(serial) + "-1"
 
-			p := startProc(t, bin, rig.cfgPath, c.failpoint)
-			rig.scanner.Send(code)
+			p := startProc(t, bin, rig.ConfigPath, c.failpoint)
+			rig.Scanner.Send(code)
 			if c.payBeforeKill {
-				waitFor(t, "order 1", 10*time.Second, func() bool { _, err := rig.sb.Order(no1); return err == nil })
-				if err := rig.sb.Pay(no1); err != nil {
+				simtest.WaitFor(t, "order 1", 10*time.Second, func() bool { _, err := rig.Sandbox.Order(no1); return err == nil })
+				if err := rig.Sandbox.Pay(no1); err != nil {
 					t.Fatal(err)
 				}
 			}
 			p.waitKilled()
 			if c.payWhileDown {
-				if err := rig.sb.Pay(no1); err != nil {
+				if err := rig.Sandbox.Pay(no1); err != nil {
 					t.Fatal(err)
 				}
 			}
 			time.Sleep(700 * time.Millisecond) // a pulse in flight would have shown by now
-			if n, _ := rig.pulses(); n != c.pulsesAfterKill {
+			if n, _ := rig.Pulses(); n != c.pulsesAfterKill {
 				t.Fatalf("pulses after kill = %d, want %d", n, c.pulsesAfterKill)
 			}
 
-			p = startProc(t, bin, rig.cfgPath, "")
+			p = startProc(t, bin, rig.ConfigPath, "")
 			time.Sleep(1500 * time.Millisecond) // start-up recovery and the first reconcile pass
-			if n, _ := rig.pulses(); n != c.pulsesAfterKill {
+			if n, _ := rig.Pulses(); n != c.pulsesAfterKill {
 				t.Fatalf("pulse at start-up: %d pulses, want %d", n, c.pulsesAfterKill)
 			}
 			if c.rescan {
-				rig.scanner.Send(code)
+				rig.Scanner.Send(code)
 				if c.rescanPays != "" {
 					no := "GRG01-X1-" + itoa(serial) + c.rescanPays
-					waitFor(t, "order "+no, 10*time.Second, func() bool { _, err := rig.sb.Order(no); return err == nil })
-					if err := rig.sb.Pay(no); err != nil {
+					simtest.WaitFor(t, "order "+no, 10*time.Second, func() bool { _, err := rig.Sandbox.Order(no); return err == nil })
+					if err := rig.Sandbox.Pay(no); err != nil {
 						t.Fatal(err)
 					}
 				}
-				waitFor(t, "the pulse", 10*time.Second, func() bool { n, _ := rig.pulses(); return n >= 1 })
+				simtest.WaitFor(t, "the pulse", 10*time.Second, func() bool { n, _ := rig.Pulses(); return n >= 1 })
 				time.Sleep(1200 * time.Millisecond) // a duplicate would show within a poll
 			}
-			if n, _ := rig.pulses(); n != 1 {
+			if n, _ := rig.Pulses(); n != 1 {
 				t.Fatalf("pulses = %d, want exactly 1\n%s", n, p.log())
 			}
 			p.stop()
 
 			// PayBy: exactly one paid order for this ticket; nothing payable left.
 			paid := 0
-			for _, o := range rig.sb.Orders() {
+			for _, o := range rig.Sandbox.Orders() {
 				if o.Status.IsPaid() {
 					paid++
 				}
@@ -240,12 +241,12 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 			}
 			// The ledger agrees with PayBy, order by order.
 			ctx := context.Background()
-			db, err := ledger.Open(ctx, filepath.Join(rig.dir, "lane.db"))
+			db, err := ledger.Open(ctx, filepath.Join(rig.Dir, "lane.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			for _, o := range rig.sb.Orders() {
+			for _, o := range rig.Sandbox.Orders() {
 				lo, err := db.GetOrder(ctx, o.MerchantOrderNo)
 				if err != nil {
 					t.Fatalf("%s at PayBy, not in the ledger: %v", o.MerchantOrderNo, err)

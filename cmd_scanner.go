@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -15,18 +14,14 @@ import (
 	"github.com/exitlane/exitlane/ticket"
 )
 
-func init() {
-	register(command{name: "scanner", summary: "read from or emulate the barcode scanner", run: runScanner})
-}
-
-func runScanner(args []string, stdout, stderr io.Writer) int {
+func runScanner(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return subcommands("scanner", map[string]command{
 		"read":    {name: "read", summary: "print each code read (and what was dropped, and why)", run: runScannerRead},
 		"emulate": {name: "emulate", summary: "emulate a scanner on a pty; each stdin line is a scan", run: runScannerEmulate},
-	}, args, stdout, stderr)
+	}, args, stdin, stdout, stderr)
 }
 
-func runScannerRead(args []string, stdout, stderr io.Writer) int {
+func runScannerRead(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("scanner read", stderr)
 	cfgPath := fs.String("config", "", "take port, baud, parity, dedup from this config `file`'s [scanner]")
 	port := fs.String("port", "", "serial `port` of the scanner (e.g. /dev/exitlane-scanner)")
@@ -107,7 +102,7 @@ func runScannerRead(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runScannerEmulate(args []string, stdout, stderr io.Writer) int {
+func runScannerEmulate(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("scanner emulate", stderr)
 	suffix := fs.String("suffix", "crlf", "line end sent after each code: crlf, cr, lf")
 	aim := fs.String("aim", "", "AIM symbology identifier to send before each code, e.g. ]Q1")
@@ -141,7 +136,7 @@ read --port") at the printed path. Lines starting with "!" are commands:
 	defer stop()
 	lines := make(chan string)
 	go func() {
-		sc := bufio.NewScanner(os.Stdin)
+		sc := bufio.NewScanner(stdin)
 		for sc.Scan() {
 			lines <- sc.Text()
 		}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,8 @@ import (
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
 	"github.com/exitlane/exitlane/payby/sandbox"
+	"github.com/exitlane/exitlane/sim"
+	"github.com/exitlane/exitlane/ui"
 )
 
 type xvfb struct {
@@ -104,12 +105,12 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	x := startXvfb(t)
-	world, err := newSimWorld(filepath.Join(dir, "data"), "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	world, err := sim.NewWorld(sim.WorldOptions{Dir: filepath.Join(dir, "data")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer world.Close()
-	cfgPath := filepath.Join(world.dir, "sim.toml")
+	cfgPath := world.ConfigPath()
 	cfgText, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +189,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	}
 
 	issue := func(serial uint64, ago time.Duration) string {
-		code, err := world.issuer.Issue("E1", serial, time.Now().Add(-ago))
+		code, err := world.Issue(serial, time.Now().Add(-ago))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +197,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	}
 	pulses := func() int {
 		n := 0
-		for _, c := range world.relay.Timeline() {
+		for _, c := range world.Relay().Timeline() {
 			if c.Channel == 1 && c.On {
 				n++
 			}
@@ -204,7 +205,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 		return n
 	}
 	openOrder := func() (sandbox.OrderInfo, bool) {
-		for _, o := range world.sb.Orders() {
+		for _, o := range world.Sandbox().Orders() {
 			if o.Status == payby.StatusCreated {
 				return o, true
 			}
@@ -222,7 +223,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 		t.Helper()
 		waitUntil(t, "lane idle", 20*time.Second, idle)
 		time.Sleep(1100 * time.Millisecond) // past the scanner's 1 s dedup window
-		if err := world.scanner.Send(code); err != nil {
+		if err := world.Scanner().Send(code); err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, "screen to change", 10*time.Second, func() bool { return !idle() })
@@ -231,7 +232,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	// 1. A paid visit: scan, QR on screen decodes to the order's tokenUrl, pay.
 	paid := issue(101, 2*time.Hour+10*time.Minute)
 	sent := time.Now()
-	if err := world.scanner.Send(paid); err != nil {
+	if err := world.Scanner().Send(paid); err != nil {
 		t.Fatal(err)
 	}
 	var order sandbox.OrderInfo
@@ -256,7 +257,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	if keep != "" {
 		copyFile(shot, filepath.Join(keep, "e2e-fee-qr.png"))
 	}
-	if err := world.sb.Pay(order.MerchantOrderNo); err != nil {
+	if err := world.Sandbox().Pay(order.MerchantOrderNo); err != nil {
 		t.Fatal(err)
 	}
 	waitRelay(1)
@@ -291,7 +292,9 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 
 	// 6. PayBy unreachable: no order, no opening.
 	waitUntil(t, "lane idle", 60*time.Second, idle)
-	world.proxy.SetDown(true)
+	if err := world.SetPayBy(ui.PayByUnreachable); err != nil {
+		t.Fatal(err)
+	}
 	scan(issue(106, 4*time.Hour))
 	time.Sleep(8 * time.Second)
 	x.shot(t, shot)
@@ -301,13 +304,15 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	if keep != "" {
 		copyFile(shot, filepath.Join(keep, "e2e-payby-down.png"))
 	}
-	world.proxy.SetDown(false)
+	if err := world.SetPayBy(ui.PayByOK); err != nil {
+		t.Fatal(err)
+	}
 
 	if n := pulses(); n != 2 {
 		t.Errorf("relay pulses = %d, want 2 (paid, free)", n)
 	}
 	var frames []string
-	for _, f := range world.relay.Frames() {
+	for _, f := range world.Relay().Frames() {
 		frames = append(frames, fmt.Sprintf("% X", f.Bytes))
 	}
 	all := strings.Join(frames, "|")
@@ -316,7 +321,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	}
 	stop()
 
-	db, err := ledger.Open(context.Background(), world.cfg.Ledger.Path)
+	db, err := ledger.Open(context.Background(), world.Config().Ledger.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +337,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	if len(evs) != 2 || evs[0].Cause != lane.CausePaid || evs[1].Cause != lane.CauseGrace || evs[0].No != order.MerchantOrderNo {
 		t.Errorf("barrier events = %v (%+v)", causes, evs)
 	}
-	got, _ := world.sb.Order(abandoned.MerchantOrderNo)
+	got, _ := world.Sandbox().Order(abandoned.MerchantOrderNo)
 	if got.Status != payby.StatusFailure {
 		t.Errorf("abandoned order %s is %s, want FAILURE (cancelled)", got.MerchantOrderNo, got.Status)
 	}

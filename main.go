@@ -2,18 +2,26 @@
 // serial scanner, prices the stay, shows a PayBy DYNQR code, and pulses a
 // relay board to lift the barrier once the order is paid.
 //
-// Each subcommand lives in a cmd_*.go file of this package and registers
-// itself in commands; main only dispatches.
+// This package is the command line only: each command parses its flags in
+// its own cmd_*.go file, then opens a lane with package station ("run"),
+// the simulated world of package sim ("sim"), or runs a tool. display.go
+// puts the kiosk (package ui) on a running lane.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exitlane/exitlane/config"
 )
 
 // Exit codes, the same for every subcommand.
@@ -28,53 +36,59 @@ type command struct {
 	name    string
 	summary string
 	// run gets the arguments after the name and returns an exit code.
-	run func(args []string, stdout, stderr io.Writer) int
+	run func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-var commands = map[string]command{}
-
-// register adds a subcommand; each cmd_*.go file calls it from init.
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("exitlane: command registered twice: " + c.name)
+// commands are exitlane's subcommands.
+func commands() map[string]command {
+	cs := map[string]command{}
+	for _, c := range []command{
+		{name: "run", summary: "run the exit lane (--headless: no display, JSON-lines logs)", run: runRun},
+		{name: "sim", summary: "the whole lane in simulation: sandbox PayBy, pty devices, kiosk and simulation panel", run: runSim},
+		{name: "fee", summary: "price a stay with the configured tariff", run: runFee},
+		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
+		{name: "config", summary: "check a config file", run: runConfig},
+		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
+		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
+		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},
+		{name: "scanner", summary: "read from or emulate the barcode scanner", run: runScanner},
+		{name: "admin", summary: "attendant tools (add-attendant: make a PIN hash)", run: runAdmin},
+	} {
+		cs[c.name] = c
 	}
-	commands[c.name] = c
+	return cs
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cs := commands()
 	if len(args) == 0 {
-		usage(stderr)
+		usage(stderr, cs)
 		return exitUsage
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		usage(stdout)
+		usage(stdout, cs)
 		return exitOK
 	}
-	c, ok := commands[args[0]]
+	c, ok := cs[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "exitlane: unknown command %q\n\n", args[0])
-		usage(stderr)
+		usage(stderr, cs)
 		return exitUsage
 	}
-	return c.run(args[1:], stdout, stderr)
+	return c.run(args[1:], stdin, stdout, stderr)
 }
 
-func usage(w io.Writer) {
+func usage(w io.Writer, cs map[string]command) {
 	fmt.Fprintln(w, "usage: exitlane <command> [flags]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	for _, n := range keys(cs) {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cs[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'exitlane <command> --help' for the flags of a command.")
@@ -82,7 +96,7 @@ func usage(w io.Writer) {
 
 // subcommands dispatches a command that has its own subcommands
 // ("exitlane ticket issue ..."). subs maps each name to its runner.
-func subcommands(prefix string, subs map[string]command, args []string, stdout, stderr io.Writer) int {
+func subcommands(prefix string, subs map[string]command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		w := stdout
 		code := exitOK
@@ -90,12 +104,7 @@ func subcommands(prefix string, subs map[string]command, args []string, stdout, 
 			w, code = stderr, exitUsage
 		}
 		fmt.Fprintf(w, "usage: exitlane %s <command> [flags]\n\ncommands:\n", prefix)
-		names := make([]string, 0, len(subs))
-		for n := range subs {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
+		for _, n := range keys(subs) {
 			fmt.Fprintf(w, "  %-10s %s\n", n, subs[n].summary)
 		}
 		return code
@@ -105,7 +114,7 @@ func subcommands(prefix string, subs map[string]command, args []string, stdout, 
 		fmt.Fprintf(stderr, "exitlane %s: unknown command %q (one of: %s)\n", prefix, args[0], strings.Join(keys(subs), ", "))
 		return exitUsage
 	}
-	return c.run(args[1:], stdout, stderr)
+	return c.run(args[1:], stdin, stdout, stderr)
 }
 
 func keys(m map[string]command) []string {
@@ -135,4 +144,51 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return exitUsage, true
 	}
 	return exitOK, false
+}
+
+// flagSet reports which flags were given on the command line, so values
+// from --config are only overridden by explicit flags.
+func flagSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// loadConfig loads --config for a command, printing the problems. code
+// is the exit code to return when c is nil. sections, if any, are the only
+// ones the command uses (config.Sections); none: all.
+func loadConfig(path string, stderr io.Writer, sections ...string) (c *config.Config, code int) {
+	if path == "" {
+		fmt.Fprintln(stderr, "exitlane: --config FILE is required")
+		return nil, exitUsage
+	}
+	var opts []config.Option
+	if len(sections) > 0 {
+		opts = append(opts, config.Sections(sections...))
+	}
+	c, err := config.Load(path, opts...)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitFailure
+	}
+	return c, exitOK
+}
+
+// parseTime reads RFC 3339 or "2006-01-02 15:04" (and with seconds) in the
+// site's zone.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: write RFC 3339 (2026-03-02T10:00:00+04:00) or \"2006-01-02 15:04\" in the site's zone", s)
+}
+
+// signalContext ends on SIGINT or SIGTERM.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

@@ -38,7 +38,11 @@ func (k *tickets) Check(code string, now time.Time) (lane.TicketInfo, string, er
 	return lane.TicketInfo{Serial: serial, Format: lane.FormatSigned, Entry: e, Signed: true}, "S/" + serial, nil
 }
 
-func (k *tickets) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, _ string) lane.Quote {
+func (k *tickets) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, _ string) (lane.Quote, error) {
+	return k.quote(t, now, paid, lastPaid), nil
+}
+
+func (k *tickets) quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) lane.Quote {
 	stay := now.Sub(t.Entry)
 	var fee money.Fils
 	if stay > 15*time.Minute {

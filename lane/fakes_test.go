@@ -19,8 +19,9 @@ import (
 // malformed. Tariff: 15 min grace, then AED 10 per started hour; exit
 // grace 10 min after a payment; lost ticket AED 150.
 type fakeTickets struct {
-	mu      sync.Mutex
-	entries map[string]time.Time // code -> entry
+	mu       sync.Mutex
+	entries  map[string]time.Time // code -> entry
+	quoteErr error                // set: every Quote fails with it
 }
 
 func (f *fakeTickets) add(code string, entry time.Time) {
@@ -69,7 +70,14 @@ func (f *fakeTickets) Validation(code string) (string, bool) {
 	return "", false
 }
 
-func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote {
+func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (Quote, error) {
+	if f.quoteErr != nil {
+		return Quote{}, f.quoteErr
+	}
+	return f.quote(t, now, paid, lastPaid, validation), nil
+}
+
+func (f *fakeTickets) quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote {
 	stay := now.Sub(t.Entry)
 	billable := stay
 	if validation == "V1H" {

@@ -6,7 +6,7 @@
 //
 // The machine reads no clock and does no I/O; the small interfaces it needs
 // (Tickets, Payments, Gate, Journal) are declared here and satisfied by
-// adapters in the main package.
+// the ledger (Journal) and the adapters in package station.
 package lane
 
 import (

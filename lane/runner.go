@@ -112,7 +112,7 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 	m.health.Ledger = DeviceOK // open and migrated, or New would have failed
 	r := &Runner{
 		m: m, d: d, first: next,
-		log:     d.Logger, // the caller tags it (wire.go adds "lane")
+		log:     d.Logger, // the caller tags it (station adds "lane")
 		events:  make(chan Event, 64),
 		acts:    make(chan actReq),
 		stopped: make(chan struct{}),
@@ -290,7 +290,12 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				name, ok := r.d.Tickets.Validation(c.Code)
 				ev := Validated{Visit: c.Visit, Code: c.Code, Name: name, OK: ok, Attendant: c.Attendant}
 				if ok {
-					ev.Quote = r.d.Tickets.Quote(c.Ticket, now, c.Paid, c.LastPaid, c.Code)
+					q, err := r.d.Tickets.Quote(c.Ticket, now, c.Paid, c.LastPaid, c.Code)
+					if err != nil {
+						r.log.Error("fee cannot be computed", "visit", c.Visit, "validation", c.Code, "err", err)
+						ev.OK = false
+					}
+					ev.Quote = q
 				}
 				return ev
 			})
@@ -366,7 +371,13 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 			return ev
 		}
 		ev.History = h
-		ev.Quote = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid, "")
+		ev.Quote, err = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid, "")
+		if err != nil {
+			// Never a guessed amount: the driver is told to call the
+			// attendant, who can price the stay another way.
+			ev.Refused = NoticeInvalid
+			r.log.Error("fee cannot be computed", "visit", c.Visit, "ticket", t, "notice", ev.Refused.String(), "err", err)
+		}
 		return ev
 	})
 }

@@ -11,7 +11,7 @@ import (
 
 // The small interfaces the lane needs, and the record types they carry.
 // The ledger implements Journal itself with these types (it imports lane);
-// adapters to ticket, payby and the devices live where a lane is
+// adapters to ticket, payby and the devices live in package station, where a lane is
 // assembled, so lane depends on none of them and is tested with in-memory
 // fakes.
 
@@ -24,7 +24,10 @@ type Tickets interface {
 	// Quote prices the stay of t up to now, given what was paid earlier
 	// for the same ticket and when, and the validation code applied ("":
 	// none).
-	Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote
+	// An error is a fee the tariff cannot compute (it never returns a
+	// wrapped or guessed amount); the lane refuses the ticket and tells
+	// the attendant.
+	Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (Quote, error)
 	// Lost prices a lost ticket.
 	Lost(now time.Time) Quote
 	// Validation reports whether code is a validation the tariff accepts,

@@ -1,4 +1,6 @@
-// Package sim simulates the lane's serial devices on pseudo-terminals.
+// Package sim is the simulated world of "exitlane sim": the lane's serial
+// devices on pseudo-terminals, the PayBy sandbox behind a fault proxy, and
+// a lane opened on them with package station (World).
 //
 // Each emulator opens a pty pair, keeps the master side and publishes the
 // slave under a stable symlink in its own temporary directory (Path). The

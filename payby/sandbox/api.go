@@ -35,8 +35,16 @@ func (s *Server) badParam(format string, args ...any) result {
 	return s.fail("400", "INVALID_PARAMETER")
 }
 
+// ok answers SUCCESS with body, encoded at once: the handlers call it
+// under s.mu, and body points into records that Pay and the checkout
+// change once the lock is released.
 func (s *Server) ok(body any) result {
-	return result{head: wire.Head{ApplyStatus: "SUCCESS", Code: "0", Msg: "SUCCESS", TraceCode: s.trace()}, body: body}
+	b, err := wire.Marshal(body)
+	if err != nil {
+		s.o.Logger.Error("sandbox: encode body", "err", err)
+		return s.fail("500", "SYSTEM_ERROR")
+	}
+	return result{head: wire.Head{ApplyStatus: "SUCCESS", Code: "0", Msg: "SUCCESS", TraceCode: s.trace()}, body: json.RawMessage(b)}
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {

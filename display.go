@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -21,15 +22,6 @@ import (
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ui"
 )
-
-// processStart is when the process began, for the start-up figure.
-var processStart = time.Now()
-
-func init() {
-	displayRun = func(ctx context.Context, cfg *config.Config, logger *slog.Logger, r *lane.Runner) error {
-		return runDisplay(ctx, cfg, logger, r, displayOptions{Fullscreen: true, Production: true, Lang: cfg.Lane.Language})
-	}
-}
 
 // displayOptions are the differences between production and simulation.
 type displayOptions struct {
@@ -45,6 +37,35 @@ type displayOptions struct {
 	Sim ui.SimControls
 	// OnReady is called on the Fyne goroutine once the windows show.
 	OnReady func(a fyne.App, st *ui.Station, panel *ui.SimPanel)
+	// Badges, if set, is the lane's scan filter (station.Options.ScanFilter):
+	// while the kiosk shows, an attendant's badge scanned at the lane opens
+	// the PIN pad instead of reaching the lane as a ticket.
+	Badges *badgeHook
+	// Started is when the command started, for the start-up figure.
+	Started time.Time
+}
+
+// badgeHook is the lane's scan filter for the display. The lane is opened
+// first (the display needs its runner), so the kiosk installs its badge
+// check once it exists; until then, and after it closed, no code is held
+// back.
+type badgeHook struct {
+	f atomic.Pointer[func(code string) bool]
+}
+
+// scan is the station's ScanFilter.
+func (b *badgeHook) scan(code string) bool {
+	f := b.f.Load()
+	return f != nil && (*f)(code)
+}
+
+// set installs f (nil removes it).
+func (b *badgeHook) set(f func(code string) bool) {
+	if f == nil {
+		b.f.Store(nil)
+		return
+	}
+	b.f.Store(&f)
 }
 
 // gateFromConfig builds the admin gate from [admin].
@@ -91,8 +112,10 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe()})
 	// An attendant's badge scanned at the lane opens the PIN pad instead
 	// of reaching the lane as a ticket.
-	setBadgeFilter(st.IsBadge)
-	defer setBadgeFilter(nil)
+	if o.Badges != nil {
+		o.Badges.set(st.IsBadge)
+		defer o.Badges.set(nil)
+	}
 	w := a.NewWindow(fmt.Sprintf("exitlane %s %s", cfg.Site.ID, cfg.Site.Lane))
 	w.SetPadded(false)
 	w.SetContent(st.Content())
@@ -147,7 +170,7 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 		}
 	}()
 	a.Lifecycle().SetOnStarted(func() {
-		log.Info("kiosk shown", "since_process_start_ms", time.Since(processStart).Milliseconds())
+		log.Info("kiosk shown", "since_process_start_ms", time.Since(o.Started).Milliseconds())
 		if o.OnReady != nil {
 			o.OnReady(a, st, panel)
 		}

@@ -1,12 +1,13 @@
-package main
+package sim
 
 import (
 	"context"
-	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/station"
 	"github.com/exitlane/exitlane/ui"
 )
 
@@ -16,19 +17,20 @@ func TestSimControls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("simulated lane")
 	}
-	world, err := newSimWorld(t.TempDir(), "127.0.0.1:0", slog.New(slog.DiscardHandler))
+	world, err := NewWorld(WorldOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer world.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	r, stop, err := startLaneWith(ctx, world.cfg, slog.New(slog.DiscardHandler), laneOptions{})
-	if err != nil {
+	if err := world.Open(ctx, station.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
-	world.r = r
+	go world.Run(ctx)
+	r := world.Runner()
+	var frames atomic.Int32
+	world.OnRelayFrame(func() { frames.Add(1) })
 	wait := func(what string, f func(lane.Snapshot) bool) lane.Snapshot {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -67,6 +69,9 @@ func TestSimControls(t *testing.T) {
 	st := world.Status()
 	if st.RelayPulses != 1 || len(st.Ledger) == 0 {
 		t.Errorf("status after a paid exit: %+v", st)
+	}
+	if n := frames.Load(); n < 2 {
+		t.Errorf("OnRelayFrame called %d times after a pulse (on and off), want at least 2", n)
 	}
 
 	// The same ticket again is refused.

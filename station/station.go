@@ -1,0 +1,217 @@
+// Package station assembles one exit lane from a config: it opens the
+// ledger, builds the ticket checker and tariff, the PayBy client (and the
+// optional notification listener), the relay barrier, the vehicle loop and
+// the scanner, and the lane.Runner that owns them.
+//
+// The adapters from lane's small interfaces to the real packages live
+// here, one file each: tickets.go (ticket), payments.go (payby),
+// journal.go (ledger), devices.go (barrier and scanner), notify.go (PayBy
+// notifications). Package lane imports none of them; "exitlane run", the
+// simulated world (package sim) and the tests all open a lane through
+// Open, and differ only in their Options.
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/serialport"
+)
+
+// Options are what differs between production, simulation and tests. The
+// zero value opens the devices and PayBy named in the config.
+type Options struct {
+	// Logger receives the lane's log, tagged with "lane"; nil discards it.
+	Logger *slog.Logger
+	// Payments replaces the PayBy client built from [payby]; with it, no
+	// notification listener is served.
+	Payments lane.Payments
+	// RelayOpen replaces opening the [relay] port.
+	RelayOpen serialport.OpenFunc
+	// LoopOpen replaces opening the [loop] port (when it is not the
+	// relay's port, which the loop then shares).
+	LoopOpen serialport.OpenFunc
+	// ScannerOpen replaces opening the [scanner] port.
+	ScannerOpen serialport.OpenFunc
+	// ScanFilter, if set, sees every scanned code first, on the scanner's
+	// goroutine; true keeps the code from the lane. The display uses it
+	// for attendants' badges, which open the PIN pad instead of reaching
+	// the lane as a ticket.
+	ScanFilter func(code string) bool
+	// NotifyListener, if set, serves PayBy's notifications instead of
+	// listening on [payby] listen (unused with Payments). The station
+	// closes it.
+	NotifyListener net.Listener
+	// Failpoint, if set, is called at the steps where a crash matters
+	// (see lane.Deps.Failpoint); the crash test makes it kill the process.
+	Failpoint func(name string)
+	// Trace is passed to the runner (transcripts, latency figures).
+	Trace func(time.Time, lane.Event, []lane.Command, lane.State, error)
+}
+
+// Station is one assembled lane. Open builds it, Run runs it, Close
+// releases it.
+type Station struct {
+	log    *slog.Logger
+	opened time.Time
+	db     *ledger.DB
+	r      *lane.Runner
+	dev    *devices
+	notify *notifier // nil: no notification listener
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	cancel  context.CancelFunc // ends a Run in progress
+	done    chan struct{}      // closed when that Run returned
+}
+
+// Open opens the ledger (migrating it), builds the devices, the PayBy
+// client and the runner from cfg, and binds the notification listener.
+// Nothing runs until Run: no port is opened and no relay is switched, so a
+// lane never pulses at start-up. ctx bounds the opening only.
+func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("lane", cfg.Site.Lane)
+	s := &Station{log: log, opened: time.Now()}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+
+	if s.db, err = ledger.Open(ctx, cfg.Ledger.Path); err != nil {
+		return nil, err
+	}
+	log.Info("ledger open", "path", cfg.Ledger.Path, "took_ms", time.Since(s.opened).Milliseconds())
+
+	tickets, err := newTickets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pay := o.Payments
+	var client *paybyClient
+	if pay == nil {
+		if client, err = newPayByClient(cfg, log); err != nil {
+			return nil, err
+		}
+		pay = &payments{c: client.c, cfg: cfg}
+	}
+	if s.dev, err = newDevices(cfg, o, log); err != nil {
+		return nil, err
+	}
+	s.r, err = lane.New(ctx, lane.Params{
+		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
+		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
+		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
+		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
+		HaveLoop: s.dev.loop != nil,
+	}, lane.Deps{
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: s.db,
+		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
+		ReconcileEvery: cfg.PayBy.ReconcileInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if client != nil && (cfg.PayBy.Listen != "" || o.NotifyListener != nil) {
+		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, log); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Runner is the lane's runner: snapshots, actions, reports. Its actions
+// wait until Run runs it.
+func (s *Station) Runner() *lane.Runner { return s.r }
+
+// Run runs the lane, its devices and the notification listener until ctx
+// ends (or Close is called), then stops them in order, letting a pulse in
+// progress complete, and returns nil. A station runs once.
+func (s *Station) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.running {
+		s.mu.Unlock()
+		return errors.New("station: run: already running or closed")
+	}
+	s.running = true
+	ctx, cancel := context.WithCancel(ctx)
+	s.cancel, s.done = cancel, make(chan struct{})
+	s.mu.Unlock()
+	defer close(s.done)
+	defer cancel()
+
+	// The runner's context is a child of ctx, so that on a stop without a
+	// signal the notification listener shuts down before the runner ends.
+	lctx, lcancel := context.WithCancel(ctx)
+	defer lcancel()
+	laneDone := make(chan struct{})
+	go func() {
+		defer close(laneDone)
+		s.r.Run(lctx)
+	}()
+	var wg sync.WaitGroup
+	s.dev.run(lctx, s.r, &wg)
+	if s.notify != nil {
+		s.notify.serve()
+	}
+	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
+
+	<-ctx.Done()
+	if s.notify != nil {
+		s.notify.shutdown(2 * time.Second)
+	}
+	lcancel()
+	<-laneDone
+	wg.Wait()
+	return nil
+}
+
+// Close stops a Run in progress (and waits for it), then closes the
+// devices, the notification listener and the ledger.
+func (s *Station) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	return s.release()
+}
+
+// release closes what Open acquired, in reverse order.
+func (s *Station) release() error {
+	var errs []error
+	if s.notify != nil {
+		errs = append(errs, s.notify.close())
+	}
+	if s.dev != nil {
+		s.dev.close()
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("station: close: %w", err)
+	}
+	return nil
+}
