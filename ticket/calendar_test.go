@@ -565,6 +565,35 @@ cap = "50.00"
 	}
 }
 
+func TestDescribeCalendar(t *testing.T) {
+	eu := strings.Join(loadTariffIn(t, "europe-night", berlin).Describe(), "\n")
+	for _, want := range []string{
+		"Prices include VAT 19%",
+		"Lost ticket: the price of the last 24 h, at least AED 30.00",
+		"Priced by calendar day; a band runs until the next one starts and belongs to the day it starts on; a started increment is charged in the band where it starts",
+		"weekday (mon, tue, wed, thu, fri, sat): day from 08:00: AED 4.00 for the first 1h · then AED 2.00 per started 30m; night from 20:00: flat AED 5.00; at most AED 30.00 per calendar day",
+		"Holiday 2026-12-25 to 2026-12-26 (Christmas): sunday prices",
+	} {
+		if !strings.Contains(eu, want) {
+			t.Errorf("europe: missing %q in\n%s", want, eu)
+		}
+	}
+	aw := strings.Join(loadTariff(t, "al-wahda-overnight").Describe(), "\n")
+	want := "all week: overnight from 02:00: flat AED 350.00 for a stay over the whole band; day from 06:00: up to 3h free · 3h to 6h AED 10.00 per started 1h · up to 7h AED 50.00 · up to 8h AED 100.00 · over 8h AED 150.00; at most AED 350.00 per calendar day"
+	if !strings.Contains(aw, want) {
+		t.Errorf("al wahda: missing %q in\n%s", want, aw)
+	}
+	dm := strings.Join(loadTariff(t, "dubai-mall-2024").Describe(), "\n")
+	for _, want := range []string{"up to 24h AED 500.00 · over 24h AED 1000.00", "Re-entry within 2h of the exit continues the stay"} {
+		if !strings.Contains(dm, want) {
+			t.Errorf("dubai mall 2024: missing %q in\n%s", want, dm)
+		}
+	}
+	if strings.Contains(dm, "over 24 h: each") {
+		t.Errorf("an open slab has no blocks:\n%s", dm)
+	}
+}
+
 func TestVATPart(t *testing.T) {
 	for _, c := range []struct {
 		gross money.Fils

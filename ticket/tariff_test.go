@@ -286,7 +286,7 @@ func TestAmountsMustBeStrings(t *testing.T) {
 
 // The README shows these files; keep them complete examples.
 func TestExampleFilesExist(t *testing.T) {
-	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen", "dubai-mall-2024", "marina-mall", "al-wahda-overnight", "europe-night"} {
 		if _, err := os.Stat("testdata/tariffs/" + n + ".toml"); err != nil {
 			t.Error(err)
 		}
@@ -312,7 +312,7 @@ func TestReadmeShowsTariffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen", "dubai-mall-2024", "marina-mall", "al-wahda-overnight", "europe-night"} {
 		src, err := os.ReadFile("testdata/tariffs/" + n + ".toml")
 		if err != nil {
 			t.Fatal(err)
