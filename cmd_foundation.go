@@ -90,8 +90,9 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 	paidS := fs.String("paid", "", "`amount` already paid (with --paid-at)")
 	paidAtS := fs.String("paid-at", "", "`time` of the earlier payment")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	extra := feeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: exitlane fee --config F --entry T [--exit T] [--lost] [--validation D] [--paid A --paid-at T] [--json]")
+		fmt.Fprintln(stderr, "usage: exitlane fee --config F --entry T [--exit T] [--lost] [--validation D] [--paid A --paid-at T] [--class C] [--previous-entry T --previous-exit T [--previous-paid A]] [--json]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -151,6 +152,10 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	if err := extra.apply(&stay, loc); err != nil {
+		fmt.Fprintln(stderr, "exitlane fee:", err)
+		return exitUsage
+	}
 	q, err := c.Tariff.Quote(stay)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane fee:", err)
@@ -168,7 +173,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := enc.Encode(feeOutput(out, q, loc)); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitFailure
 		}
@@ -185,6 +190,7 @@ func runFee(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "paid   %s\n", q.Paid)
 	}
 	fmt.Fprintf(stdout, "due    %s\n", q.Due)
+	printFeeVAT(stdout, q)
 	if q.Free != "" {
 		fmt.Fprintf(stdout, "free   %s\n", q.Free)
 	}
@@ -213,6 +219,7 @@ func runTicketIssue(args []string, stdout, stderr io.Writer) int {
 	serial := fs.Uint64("serial", 0, "ticket `number` (default: from the clock)")
 	lane := fs.String("lane", "E1", "entry `lane` code")
 	png := fs.String("png", "", "also write a printable ticket to this PNG `file`")
+	class := fs.String("class", "", "vehicle `class` carried in the code (an EL2 code; default: none, an EL1 code)")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -240,7 +247,7 @@ func runTicketIssue(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitFailure
 	}
-	tcode, err := s.Issue(*lane, *serial, entry)
+	tcode, err := s.IssueClass(*lane, *serial, entry, *class)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitUsage
@@ -312,7 +319,10 @@ func runTicketCheck(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "  serial %s (unsigned: the entry time cannot be authenticated)\n", t.Serial)
 	}
-	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	if t.Class != "" {
+		fmt.Fprintf(stdout, "  class %s\n", t.Class)
+	}
+	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now, Class: t.Class})
 	if err != nil {
 		fmt.Fprintln(stdout, "  owed now: cannot be computed:", err)
 		return exitFailure
@@ -344,6 +354,7 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%s: ok (site %s lane %s, %d tariff table(s), %d attendant(s))\n",
 				c.Path, c.Site.ID, c.Site.Lane, len(c.Tariff.Tables), len(c.Admin.Attendants))
+			printInForce(stdout, c, time.Now())
 			return exitOK
 		}},
 	}, args, stdout, stderr)

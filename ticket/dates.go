@@ -127,6 +127,10 @@ func (d Date) valid() bool {
 	return d.Month >= 1 && d.Month <= 12 && d.Day >= 1 && dateFromNumber(d.number()) == d
 }
 
+// At is the start of day d in loc (midnight, or the first instant after
+// it when a DST change skips midnight).
+func (d Date) At(loc *time.Location) time.Time { return d.at(0, loc) }
+
 // at is the instant of clock c on day d in loc. A wall time that does
 // not exist (skipped by a DST change) is read as time.Date reads it.
 func (d Date) at(c Clock, loc *time.Location) time.Time {
