@@ -35,29 +35,53 @@ func (tb *Table) band(i int) (string, rule) {
 	return orDefault(b.Name, b.Rule), b.rule()
 }
 
+// shortcuts enables the walk's two savings (midnight plus 24 h within a
+// zone period, and a day like the one before counted, not priced); tests
+// turn it off to check that both change nothing.
+var shortcuts = true
+
+// dayClock gives the start of each day of a walk in loc: while no zone
+// transition is near, the next midnight is the last one plus 24 h, so a
+// walk calls time.Date once per zone period (a DST season), not per day.
+type dayClock struct {
+	loc  *time.Location
+	n    int64     // the day number of mid
+	mid  time.Time // the start of day n
+	zEnd time.Time // the end of the zone period that holds mid; zero: none
+}
+
+// midnight returns the start of day n, and whether no zone transition
+// falls within the day and the hour after it (its bands then start at
+// midnight plus their clock time).
+func (c *dayClock) midnight(n int64) (time.Time, bool) {
+	if shortcuts && !c.mid.IsZero() && n == c.n+1 && (c.zEnd.IsZero() || c.mid.Add(Block).Before(c.zEnd)) {
+		c.mid = c.mid.Add(Block)
+	} else {
+		c.mid = dateFromNumber(n).at(0, c.loc)
+		_, c.zEnd = c.mid.ZoneBounds()
+	}
+	c.n = n
+	return c.mid, shortcuts && (c.zEnd.IsZero() || !c.zEnd.Before(c.mid.Add(Block+time.Hour)))
+}
+
 // bandStarts appends to dst[:0] the instants the bands of tb start on day
-// number n in loc, none earlier than floor: a wall time that a DST change
-// skips or repeats never puts a band before the one it follows. Within a
-// day that no zone transition touches, a band starts at midnight plus its
-// clock time, which saves a time.Date per band.
-func bandStarts(dst []time.Time, n int64, tb *Table, loc *time.Location, floor time.Time) []time.Time {
-	d := dateFromNumber(n)
+// number n, none earlier than floor: a wall time that a DST change skips
+// or repeats never puts a band before the one it follows.
+func bandStarts(dst []time.Time, n int64, tb *Table, c *dayClock, floor time.Time) []time.Time {
+	midnight, steady := c.midnight(n)
 	dst = dst[:0]
-	midnight := d.at(0, loc)
-	_, zoneEnd := midnight.ZoneBounds()
-	steady := zoneEnd.IsZero() || !zoneEnd.Before(midnight.Add(Block+time.Hour))
 	for i := range tb.bandCount() {
-		var c Clock
+		var from Clock
 		if len(tb.Bands) > 0 {
-			c = tb.Bands[i].From
+			from = tb.Bands[i].From
 		}
 		at := midnight
 		switch {
-		case c == 0:
+		case from == 0:
 		case steady:
-			at = midnight.Add(time.Duration(c) * time.Second)
+			at = midnight.Add(time.Duration(from) * time.Second)
 		default:
-			at = d.at(c, loc)
+			at = dateFromNumber(n).at(from, c.loc)
 		}
 		if at.Before(floor) {
 			at = floor
@@ -94,20 +118,56 @@ func (t *Tariff) calendar(q *Quote, sc *Schedule, w *week, entry time.Time, skip
 	var bufA, bufB [MaxBands]time.Time
 	var scratch [MaxBands]Piece
 
+	clock := &dayClock{loc: loc}
 	n := DateOf(start.In(loc)).number() - 1
 	tb, hol := w.on(n)
-	starts := bandStarts(bufA[:0], n, tb, loc, time.Time{})
+	starts := bandStarts(bufA[:0], n, tb, clock, time.Time{})
 	next := bufB[:0]
 	if q.Days == nil {
 		q.Days = make([]DayPrice, 0, min(int64(q.Stay/Block)/3+2, 64))
 	}
 	var total money.Fils
 	var lastBase time.Time // the first band start of q.Days' last entry's first day
+	// The day before, when it lay wholly inside the stay: a day like it
+	// (the same table, holiday, band lengths and carried-in increment) is
+	// priced the same, and only counted.
+	var prev struct {
+		ok         bool
+		tb         *Table
+		hol        *Holiday
+		rel        [MaxBands + 1]time.Duration // band starts and the next day's first, from its first
+		carryIn    time.Duration
+		carryOut   time.Duration // paidTo after it, from its first band start
+		carried    bool          // whether paidTo was set after it
+		total      money.Fils
+		increments int64
+	}
 	for starts[0].Before(end) {
 		tbN, holN := w.on(n + 1)
-		next = bandStarts(next, n+1, tbN, loc, starts[len(starts)-1])
+		next = bandStarts(next, n+1, tbN, clock, starts[len(starts)-1])
+		day0 := starts[0]
+		interior := !day0.Before(start) && !next[0].After(end)
+		var carryIn time.Duration
+		if carry && paidTo.After(day0) {
+			carryIn = paidTo.Sub(day0)
+		}
+		if shortcuts && interior && prev.ok && prev.tb == tb && prev.hol == hol && prev.carryIn == carryIn && sameOffsets(&prev.rel, starts, next[0]) {
+			var ok bool
+			if total, ok = money.Add(total, prev.total); !ok {
+				return 0, overflow(fmt.Sprintf("%s plus %s", total, prev.total))
+			}
+			q.Days[len(q.Days)-1].Count++
+			q.Increments += prev.increments
+			if prev.carried {
+				paidTo = day0.Add(prev.carryOut)
+			}
+			n, tb, hol = n+1, tbN, holN
+			starts, next = next, starts
+			continue
+		}
 		pieces := scratch[:0]
 		var sum money.Fils
+		var dayIncrements int64
 		for i := range starts {
 			os, oe := starts[i], next[0]
 			if i+1 < len(starts) {
@@ -169,10 +229,12 @@ func (t *Tariff) calendar(q *Quote, sc *Schedule, w *week, entry time.Time, skip
 			if sum, ok = money.Add(sum, p.Price); !ok {
 				return 0, overflow(fmt.Sprintf("%s plus %s", sum, p.Price))
 			}
-			q.Increments += p.Increments
+			dayIncrements += p.Increments
 			q.Capped = q.Capped || p.Capped
 			pieces = append(pieces, p)
 		}
+		q.Increments += dayIncrements
+		prev.ok = false
 		if len(pieces) > 0 {
 			day := DayPrice{Date: dateFromNumber(n), Count: 1, DayType: tb.Name, Sum: sum, DailyMax: tb.DailyMax, Total: sum}
 			if hol != nil {
@@ -186,12 +248,22 @@ func (t *Tariff) calendar(q *Quote, sc *Schedule, w *week, entry time.Time, skip
 			if total, ok = money.Add(total, day.Total); !ok {
 				return 0, overflow(fmt.Sprintf("%s plus %s", total, day.Total))
 			}
-			if k := len(q.Days) - 1; k >= 0 && sameDay(&q.Days[k], lastBase, &day, pieces, starts[0]) {
+			if k := len(q.Days) - 1; k >= 0 && sameDay(&q.Days[k], lastBase, &day, pieces, day0) {
 				q.Days[k].Count++
 			} else {
 				day.Pieces = append([]Piece(nil), pieces...)
 				q.Days = append(q.Days, day)
-				lastBase = starts[0]
+				lastBase = day0
+			}
+			if interior {
+				prev.ok, prev.tb, prev.hol, prev.carryIn = true, tb, hol, carryIn
+				for i, at := range starts {
+					prev.rel[i] = at.Sub(day0)
+				}
+				prev.rel[len(starts)] = next[0].Sub(day0)
+				prev.carried = carry && !paidTo.IsZero()
+				prev.carryOut = paidTo.Sub(day0)
+				prev.total, prev.increments = day.Total, dayIncrements
 			}
 		}
 		n, tb, hol = n+1, tbN, holN
@@ -199,6 +271,17 @@ func (t *Tariff) calendar(q *Quote, sc *Schedule, w *week, entry time.Time, skip
 	}
 	t.daySteps(q)
 	return total, nil
+}
+
+// sameOffsets reports whether a day's band starts, and the next day's
+// first, lie at the offsets rel (from the day's first band start).
+func sameOffsets(rel *[MaxBands + 1]time.Duration, starts []time.Time, next time.Time) bool {
+	for i, at := range starts {
+		if at.Sub(starts[0]) != rel[i] {
+			return false
+		}
+	}
+	return next.Sub(starts[0]) == rel[len(starts)]
 }
 
 // sameDay reports whether day (its pieces, its first band at base) is
@@ -409,6 +492,9 @@ func appendDur(b []byte, d time.Duration) []byte {
 
 // appendPad writes v >= 0 with at least width digits.
 func appendPad(b []byte, v int64, width int) []byte {
+	if width == 2 && v >= 0 && v < 100 {
+		return append(b, byte('0'+v/10), byte('0'+v%10))
+	}
 	var buf [20]byte
 	s := strconv.AppendInt(buf[:0], v, 10)
 	for range width - len(s) {

@@ -722,6 +722,30 @@ func TestCalendarLongestStay(t *testing.T) {
 	}
 }
 
+// The walk's shortcuts (midnight plus 24 h, a day like the one before
+// counted) give the same quote, word for word, as pricing every day band
+// by band: over DST changes, holidays and day-type changes, for a year.
+func TestShortcutsChangeNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		loc  *time.Location
+	}{{"europe-night", berlin}, {"marina-mall", dubai}, {"al-wahda-overnight", dubai}} {
+		tr := loadTariffIn(t, c.name, c.loc)
+		for _, entry := range []string{"2026-01-01 00:00:00", "2026-03-27 19:45:00", "2026-10-24 07:59:59", "2026-12-23 23:30:00"} {
+			for _, stay := range []time.Duration{time.Hour, 50 * time.Hour, 9*24*time.Hour + 17*time.Minute, 400*24*time.Hour + time.Second} {
+				e := atIn(c.loc, entry)
+				fast := mustQuote(t, tr, Stay{Entry: e, Exit: e.Add(stay)})
+				shortcuts = false
+				slow := mustQuote(t, tr, Stay{Entry: e, Exit: e.Add(stay)})
+				shortcuts = true
+				if fast.Fee != slow.Fee || fast.Increments != slow.Increments || strings.Join(fast.Steps, "\n") != strings.Join(slow.Steps, "\n") {
+					t.Errorf("%s from %s for %s: %s vs %s\n%s\n---\n%s", c.name, entry, stay, fast.Fee, slow.Fee, strings.Join(fast.Steps, "\n"), strings.Join(slow.Steps, "\n"))
+				}
+			}
+		}
+	}
+}
+
 func benchQuote(b *testing.B, tr *Tariff, entry time.Time, stay time.Duration, want money.Fils) {
 	s := Stay{Entry: entry, Exit: entry.Add(stay)}
 	var q Quote

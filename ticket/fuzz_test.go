@@ -249,5 +249,16 @@ func FuzzTariffMonotone(f *testing.F) {
 		if _, err := tr.Quote(Stay{Entry: entry, Exit: entry.Add(sb), Class: class, Lost: true}); err != nil {
 			t.Fatalf("lost: %v", err)
 		}
+		// The walk's shortcuts change nothing: the same fee, days and words
+		// when every day is priced band by band with time.Date.
+		shortcuts = false
+		ref, err := tr.Quote(Stay{Entry: entry, Exit: entry.Add(sb), Class: class, Validation: v})
+		shortcuts = true
+		if err != nil {
+			t.Fatalf("without shortcuts: %v", err)
+		}
+		if ref.Fee != qb.Fee || ref.Increments != qb.Increments || ref.Capped != qb.Capped || len(ref.Days) != len(qb.Days) || strings.Join(ref.Steps, "\n") != strings.Join(qb.Steps, "\n") {
+			t.Fatalf("shortcuts change the quote of %s:\n%s\n---\n%s", sb, strings.Join(qb.Steps, "\n"), strings.Join(ref.Steps, "\n"))
+		}
 	})
 }
