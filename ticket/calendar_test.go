@@ -114,6 +114,9 @@ func TestMarinaMall(t *testing.T) {
 	if q.VATRate != 500 || q.VAT != 190 || q.Net != 3810 {
 		t.Errorf("VAT of %s: rate %v vat %d net %d", q.Due, q.VATRate, q.VAT, q.Net)
 	}
+	if q := mustQuote(t, tr, Stay{Entry: atIn(dubai, "2026-03-19 10:00:00"), Exit: atIn(dubai, "2026-03-19 16:00:00")}); q.Holiday != "Eid al-Fitr" || q.Days[0].Holiday != "Eid al-Fitr" {
+		t.Errorf("holiday %q, day %+v", q.Holiday, q.Days)
+	}
 	if q.Lost || q.Free != "" || len(q.Days) != 1 || q.Days[0].Pieces[0].Band != "charged" || q.Days[0].Pieces[0].Increments != 2 {
 		t.Errorf("days %+v", q.Days)
 	}

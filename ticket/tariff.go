@@ -290,7 +290,7 @@ type Quote struct {
 	// From is the date the price list that priced the stay is in force
 	// from; zero for the tariff's first list.
 	From Date
-	// Holiday names the entry day's holiday (24 h blocks), if any.
+	// Holiday names the entry day's holiday, if any.
 	Holiday string
 	// Days is a calendar-day stay day by day; consecutive days priced
 	// alike are one entry.
@@ -688,11 +688,13 @@ func (t *Tariff) price(q *Quote, sc *Schedule, v Validation, entry time.Time, st
 		return errors.New("the tariff has no table: it is not valid")
 	}
 	q.Table = tb.Name
+	if hol != nil {
+		q.Holiday = orDefault(hol.Name, hol.Date.String())
+	}
 	if calendar {
 		step("stay %s (entry %s, priced by calendar day)", fmtDur(q.Stay), entry.In(loc).Format("Mon 2006-01-02 15:04"))
 	} else {
 		if hol != nil {
-			q.Holiday = hol.Name
 			step("stay %s (%s table, entry %s, holiday %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), entry.In(loc).Format("Mon 2006-01-02 15:04"), orDefault(hol.Name, hol.Date.String()))
 		} else {
 			step("stay %s (%s table, entry %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), entry.In(loc).Format("Mon 2006-01-02 15:04"))
