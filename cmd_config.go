@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/exitlane/exitlane/config"
 )
@@ -28,6 +29,7 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintf(stdout, "%s: ok (site %s lane %s, %d tariff table(s), %d attendant(s))\n",
 				c.Path, c.Site.ID, c.Site.Lane, len(c.Tariff.Tables), len(c.Admin.Attendants))
+			printInForce(stdout, c, time.Now())
 			return exitOK
 		}},
 	}, args, stdin, stdout, stderr)

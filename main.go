@@ -47,6 +47,7 @@ func commands() map[string]command {
 		{name: "sim", summary: "the whole lane in simulation: sandbox PayBy, pty devices, kiosk and simulation panel", run: runSim},
 		{name: "fee", summary: "price a stay with the configured tariff", run: runFee},
 		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
+		{name: "tariff", summary: "show the tariff's calendar", run: runTariff},
 		{name: "config", summary: "check a config file", run: runConfig},
 		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},

@@ -209,6 +209,16 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 		// Zero would make lost tickets free without a word.
 		probs.add(`tariff.lost_fee: missing: the price of a lost ticket, like "150.00" (write "0.00" if lost tickets are free)`)
 	}
+	if load("tariff") {
+		// Each later price list writes its own lost_fee too.
+		tariff, _ := raw["tariff"].(map[string]any)
+		changes, _ := tariff["changes"].([]map[string]any)
+		for i, ch := range changes {
+			if _, ok := ch["lost_fee"]; !ok {
+				probs.add(`tariff.changes[%d].lost_fee: missing: the price of a lost ticket under this price list, like "150.00"`, i)
+			}
+		}
+	}
 	c.resolve(filepath.Dir(path))
 	c.validate(probs, load)
 	// A section that failed to decode is half-filled: its validation
