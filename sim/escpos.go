@@ -550,8 +550,13 @@ func (e *interp) text(cut bool) string {
 	for _, bl := range e.blocks {
 		switch {
 		case bl.pic != nil:
+			// The description sits under the middle of the picture's ink
+			// (a picture may carry its own white margin).
 			w := len([]rune(bl.desc))
-			b.WriteString("|" + e.place(bl.desc, w, bl.align) + "|\n")
+			ink := inkBox(bl.pic)
+			mid := e.offset(bl.pic.Bounds().Dx(), bl.align) + (ink.Min.X+ink.Max.X)/2
+			left := min(max((mid-w*6+6)/12, 0), max(e.cols-w, 0))
+			b.WriteString("|" + e.place(strings.Repeat(" ", left)+bl.desc, left+w, 0) + "|\n")
 		case bl.empty:
 			b.WriteString("|" + strings.Repeat(" ", e.cols) + "|\n")
 		case bl.feed > 0:
@@ -603,6 +608,35 @@ func (e *interp) place(s string, w int, align byte) string {
 	return strings.Repeat(" ", left) + s + strings.Repeat(" ", e.cols-w-left)
 }
 
+// offset is where a picture or line w dots wide starts, by alignment.
+func (e *interp) offset(w int, align byte) int {
+	switch align {
+	case 1:
+		return max((e.dots-w)/2, 0)
+	case 2:
+		return max(e.dots-w, 0)
+	}
+	return 0
+}
+
+// inkBox is the smallest rectangle holding img's dark dots (the whole
+// image when it has none).
+func inkBox(img *image.Gray) image.Rectangle {
+	ink := image.Rectangle{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if img.Pix[(y-b.Min.Y)*img.Stride+x-b.Min.X] < 128 {
+				ink = ink.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	if ink.Empty() {
+		return b
+	}
+	return ink
+}
+
 // image renders the blocks as dots.
 func (e *interp) image() *image.Gray {
 	type placed struct {
@@ -611,15 +645,7 @@ func (e *interp) image() *image.Gray {
 	}
 	var parts []placed
 	y := 8 // a little paper above the first line
-	offset := func(w int, align byte) int {
-		switch align {
-		case 1:
-			return max((e.dots-w)/2, 0)
-		case 2:
-			return max(e.dots-w, 0)
-		}
-		return 0
-	}
+	offset := e.offset
 	for _, bl := range e.blocks {
 		switch {
 		case bl.pic != nil:
