@@ -164,7 +164,17 @@ func (p *Printer) send(ctx context.Context, data []byte, what string, attrs ...a
 // run does job on its own goroutine, one at a time, and waits for it at
 // most Timeout. Faults go to the Link after the exchange (never inside
 // it).
+//
+// A write that blocks in the kernel (a USB printer that stops taking
+// data) cannot be interrupted: the job then holds the Link, and the
+// Link's own checks, until the device goes away and the write fails. The
+// caller is released at Timeout all the same, and later calls get
+// ErrBusy at once. The paper query before each receipt makes this rare:
+// data is only sent to a printer that has just answered.
 func (p *Printer) run(ctx context.Context, job func() error, what string, attrs ...any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case p.busy <- struct{}{}:
 	default:

@@ -336,3 +336,20 @@ func TestNewRefusesWidth(t *testing.T) {
 		t.Error("width 76 accepted")
 	}
 }
+
+// A context that has ended prints nothing.
+func TestPrintContextEnded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		port := &fakePrinter{status: []byte{paperOK, paperOK}}
+		p, _ := newFake(t, port, Options{})
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := p.Print(ctx, sample(false)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Print = %v", err)
+		}
+		synctest.Wait()
+		if len(port.got()) != 0 {
+			t.Errorf("wrote % X", port.got())
+		}
+	})
+}
