@@ -26,6 +26,7 @@ type Config struct {
 	Scanner Scanner       `toml:"scanner"`
 	Relay   Relay         `toml:"relay"`
 	Loop    Loop          `toml:"loop"`
+	Printer Printer       `toml:"printer"`
 	Ledger  Ledger        `toml:"ledger"`
 	Lane    Lane          `toml:"lane"`
 	Admin   Admin         `toml:"admin"`
@@ -44,6 +45,14 @@ type Site struct {
 	Merchant string `toml:"merchant"`
 	// Timezone is an IANA zone name; day types are evaluated in it.
 	Timezone string `toml:"timezone"`
+	// Address is the supplier's address, printed on receipts under
+	// Merchant ("": none). A simplified tax invoice needs it.
+	Address string `toml:"address"`
+	// TRN is the site's 15-digit tax registration number ("": none). With
+	// it, receipts are simplified tax invoices showing the VAT included.
+	// It is the business's, not the printer's: kept here so that any
+	// receipt or invoice the lane produces finds it in one place.
+	TRN string `toml:"tax_registration_number"`
 
 	Location *time.Location `toml:"-"`
 }
@@ -127,6 +136,29 @@ type Loop struct {
 	GPIO      int           `toml:"gpio"`
 	ActiveLow bool          `toml:"active_low"`
 	Debounce  time.Duration `toml:"debounce"`
+}
+
+// Printer configures the optional ESC/POS receipt printer (package
+// receipt).
+type Printer struct {
+	// Port is the printer's serial port; empty: no printer.
+	Port string `toml:"port"`
+	Baud int    `toml:"baud"`
+	// Width is the paper width in millimetres: 58 or 80.
+	Width int `toml:"width"`
+	// AutoPrint prints every paid exit's receipt without the driver
+	// pressing "Receipt".
+	AutoPrint bool `toml:"auto_print"`
+	// ArabicName prints the site's Arabic name as a picture (thermal
+	// printers have no Arabic letters); false for a printer that cannot
+	// print images.
+	ArabicName bool `toml:"arabic_name"`
+	// PaperStatus asks the printer for its paper (DLE EOT 4) before and
+	// after each receipt; false for a printer that does not answer.
+	PaperStatus bool `toml:"paper_status"`
+	// Timeout is the longest a receipt may take before it counts as
+	// failed (the exit never waits for it).
+	Timeout time.Duration `toml:"timeout"`
 }
 
 // Ledger configures the SQLite ledger.

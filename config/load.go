@@ -56,6 +56,7 @@ func Default() *Config {
 		Scanner: Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
 		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
 		Loop:    Loop{Line: "cts", Debounce: 200 * time.Millisecond},
+		Printer: Printer{Baud: 9600, Width: 80, ArabicName: true, PaperStatus: true, Timeout: 5 * time.Second},
 		Ledger:  Ledger{Path: "exitlane.db"},
 		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
 		Admin: Admin{
@@ -166,7 +167,7 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	}
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
-		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "ledger": &c.Ledger,
+		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "printer": &c.Printer, "ledger": &c.Ledger,
 		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
 	}
 	bad := map[string]bool{}
@@ -261,6 +262,7 @@ var validators = []struct {
 	{"scanner", (*Config).validateScanner},
 	{"relay", (*Config).validateRelay},
 	{"loop", (*Config).validateLoop},
+	{"printer", (*Config).validatePrinter},
 	{"ledger", (*Config).validateLedger},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
@@ -302,7 +304,18 @@ func (c *Config) validateSite(p *Problems) {
 	}
 	c.Site.Location = loc
 	c.Tariff.Location = loc
+	if c.Site.TRN != "" {
+		if !trnRE.MatchString(c.Site.TRN) {
+			p.add("site.tax_registration_number: %q is not a TRN: 15 digits, like \"100123456700003\"", c.Site.TRN)
+		}
+		if strings.TrimSpace(c.Site.Address) == "" {
+			p.add("site.address: missing: a simplified tax invoice (printed because tax_registration_number is set) names the supplier's address")
+		}
+	}
 }
+
+// trnRE is a UAE tax registration number: 15 digits.
+var trnRE = regexp.MustCompile(`^[0-9]{15}$`)
 
 func (c *Config) validateTicket(p *Problems) {
 	switch c.Ticket.Format {
@@ -437,6 +450,21 @@ func (c *Config) validateLoop(p *Problems) {
 	}
 	if c.Loop.Debounce < 0 || c.Loop.Debounce > 5*time.Second {
 		p.add("loop.debounce: %s is not between 0 and 5s", c.Loop.Debounce)
+	}
+}
+
+func (c *Config) validatePrinter(p *Problems) {
+	if c.Printer.Port == "" && c.Printer.AutoPrint {
+		p.add("printer.auto_print: true with no printer.port")
+	}
+	if c.Printer.Baud <= 0 {
+		p.add("printer.baud: %d must be positive", c.Printer.Baud)
+	}
+	if c.Printer.Width != 58 && c.Printer.Width != 80 {
+		p.add("printer.width: %d is not 58 or 80 (the paper width in mm)", c.Printer.Width)
+	}
+	if c.Printer.Timeout < time.Second || c.Printer.Timeout > 30*time.Second {
+		p.add("printer.timeout: %s is not between 1s and 30s", c.Printer.Timeout)
 	}
 }
 
