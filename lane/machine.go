@@ -369,7 +369,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	v.attempt = e.History.Attempts
 	v.used = e.History.Unused
 	rec := VisitRec{Visit: v.id, At: now, TicketID: e.ID, Ticket: e.Ticket, Quote: e.Quote,
-		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason}
+		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason, Offline: e.History.Offline}
 	refused, why := e.Refused, "ticket_refused"
 	if refused == NoticeNone && e.History.Exited && !v.override {
 		refused, why = NoticeAlreadyUsed, "ticket_exited_before"
