@@ -406,3 +406,49 @@ func TestSiteStoreDownAndBack(t *testing.T) {
 		t.Fatalf("incidents after the replay: %+v, want one double exit", inc)
 	}
 }
+
+// TestSiteScanLatency measures what the store adds at scan (siteJournal's
+// Lookup less the ledger's own) and at exit (the claim), on loopback:
+// go test -v -run TestSiteScanLatency ./station
+func TestSiteScanLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	url := pgtest.NewDB(t)
+	migrated(t, url)
+	a := newTestLane(t, url, "A", 5*time.Second, nil)
+	b := newTestLane(t, url, "B", 5*time.Second, nil)
+	ctx := context.Background()
+	const n = 300
+	for i := int64(1); i <= n; i++ { // history at the other lane
+		tk := fmt.Sprintf("P%d", i)
+		a.scan(t, i, tk, t0)
+		a.order(t, i, tk, "GRG01-A-"+tk+"-1", 1000, t0)
+		must(t, a.exit(i, tk, t0, lane.CausePaid, 1000, "GRG01-A-"+tk+"-1", paidRec("GRG01-A-"+tk+"-1", 1000, t0)))
+	}
+	var scan, claim []time.Duration
+	for i := int64(1); i <= n; i++ {
+		tk := fmt.Sprintf("N%d", i)
+		s0 := time.Now()
+		_, err := b.db.Lookup(ctx, tk, "k")
+		must(t, err)
+		local := time.Since(s0)
+		s1 := time.Now()
+		h, err := b.j.Lookup(ctx, tk, "k")
+		must(t, err)
+		if h.Offline {
+			t.Fatal("offline")
+		}
+		scan = append(scan, max(time.Since(s1)-local, 0))
+		s2 := time.Now()
+		must(t, b.j.store.ClaimExit(ctx, tk, "B", i, t0))
+		claim = append(claim, time.Since(s2))
+	}
+	pct := func(d []time.Duration, p int) time.Duration {
+		d = append([]time.Duration(nil), d...)
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[(len(d)-1)*p/100]
+	}
+	t.Logf("added at scan (TicketHistory): median %v p99 %v; claim at exit: median %v p99 %v (%d scans)",
+		pct(scan, 50), pct(scan, 99), pct(claim, 50), pct(claim, 99), n)
+}
