@@ -49,6 +49,7 @@ func commands() map[string]command {
 		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
 		{name: "tariff", summary: "show the tariff's calendar", run: runTariff},
 		{name: "config", summary: "check a config file", run: runConfig},
+		{name: "store", summary: "the site store shared by a site's lanes (migrate, status)", run: runStore},
 		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
 		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},

@@ -28,9 +28,11 @@ type Config struct {
 	Loop    Loop          `toml:"loop"`
 	Printer Printer       `toml:"printer"`
 	Ledger  Ledger        `toml:"ledger"`
-	Lane    Lane          `toml:"lane"`
-	Admin   Admin         `toml:"admin"`
-	Log     Log           `toml:"log"`
+	// SiteStore is the site's PostgreSQL (URL "": this lane works alone).
+	SiteStore SiteStore `toml:"site_store"`
+	Lane      Lane      `toml:"lane"`
+	Admin     Admin     `toml:"admin"`
+	Log       Log       `toml:"log"`
 }
 
 // Site names the car park and this lane.
@@ -165,6 +167,20 @@ type Printer struct {
 type Ledger struct {
 	Path string `toml:"path"`
 }
+
+// SiteStore configures the PostgreSQL database the lanes of one site share
+// (docs/site-store.md). URL "" (or no [site_store]): the lane works alone
+// on its ledger, as a single lane always has.
+type SiteStore struct {
+	// URL is a PostgreSQL connection URL, postgres://user:pass@host/db.
+	URL string `toml:"url"`
+	// Timeout is the most a scan or an exit waits for the store before the
+	// lane decides offline from its own ledger.
+	Timeout time.Duration `toml:"timeout"`
+}
+
+// Enabled reports whether a site store is configured.
+func (s SiteStore) Enabled() bool { return s.URL != "" }
 
 // Lane holds the lane's own timings.
 type Lane struct {

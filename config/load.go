@@ -53,12 +53,13 @@ func Default() *Config {
 			ReconcileInterval: 30 * time.Second,
 			Subject:           "Parking fee",
 		},
-		Scanner: Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
-		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
-		Loop:    Loop{Line: "cts", Debounce: 200 * time.Millisecond},
-		Printer: Printer{Baud: 9600, Width: 80, ArabicName: true, PaperStatus: true, Timeout: 5 * time.Second},
-		Ledger:  Ledger{Path: "exitlane.db"},
-		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
+		Scanner:   Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
+		Relay:     Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
+		Loop:      Loop{Line: "cts", Debounce: 200 * time.Millisecond},
+		Printer:   Printer{Baud: 9600, Width: 80, ArabicName: true, PaperStatus: true, Timeout: 5 * time.Second},
+		Ledger:    Ledger{Path: "exitlane.db"},
+		SiteStore: SiteStore{Timeout: 300 * time.Millisecond},
+		Lane:      Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
 		Admin: Admin{
 			LockoutAttempts: 5,
 			Lockout:         5 * time.Minute,
@@ -168,7 +169,7 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
 		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "printer": &c.Printer, "ledger": &c.Ledger,
-		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
 	}
 	bad := map[string]bool{}
 	names := make([]string, 0, len(top))
@@ -264,6 +265,7 @@ var validators = []struct {
 	{"loop", (*Config).validateLoop},
 	{"printer", (*Config).validatePrinter},
 	{"ledger", (*Config).validateLedger},
+	{"site_store", (*Config).validateSiteStore},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
 	{"log", (*Config).validateLog},
@@ -471,6 +473,25 @@ func (c *Config) validatePrinter(p *Problems) {
 func (c *Config) validateLedger(p *Problems) {
 	if c.Ledger.Path == "" {
 		p.add("ledger.path: missing")
+	}
+}
+
+func (c *Config) validateSiteStore(p *Problems) {
+	s := c.SiteStore
+	if s.URL != "" {
+		u, err := url.Parse(s.URL)
+		switch {
+		case err != nil:
+			// url.Error repeats the URL, which may hold a password.
+			p.add("site_store.url: not a URL")
+		case u.Scheme != "postgres" && u.Scheme != "postgresql":
+			p.add(`site_store.url: the scheme %q is not "postgres" or "postgresql"`, u.Scheme)
+		case u.Host == "" && u.Query().Get("host") == "":
+			p.add("site_store.url: no host")
+		}
+	}
+	if s.Timeout < 10*time.Millisecond || s.Timeout > 10*time.Second {
+		p.add("site_store.timeout: %s is not between 10ms and 10s", s.Timeout)
 	}
 }
 

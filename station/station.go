@@ -25,6 +25,7 @@ import (
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/serialport"
+	"github.com/exitlane/exitlane/sitestore"
 )
 
 // Options are what differs between production, simulation and tests. The
@@ -66,7 +67,9 @@ type Station struct {
 	db     *ledger.DB
 	r      *lane.Runner
 	dev    *devices
-	notify *notifier // nil: no notification listener
+	notify *notifier        // nil: no notification listener
+	store  *sitestore.Store // nil: no site store
+	ship   *shipper
 
 	mu      sync.Mutex
 	running bool
@@ -112,6 +115,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	if s.dev, err = newDevices(cfg, o, log); err != nil {
 		return nil, err
 	}
+	var journal lane.Journal = s.db
+	if cfg.SiteStore.Enabled() {
+		if journal, err = s.openStore(ctx, cfg, pay, log); err != nil {
+			return nil, err
+		}
+	}
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -119,7 +128,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: s.dev.loop != nil,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: s.db,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
 	})
@@ -133,6 +142,48 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	}
 	return s, nil
 }
+
+// openStore joins the site store: a lane starts while the store is down
+// (it decides offline meanwhile), but never on a schema newer than this
+// exitlane knows.
+func (s *Station) openStore(ctx context.Context, cfg *config.Config, pay lane.Payments, log *slog.Logger) (lane.Journal, error) {
+	st, err := sitestore.New(cfg.SiteStore.URL, sitestore.Options{Site: cfg.Site.ID})
+	if err != nil {
+		return nil, fmt.Errorf("station: site store: %w", err)
+	}
+	s.store = st
+	cctx, cancel := context.WithTimeout(ctx, max(cfg.SiteStore.Timeout, 2*time.Second))
+	err = st.Check(cctx)
+	cancel()
+	switch {
+	case errors.Is(err, sitestore.ErrSchemaNewer):
+		return nil, fmt.Errorf("station: site store: %w", err)
+	case err != nil:
+		log.Warn("site store not reached at start; the lane decides offline until it is", "err", err)
+	}
+	first, err := s.db.NextVisit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.ship = newShipper(s.db, st, cfg.Site.Lane, first, log)
+	return &siteJournal{DB: s.db, store: st, lane: cfg.Site.Lane, timeout: cfg.SiteStore.Timeout, pay: pay,
+		ship: s.ship, log: log, auths: map[string]int64{}}, nil
+}
+
+// StoreHealth is the site store as this lane sees it (Configured false:
+// the lane has none).
+func (s *Station) StoreHealth() StoreHealth {
+	if s.ship == nil {
+		return StoreHealth{}
+	}
+	return s.ship.Health()
+}
+
+// Store is the site store (nil: none), for reports and tests.
+func (s *Station) Store() *sitestore.Store { return s.store }
+
+// Ledger is the lane's own ledger, for tools and tests.
+func (s *Station) Ledger() *ledger.DB { return s.db }
 
 // Runner is the lane's runner: snapshots, actions, reports. Its actions
 // wait until Run runs it.
@@ -167,6 +218,13 @@ func (s *Station) Run(ctx context.Context) error {
 	s.dev.run(lctx, s.r, &wg)
 	if s.notify != nil {
 		s.notify.serve()
+	}
+	if s.ship != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.ship.run(lctx)
+		}()
 	}
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
 
@@ -206,6 +264,9 @@ func (s *Station) release() error {
 	}
 	if s.dev != nil {
 		s.dev.close()
+	}
+	if s.store != nil {
+		s.store.Close()
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
