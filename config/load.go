@@ -545,20 +545,6 @@ func tomlField(t reflect.Type, name string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// ParseDuration reads a duration as a person writes it in a config file
-// or on a command line: with a unit ("90m", "2h"; a bare "0" is zero),
-// never negative.
-func ParseDuration(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: write a duration with its unit, like \"15m\" or \"2h\"", s)
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("duration %q: must not be negative", s)
-	}
-	return d, nil
-}
-
 // ReadSecret reads a key file, refusing one that group or others can read:
 // a ticket key or a merchant key readable by anyone on the kiosk lets them
 // forge tickets or payments.

@@ -416,26 +416,6 @@ func TestSections(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		want time.Duration
-		err  string
-	}{
-		{"2h", 2 * time.Hour, ""},
-		{" 90m ", 90 * time.Minute, ""},
-		{"0", 0, ""},
-		{"-2h", 0, "must not be negative"},
-		{"15", 0, "with its unit"},
-		{"", 0, "with its unit"},
-	} {
-		got, err := ParseDuration(c.in)
-		if got != c.want || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
-			t.Errorf("ParseDuration(%q) = %s, %v; want %s, %q", c.in, got, err, c.want, c.err)
-		}
-	}
-}
-
 // The example's header says: keys marked (required) must be given, any
 // other key left out takes the value shown, except where its comment says
 // "omitted: ...". Load the example with every other key removed and

@@ -95,20 +95,6 @@ func Parse(s string) (Fils, error) {
 	return Fils(v), nil
 }
 
-// ParseNonNegative is Parse for amounts a person writes in a config file
-// or on a command line: it also refuses a negative amount (ErrNegative)
-// and one above Max (ErrRange).
-func ParseNonNegative(s string) (Fils, error) {
-	v, err := Parse(s)
-	if err != nil {
-		return 0, err
-	}
-	if err := v.CheckRange(); err != nil {
-		return 0, fmt.Errorf("parse amount %q: %w", s, err)
-	}
-	return v, nil
-}
-
 // CheckRange reports whether f is an amount a person may write: from 0 to
 // Max. The error wraps ErrNegative or ErrRange and says the bound.
 func (f Fils) CheckRange() error {

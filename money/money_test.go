@@ -86,28 +86,19 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func TestParseNonNegative(t *testing.T) {
-	cases := []struct {
-		in   string
-		want Fils
-		err  error
+func TestCheckRange(t *testing.T) {
+	for _, c := range []struct {
+		in   Fils
+		want error
 	}{
-		{"0", 0, nil},
-		{"0.00", 0, nil},
-		{"40.00", 4000, nil},
-		{"AED 1000000.00", Max, nil},
-		{"1000000.01", 0, ErrRange},
-		{"92233720368547757.00", 0, ErrRange},
-		{"-40.00", 0, ErrNegative},
-		{"-0.01", 0, ErrNegative},
-		{"-0", 0, nil},
-		{"12.505", 0, ErrPrecision},
-		{"", 0, ErrEmpty},
-	}
-	for _, c := range cases {
-		got, err := ParseNonNegative(c.in)
-		if got != c.want || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
-			t.Errorf("ParseNonNegative(%q) = %d, %v; want %d, %v", c.in, got, err, c.want, c.err)
+		{0, nil},
+		{4000, nil},
+		{Max, nil},
+		{Max + 1, ErrRange},
+		{-1, ErrNegative},
+	} {
+		if err := c.in.CheckRange(); !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%d.CheckRange() = %v, want %v", c.in, err, c.want)
 		}
 	}
 }
