@@ -1,8 +1,9 @@
 // Package assets holds the files the kiosk embeds so that it depends on
-// nothing installed on the machine: the application icon, an
-// Arabic-capable font (Noto Sans Arabic, SIL Open Font License, see
-// fonts/OFL.txt) and the driver-screen translations, kept as data (one
-// JSON file per language under i18n/).
+// nothing installed on the machine: an Arabic-capable font (Noto Sans
+// Arabic, SIL Open Font License, see fonts/OFL.txt) and the driver-screen
+// translations, kept as data (one JSON file per language under i18n/).
+// The application icon, icon.png, is not embedded: fyne package puts it
+// in the bundle (FyneApp.toml).
 //
 // The package has no Fyne dependency; ui wraps these bytes as resources.
 package assets
@@ -17,23 +18,14 @@ import (
 	"strings"
 )
 
-//go:embed icon.png
-var icon []byte
-
 //go:embed fonts/NotoSansArabic-Regular.ttf
 var fontRegular []byte
 
 //go:embed fonts/NotoSansArabic-Bold.ttf
 var fontBold []byte
 
-//go:embed fonts/OFL.txt
-var fontLicence string
-
 //go:embed i18n/*.json
 var i18nFS embed.FS
-
-// Icon is the application icon, a 512x512 PNG.
-func Icon() []byte { return icon }
 
 // FontRegular and FontBold are Noto Sans Arabic. It covers Arabic letters,
 // digits and common punctuation; Fyne falls back to its bundled Noto Sans
@@ -42,9 +34,6 @@ func FontRegular() []byte { return fontRegular }
 
 // FontBold is the bold face of FontRegular.
 func FontBold() []byte { return fontBold }
-
-// FontLicence is the text of the font's licence, shipped with the binary.
-func FontLicence() string { return fontLicence }
 
 // Catalog maps message keys to the text of one language. Texts may hold
 // placeholders written {name}.
@@ -81,13 +70,6 @@ func ParseCatalog(b []byte) (Catalog, error) {
 		return nil, fmt.Errorf("parse translations: %w", err)
 	}
 	return c, nil
-}
-
-// Placeholders returns the sorted placeholders of a text ("{amount}", ...).
-func Placeholders(text string) []string {
-	p := placeholder.FindAllString(text, -1)
-	sort.Strings(p)
-	return p
 }
 
 // Format replaces each {name} in text with args[name].

@@ -56,13 +56,12 @@ const (
 	NoticeCallAttendant                 // the fee needs an attendant (above the QR limit, lost ticket...)
 	NoticeLedgerFault                   // the ledger could not be written (Fault state)
 	NoticeBarrierFault                  // the open pulse failed (Fault state)
-	NoticeBusy                          // a ticket was scanned while another vehicle is being served
 )
 
 var noticeNames = [...]string{
 	"none", "invalid", "forged", "already_used", "expired", "payment_unavailable",
 	"payment_failed", "device_fault", "lane_closed", "other_site", "future_entry",
-	"paid_not_exited", "cancelled", "call_attendant", "ledger_fault", "barrier_fault", "busy",
+	"paid_not_exited", "cancelled", "call_attendant", "ledger_fault", "barrier_fault",
 }
 
 func (n NoticeKind) String() string {

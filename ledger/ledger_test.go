@@ -136,7 +136,7 @@ func TestInvariant2PaidNeverLost(t *testing.T) {
 	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 500)
 	rec(t, l, lane.ExitRec{Visit: 1, TicketID: "T1", At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 500,
 		No: "S-L-T1-1", Auth: "1-1", Paid: paid("S-L-T1-1", 500, lane.SourcePoll)})
-	// crash: no PulseDone
+	// crash: no PulseRec
 	l = reopen(t, l, path)
 	ev, err := l.BarrierEvents(ctx)
 	must(t, err)

@@ -70,12 +70,11 @@ type World struct {
 	serial  atomic.Uint64
 	onFrame atomic.Pointer[func()]
 
-	mu       sync.Mutex
-	last     string // last valid code presented
-	lastKind ui.TicketKind
-	scanIn   bool
-	relayIn  bool
-	mode     ui.PayByMode
+	mu      sync.Mutex
+	last    string // last valid code presented, for "already used"
+	scanIn  bool
+	relayIn bool
+	mode    ui.PayByMode
 }
 
 // NewWorld makes the keys (or reads them from Dir), starts the sandbox,

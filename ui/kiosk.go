@@ -346,7 +346,7 @@ func (k *Kiosk) noticeText(n lane.NoticeKind) string {
 // to call the attendant.
 func noticeRetry(n lane.NoticeKind) bool {
 	switch n {
-	case lane.NoticeInvalid, lane.NoticeExpired, lane.NoticeCancelled, lane.NoticeBusy, lane.NoticePaymentFailed:
+	case lane.NoticeInvalid, lane.NoticeExpired, lane.NoticeCancelled, lane.NoticePaymentFailed:
 		return true
 	}
 	return false
@@ -354,7 +354,7 @@ func noticeRetry(n lane.NoticeKind) bool {
 
 func noticeColour(n lane.NoticeKind) color.Color {
 	switch n {
-	case lane.NoticeCancelled, lane.NoticeBusy, lane.NoticeExpired:
+	case lane.NoticeCancelled, lane.NoticeExpired:
 		return colWarning
 	case lane.NoticePaidNotExited:
 		return colSuccess

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 
@@ -67,22 +65,6 @@ func (s *Station) InAdmin() bool { return s.admin }
 func (s *Station) Show(snap lane.Snapshot) {
 	s.Kiosk.Show(snap)
 	s.Admin.Show(snap)
-}
-
-// Follow shows every snapshot from ch through fyne.Do until ch closes or
-// ctx ends.
-func (s *Station) Follow(ctx context.Context, ch <-chan lane.Snapshot) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case snap, ok := <-ch:
-			if !ok {
-				return
-			}
-			fyne.Do(func() { s.Show(snap) })
-		}
-	}
 }
 
 // IsBadge reports whether a scanned code is an attendant's badge; if so it
