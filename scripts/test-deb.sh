@@ -13,7 +13,14 @@
 #   5. systemd-analyze verify on the installed units, and the sandbox
 #      exposure of the lane's unit (systemd-analyze security);
 #   6. remove, then purge: nothing is left but what the purge policy keeps
-#      (/var/lib/exitlane, /var/backups/exitlane, the exitlane user).
+#      (/var/lib/exitlane, /var/backups/exitlane, the exitlane user);
+#   7. under a real systemd: boot this machine's own root, as a throw-away
+#      overlay, in a systemd-nspawn container, install the package there,
+#      make the config pass, enable exitlane-lane and see it run in its
+#      sandbox as exitlane (Type=notify and its watchdog once the binary
+#      speaks sd_notify), write its ledger, stop cleanly; and run
+#      exitlane-backup.service in its sandbox. Skipped, with a line saying
+#      so, where containers cannot be started.
 #
 # It can run again: it starts by purging the package, and it removes the
 # data it made (marked with a file) at the end. It refuses to run where
@@ -46,6 +53,140 @@ stat_is() { # stat_is PATH MODE OWNER GROUP
 	if [ "$got" = "$2 $3 $4" ]; then ok "$1 is $2 $3:$4"; else bad "$1 is $got, want $2 $3:$4"; fi
 }
 absent() { if [ -e "$1" ] || [ -L "$1" ]; then bad "$1 removed"; else ok "$1 removed"; fi; }
+
+# under_systemd boots systemd in a container whose root is an overlay of
+# this machine's (written to a tmpfs, in a private mount namespace: nothing
+# of it outlives the step), runs $work/inside.sh there as a unit, and
+# checks what it reports.
+under_systemd() {
+	if ! ./scripts/apt-install.sh systemd-container >/dev/null 2>&1 || ! command -v systemd-nspawn >/dev/null; then
+		echo "skip (systemd-nspawn not available)"
+		return 0
+	fi
+	cp "$deb" "$work/pkg.deb"
+	cp "$work/exitlane_${newer}_amd64.deb" "$work/pkg-newer.deb"
+	cat >"$work/inside.sh" <<'INSIDE'
+#!/bin/bash
+# Runs inside the container, as a unit, after boot. Prints KEY=value lines.
+exec >/root/result.txt 2>/root/inside.log
+export LANG=en_US.UTF-8
+say() { echo "$1=$2"; }
+# A lane machine has no policy-rc.d; container images often carry one that
+# forbids maintainer scripts to start anything (exit 101).
+rm -f /usr/sbin/policy-rc.d
+dpkg -i /root/pkg.deb >&2 || exit 1
+say INSTALLED yes
+say ENABLED_AFTER_INSTALL "$(systemctl is-enabled exitlane-lane 2>/dev/null)"
+say ACTIVE_AFTER_INSTALL "$(systemctl is-active exitlane-lane 2>/dev/null)"
+cd /etc/exitlane
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >ticket.key
+chown exitlane:exitlane ticket.key && chmod 600 ticket.key
+install -d -o root -g exitlane -m 750 payby
+exitlane payby keygen /root/keys >&2
+install -o exitlane -g exitlane -m 600 /root/keys/merchant_private.pem payby/merchant.key
+install -o root -g exitlane -m 640 /root/keys/merchant_public.pem payby/payby.pub
+mkdir -p /etc/systemd/system/exitlane-lane.service.d
+if grep -q NOTIFY_SOCKET /usr/bin/exitlane; then
+	# The real Type=notify unit; a short watchdog, to see it fed.
+	say NOTIFY yes
+	printf '[Service]\nWatchdogSec=2s\n' >/etc/systemd/system/exitlane-lane.service.d/test.conf
+else
+	# This binary does not speak sd_notify yet: the same sandbox, Type=exec.
+	say NOTIFY no
+	printf '[Service]\nType=exec\nWatchdogSec=0\n' >/etc/systemd/system/exitlane-lane.service.d/test.conf
+fi
+systemctl daemon-reload
+timeout 150 systemctl enable --now exitlane-lane >&2
+say START $?
+sleep 8
+pid=$(systemctl show -p MainPID --value exitlane-lane)
+say ACTIVE "$(systemctl is-active exitlane-lane)"
+say RESTARTS "$(systemctl show -p NRestarts --value exitlane-lane)"
+say PROC "$(ps -o user=,group=,supgrp= -p "$pid" | tr -s ' ' ',')"
+say LEDGER "$(stat -c '%a,%U,%G' /var/lib/exitlane/exitlane.db 2>/dev/null)"
+say LOGGED "$(journalctl -u exitlane-lane -o cat | grep -c '"msg":"ledger open"')"
+# An upgrade restarts the running lane on the new binary when the config
+# passes, and leaves it running, untouched, when it does not.
+dpkg -i /root/pkg-newer.deb >/root/upgrade.log 2>&1
+sleep 3
+pid2=$(systemctl show -p MainPID --value exitlane-lane)
+say UPGRADE_RESTARTED "$([ "$pid2" != "$pid" ] && [ "$(systemctl is-active exitlane-lane)" = active ] && echo yes || echo "no ($pid -> $pid2)")"
+echo 'not_a_key = 1' >>/etc/exitlane/exitlane.toml
+dpkg -i /root/pkg-newer.deb >/root/upgrade2.log 2>&1
+sleep 3
+pid3=$(systemctl show -p MainPID --value exitlane-lane)
+say BROKEN_LEFT_RUNNING "$([ "$pid3" = "$pid2" ] && echo yes || echo "no ($pid2 -> $pid3)")"
+say BROKEN_SAID "$(grep -c 'does not pass' /root/upgrade2.log)"
+sed -i '$d' /etc/exitlane/exitlane.toml
+cat /root/upgrade.log /root/upgrade2.log >&2
+systemctl stop exitlane-lane
+say STOPPED "$(systemctl show -p Result --value exitlane-lane)"
+systemctl start exitlane-backup.service >&2
+# exitlane-backup ran in its sandbox if exitlane itself answered: 0 with
+# the ledger tools, 2 (usage) in a build that has no "ledger" command yet.
+say BACKUP "$(systemctl show -p ExecMainStatus --value exitlane-backup.service)"
+journalctl --no-pager -u exitlane-lane -u exitlane-backup >&2
+say DONE yes
+INSIDE
+	chmod 755 "$work/inside.sh"
+	set +e
+	timeout -k 30 400 unshare -m --propagation private bash -s "$work" >"$work/nspawn.log" 2>&1 <<'NS'
+set -e
+work=$1
+m=$work/ns
+mkdir -p "$m"
+mount -t tmpfs -o size=4G tmpfs "$m"
+mkdir "$m/upper" "$m/work" "$m/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$m/upper,workdir=$m/work" "$m/root"
+r=$m/root
+cp "$work/pkg.deb" "$work/pkg-newer.deb" "$work/inside.sh" "$r/root/"
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$r/etc/machine-id"
+echo >>"$r/etc/machine-id"
+printf '[Unit]\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/root/inside.sh\nExecStartPost=/bin/systemctl --no-block poweroff\n' >"$r/etc/systemd/system/test-deb-inside.service"
+mkdir -p "$r/etc/systemd/system/multi-user.target.wants"
+ln -sf /etc/systemd/system/test-deb-inside.service "$r/etc/systemd/system/multi-user.target.wants/"
+# nspawn keeps state under /run/systemd and must not think it runs under
+# a host systemd (this machine may have none).
+mount -t tmpfs tmpfs /run/systemd
+mkdir -p /run/systemd/nspawn
+timeout -k 30 300 systemd-nspawn -D "$r" -b -q --register=no --keep-unit --link-journal=no --console=pipe || true
+cp "$r/root/result.txt" "$r/root/inside.log" "$work/" 2>/dev/null || true
+NS
+	set -e
+	if [ ! -s "$work/result.txt" ]; then
+		if grep -q -i -e 'operation not permitted' -e 'permission denied' -e 'not supported' "$work/nspawn.log"; then
+			echo "skip (no container here: $(grep -i -m1 -e 'not permitted' -e 'denied' -e 'not supported' "$work/nspawn.log"))"
+			return 0
+		fi
+		tail -20 "$work/nspawn.log"
+		bad "the container ran the test (no result)"
+		return 0
+	fi
+	r() { sed -n "s/^$1=//p" "$work/result.txt" | tail -1; }
+	[ "$(r INSTALLED)" = yes ] && ok "container: dpkg -i under systemd" || bad "container: dpkg -i (see below)"
+	[ "$(r ENABLED_AFTER_INSTALL)" = disabled ] && ok "container: exitlane-lane disabled after install" || bad "container: exitlane-lane $(r ENABLED_AFTER_INSTALL) after install"
+	[ "$(r ACTIVE_AFTER_INSTALL)" = inactive ] && ok "container: nothing started by the install" || bad "container: exitlane-lane $(r ACTIVE_AFTER_INSTALL) after install"
+	echo "     sd_notify in this binary: $(r NOTIFY)"
+	[ "$(r START)" = 0 ] && ok "container: systemctl enable --now exitlane-lane" || bad "container: enable --now exited $(r START)"
+	[ "$(r ACTIVE)" = active ] && ok "container: exitlane-lane active after 8 s" || bad "container: exitlane-lane $(r ACTIVE)"
+	[ "$(r RESTARTS)" = 0 ] && ok "container: no restart (watchdog fed or off)" || bad "container: $(r RESTARTS) restarts"
+	case "$(r PROC)" in
+	exitlane,exitlane,*dialout*) ok "container: the lane runs as exitlane:exitlane with dialout ($(r PROC))" ;;
+	*) bad "container: the lane runs as $(r PROC)" ;;
+	esac
+	[ "$(r LEDGER)" = 600,exitlane,exitlane ] && ok "container: ledger written, 600 exitlane:exitlane (UMask)" || bad "container: ledger $(r LEDGER)"
+	[ "$(r LOGGED)" -ge 1 ] 2>/dev/null && ok "container: the lane's log reaches the journal" || bad "container: no 'ledger open' in the journal"
+	[ "$(r UPGRADE_RESTARTED)" = yes ] && ok "container: an upgrade restarts the running lane (config passes)" || bad "container: upgrade restart: $(r UPGRADE_RESTARTED)"
+	[ "$(r BROKEN_LEFT_RUNNING)" = yes ] && [ "$(r BROKEN_SAID)" = 1 ] && ok "container: with a broken config an upgrade leaves the running lane alone, and says so" || bad "container: broken config upgrade: left running $(r BROKEN_LEFT_RUNNING), said $(r BROKEN_SAID)"
+	[ "$(r STOPPED)" = success ] && ok "container: stops cleanly on SIGTERM" || bad "container: stop result $(r STOPPED)"
+	case "$(r BACKUP)" in
+	0 | 2) ok "container: exitlane-backup.service ran exitlane in its sandbox (exit $(r BACKUP))" ;;
+	*) bad "container: exitlane-backup.service exit $(r BACKUP)" ;;
+	esac
+	if [ "$failed" -gt 0 ]; then
+		sed 's/^/     | /' "$work/inside.log" | tail -40
+	fi
+}
 
 step "tools"
 ./scripts/apt-install.sh lintian systemd dpkg-dev binutils adduser cage xwayland
@@ -226,6 +367,10 @@ if [ "$user_existed" = no ]; then
 	userdel exitlane >/dev/null 2>&1 || true
 	groupdel exitlane >/dev/null 2>&1 || true
 fi
+
+# On the machine as it is now, without the package, its user or its data.
+step "under systemd (a container booted from an overlay of this machine)"
+under_systemd
 
 echo
 echo "test-deb: $passed passed, $failed failed"
