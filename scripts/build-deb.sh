@@ -65,7 +65,7 @@ echo "build-deb: go build (version $VERSION, commit $COMMIT, built $BUILD_DATE)"
 # read-only after start (RELRO, BIND_NOW); .comment (the C compiler's
 # version strings) is removed as Debian's dh_strip does.
 $GO build -o "$root/usr/bin/exitlane" \
-	-ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.buildDate=$BUILD_DATE -extldflags '-Wl,-z,relro -Wl,-z,now'" .
+	-ldflags "-s -w -X github.com/exitlane/exitlane/internal/buildinfo.Version=$VERSION -X github.com/exitlane/exitlane/internal/buildinfo.Commit=$COMMIT -X github.com/exitlane/exitlane/internal/buildinfo.Date=$BUILD_DATE -extldflags '-Wl,-z,relro -Wl,-z,now'" .
 objcopy --remove-section=.comment "$root/usr/bin/exitlane"
 chmod 755 "$root/usr/bin/exitlane"
 "$root/usr/bin/exitlane" version | sed 's/^/build-deb: /'
