@@ -147,10 +147,18 @@ type Totals struct {
 	Exits    int
 	// ByCause counts exits and sums the amounts of each cause (paid:
 	// collected; unable_to_collect: owed; others: the fee waived).
-	ByCause   map[Cause]CauseTotal
-	Collected money.Fils // paid orders
-	Refunded  money.Fils
-	Owed      money.Fils // unable to collect
+	ByCause map[Cause]CauseTotal
+	// Collected is what paid orders brought in (gross, VAT included);
+	// VAT is the VAT it includes, the sum of each payment's VAT at the
+	// rate its tariff included (money.VATPart per payment, as receipts
+	// show it), and Net is Collected less VAT.
+	Collected money.Fils
+	VAT, Net  money.Fils
+	// Refunded is what was refunded, RefundedVAT the VAT it included (at
+	// the rate of the order refunded).
+	Refunded    money.Fils
+	RefundedVAT money.Fils
+	Owed        money.Fils // unable to collect
 	// Openings counts barrier openings that are no vehicle's exit (manual
 	// opens with a reason).
 	Openings int
@@ -160,6 +168,8 @@ type Totals struct {
 type CauseTotal struct {
 	Count  int
 	Amount money.Fils
+	// VAT is the VAT included in Amount (the sum over the exits).
+	VAT money.Fils
 }
 
 // ShiftReport is one attendant shift with its totals.

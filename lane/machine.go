@@ -433,7 +433,7 @@ func (m *Machine) authoriseExit(now time.Time, cause Cause, amount money.Fils, n
 	auth := m.becomeOpening(v, v.id, cause)
 	return []Command{
 		Write{Visit: v.id, Rec: ExitRec{Visit: v.id, TicketID: v.ticketID, At: now, Cause: cause, Amount: amount,
-			No: no, Attendant: by, Reason: reason, Override: v.override, Auth: auth, Paid: paid}},
+			No: no, Attendant: by, Reason: reason, Override: v.override, Auth: auth, Paid: paid, VATRate: v.quote.VATRate}},
 		Pulse{Visit: v.id, Auth: auth, Cause: cause},
 	}
 }

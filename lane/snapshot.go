@@ -142,6 +142,9 @@ type TicketInfo struct {
 	// unsigned format, lost ticket); the admin screen says so plainly.
 	Signed bool
 	Lost   bool
+	// Class is the vehicle class the ticket carries ("": none, priced as
+	// the tariff's default class "car").
+	Class string
 }
 
 // TicketFormat is how a ticket's code was read; its text is stored in the

@@ -42,6 +42,11 @@ type Quote struct {
 	Free           FreeReason // why nothing is due ("": something is)
 	Table          string
 	Steps          []string
+	// VATRate is the VAT rate the tariff's prices include, in hundredths
+	// of a percent (500 is 5 %; 0: none); VAT is the VAT part of Due
+	// (money.VATPart) and Net is Due less VAT.
+	VATRate  int64
+	VAT, Net money.Fils
 }
 
 // FreeReason says why nothing is due for a stay. Its text is stored in the
@@ -236,6 +241,10 @@ type (
 		Amount   money.Fils
 		At       time.Time
 		Expire   time.Time
+		// VATRate is the VAT rate included in Amount (the visit's
+		// Quote.VATRate): the ledger books the VAT of what is paid on the
+		// order at this rate.
+		VATRate int64
 	}
 	// StatusRec records one status seen for an order, with its source.
 	StatusRec struct {
@@ -264,6 +273,9 @@ type (
 		Override  bool
 		Auth      string
 		Paid      *StatusRec
+		// VATRate is the VAT rate included in Amount (the visit's
+		// Quote.VATRate); the ledger books the exit's VAT at it.
+		VATRate int64
 	}
 	// OpenRec authorises one pulse that is not a visit's exit (manual open
 	// with no ticket).

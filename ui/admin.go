@@ -725,7 +725,7 @@ func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
 func totalsView(t lane.Totals) fyne.CanvasObject {
 	pairs := []string{
 		"Visits / exits", fmt.Sprintf("%d / %d", t.Visits, t.Exits),
-		"Collected", t.Collected.String(),
+		"Collected", fmt.Sprintf("%s · VAT %s · net %s", t.Collected, t.VAT, t.Net),
 		"Refunded", t.Refunded.String(),
 		"Owed (unable to collect)", t.Owed.String(),
 		"Manual opens (no exit)", fmt.Sprint(t.Openings),
