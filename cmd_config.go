@@ -30,6 +30,9 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s: ok (site %s lane %s, %d tariff table(s), %d attendant(s))\n",
 				c.Path, c.Site.ID, c.Site.Lane, len(c.Tariff.Tables), len(c.Admin.Attendants))
 			printInForce(stdout, c, time.Now())
+			for _, w := range c.Warnings() {
+				fmt.Fprintln(stdout, "warning:", w)
+			}
 			return exitOK
 		}},
 	}, args, stdin, stdout, stderr)

@@ -35,7 +35,7 @@ func TestVATPartExact(t *testing.T) {
 	}{
 		{1500, 500, 71}, {2500, 500, 119}, {15000, 500, 714}, {0, 500, 0}, {2000, 0, 0}, {2000, -5, 0},
 		{Fils(1<<63 - 1), 500, Fils((1<<63 - 1) / 21)},
-		{-Fils(1<<63 - 1) - 1, 500, -Fils(439208192231179800)},
+		{-Fils(1<<63-1) - 1, 500, -Fils(439208192231179800)},
 	} {
 		if got := VATPart(c.g, c.rate); got != c.want {
 			t.Errorf("VATPart(%d, %d) = %d, want %d", c.g, c.rate, got, c.want)

@@ -85,6 +85,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("lane", cfg.Site.Lane)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config setting not applied", "warning", w)
+	}
 	s := &Station{log: log, opened: time.Now()}
 	defer func() {
 		if err != nil {
