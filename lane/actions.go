@@ -53,6 +53,12 @@ type (
 	NewQR struct{}
 	// CallAttendant raises Snapshot.AttendantCalled.
 	CallAttendant struct{}
+	// Receipt asks for the receipt of the paid exit on screen (Visit is
+	// Snapshot.Visit): printed in the background, its progress in
+	// Snapshot.Receipt. Refused with ErrNotNow when no receipt is
+	// offered (no printer, not a paid exit, another visit, already
+	// printed or printing).
+	Receipt struct{ Visit int64 }
 )
 
 // Attendant actions (from the PIN-protected admin screen). Each carries the
@@ -107,6 +113,7 @@ type (
 func (Cancel) actionName() string          { return "cancel" }
 func (NewQR) actionName() string           { return "new_qr" }
 func (CallAttendant) actionName() string   { return "call_attendant" }
+func (Receipt) actionName() string         { return "receipt" }
 func (ManualOpen) actionName() string      { return "manual_open" }
 func (LostTicket) actionName() string      { return "lost_ticket" }
 func (Exempt) actionName() string          { return "exempt" }

@@ -136,6 +136,16 @@ type Gate interface {
 	Open(ctx context.Context, cause string) error
 }
 
+// Receipts prints the receipt of a visit's exit, as the journal recorded
+// it (package station, over package receipt). It is optional: a lane
+// without a printer has none, and a printer's failure never holds up an
+// exit. Print is called off the runner's goroutine, once per receipt, and
+// returns within its own timeout whatever the printer does (out of paper,
+// switched off, unplugged); an error means no receipt was printed.
+type Receipts interface {
+	Print(ctx context.Context, visit int64) error
+}
+
 // Journal is the ledger as the lane writes it. Record writes one record in
 // one transaction; the lane performs no side effect that a record
 // authorises until Record returned nil.
@@ -384,6 +394,10 @@ const (
 	// DevPayBy is PayBy's reachability as seen by the background probe
 	// and reconciler (the machine also learns it from its own calls).
 	DevPayBy
+	// DevPrinter is the optional receipt printer. It is shown to the
+	// attendant and never puts the lane into Fault: a driver leaves
+	// without a receipt rather than not at all.
+	DevPrinter
 )
 
 func (d Device) String() string {
@@ -396,6 +410,8 @@ func (d Device) String() string {
 		return "loop"
 	case DevPayBy:
 		return "payby"
+	case DevPrinter:
+		return "printer"
 	}
 	return "device"
 }
@@ -462,6 +478,12 @@ type (
 		Quote     Quote
 		Attendant string
 	}
+	// ReceiptDone: the result of a PrintReceipt command (Err nil:
+	// printed).
+	ReceiptDone struct {
+		Visit int64
+		Err   error
+	}
 )
 
 func (Scanned) eventName() string       { return "scanned" }
@@ -475,6 +497,8 @@ func (LoopChanged) eventName() string   { return "loop_changed" }
 func (WriteFailed) eventName() string   { return "write_failed" }
 func (Acted) eventName() string         { return "acted" }
 func (Validated) eventName() string     { return "validated" }
+
+func (ReceiptDone) eventName() string { return "receipt_done" }
 
 // Commands are the outputs of Step, executed by the runner in order.
 type Command interface{ commandName() string }
@@ -526,6 +550,11 @@ type (
 		Auth  string
 		Cause Cause
 	}
+	// PrintReceipt: print the receipt of the visit's exit (Receipts.Print)
+	// in the background; answer with ReceiptDone. Nothing waits for it.
+	PrintReceipt struct {
+		Visit int64
+	}
 )
 
 func (CheckTicket) commandName() string     { return "check" }
@@ -535,6 +564,7 @@ func (CreateOrder) commandName() string     { return "create_order" }
 func (GetOrder) commandName() string        { return "get_order" }
 func (CancelOrder) commandName() string     { return "cancel_order" }
 func (Pulse) commandName() string           { return "pulse" }
+func (PrintReceipt) commandName() string    { return "print_receipt" }
 
 // Describe renders an event or command on one line, for logs and
 // transcripts. A ticket code is shown by its site, lane and serial (see
@@ -582,6 +612,13 @@ func Describe(v any) string {
 			return fmt.Sprintf("validated visit=%d %s not a validation", x.Visit, refCode(x.Code))
 		}
 		return fmt.Sprintf("validated visit=%d code=%s name=%q fee=%s due=%s free=%q", x.Visit, x.Code, x.Name, x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Free)
+	case ReceiptDone:
+		if x.Err != nil {
+			return fmt.Sprintf("receipt_done visit=%d err=%v", x.Visit, x.Err)
+		}
+		return fmt.Sprintf("receipt_done visit=%d", x.Visit)
+	case PrintReceipt:
+		return fmt.Sprintf("print_receipt visit=%d", x.Visit)
 	case CheckValidation:
 		return fmt.Sprintf("check_validation visit=%d %s", x.Visit, refCode(x.Code))
 	case CheckTicket:
@@ -625,6 +662,8 @@ func describeAction(a Action) string {
 		return fmt.Sprintf("clear_fault by=%s", x.Attendant)
 	case Validate:
 		return fmt.Sprintf("validate by=%s code=%s", x.Attendant, x.Code)
+	case Receipt:
+		return fmt.Sprintf("receipt visit=%d", x.Visit)
 	}
 	return a.actionName()
 }

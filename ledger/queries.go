@@ -359,3 +359,69 @@ func (l *DB) BarrierEvents(ctx context.Context) ([]BarrierEvent, error) {
 	}
 	return out, rows.Err()
 }
+
+// ExitReceipt is a visit's exit as its receipt prints it.
+type ExitReceipt struct {
+	Visit  int64
+	Serial string
+	Lost   bool
+	Entry  time.Time // zero for a lost ticket
+	Class  string
+	// Exit is when the exit was authorised (paid), Cause why.
+	Exit  time.Time
+	Cause lane.Cause
+	// Fee is the stay's fee with validations applied; PaidBefore what the
+	// ticket had paid before this visit; Paid what the payment made during
+	// this visit brought in (0: none, e.g. an exit that used an earlier
+	// payment); VAT the VAT included in Paid as booked, at VATRate.
+	Fee, PaidBefore, Paid money.Fils
+	VAT                   money.Fils
+	VATRate               int64
+	// Validation names the validation applied ("": none).
+	Validation string
+	// OrderNo is the paying order ("": a free exit).
+	OrderNo string
+}
+
+// ExitReceipt returns what the receipt of visit's exit shows;
+// lane.ErrNotFound if the visit has no exit (or only one whose pulse
+// failed).
+func (l *DB) ExitReceipt(ctx context.Context, visit int64) (ExitReceipt, error) {
+	r := ExitReceipt{Visit: visit}
+	var lost int
+	var entry sql.NullInt64
+	var started, at, fee, before int64
+	var exitRate, visitRate int64
+	err := l.db.QueryRowContext(ctx, `SELECT v.serial, v.lost, v.entry_at, v.class, v.fee, v.paid_before, v.validation_name, v.vat_rate, v.started_at,
+			x.at, x.cause, COALESCE(x.merchant_order_no, ''), x.vat_rate
+		FROM visits v JOIN exits x ON x.visit_id = v.id AND x.state <> 'void'
+		WHERE v.id = ? ORDER BY x.id DESC LIMIT 1`, visit).Scan(
+		&r.Serial, &lost, &entry, &r.Class, &fee, &before, &r.Validation, &visitRate, &started,
+		&at, scanText(&r.Cause), &r.OrderNo, &exitRate)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("ledger: %w: no exit of visit %d", lane.ErrNotFound, visit)
+	}
+	if err != nil {
+		return r, fmt.Errorf("ledger: exit receipt: %w", err)
+	}
+	r.Lost, r.Entry, r.Exit = lost != 0, fromMS(entry), time.UnixMilli(at).UTC()
+	r.Fee, r.PaidBefore, r.VATRate = money.Fils(fee), money.Fils(before), exitRate
+	if r.VATRate == 0 {
+		r.VATRate = visitRate
+	}
+	if r.OrderNo == "" {
+		return r, nil
+	}
+	// The payment is this receipt's if the lane learnt of it during the
+	// visit (status_at, the lane's clock, as started_at): an order found
+	// paid before the visit is in PaidBefore.
+	var paid, vat, rate, statusAt int64
+	if err := l.db.QueryRowContext(ctx, `SELECT paid, status_at, vat, vat_rate FROM orders WHERE merchant_order_no = ?`, r.OrderNo).Scan(
+		&paid, &statusAt, &vat, &rate); err != nil {
+		return r, fmt.Errorf("ledger: exit receipt: order %s: %w", r.OrderNo, err)
+	}
+	if paid > 0 && statusAt >= started {
+		r.Paid, r.VAT, r.VATRate = money.Fils(paid), money.Fils(vat), rate
+	}
+	return r, nil
+}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"strconv"
@@ -173,5 +174,55 @@ func TestOldLedgerMigratesWithVATZero(t *testing.T) {
 	must(t, err)
 	if tot.Collected != 4100 || tot.VAT != 100 || tot.Net != 4000 {
 		t.Fatalf("after a new payment: %+v", tot)
+	}
+}
+
+// ExitReceipt reads what a visit's receipt prints: the stay, the fee and
+// validation, this visit's payment with its booked VAT, the order.
+func TestExitReceipt(t *testing.T) {
+	l, _ := open(t)
+	ctx := context.Background()
+	entry := t0.Add(-2 * time.Hour)
+	rec(t, l, lane.VisitRec{Visit: 1, At: t0, TicketID: "T1", Ticket: lane.TicketInfo{Serial: "000042", Format: lane.FormatSigned, Entry: entry, Class: "car"},
+		Quote: lane.Quote{Fee: 2500, Due: 2500, VATRate: 500}})
+	rec(t, l, lane.ValidationRec{Visit: 1, At: t0, Code: "CINEMA", Name: "Cinema, 2 hours", Quote: lane.Quote{Fee: 1500, Due: 1500, VATRate: 500}})
+	rec(t, l, lane.OrderRec{No: "S-L-42-1", Visit: 1, TicketID: "T1", Key: "S-L-42", Attempt: 1, Amount: 1500, At: t0, Expire: t0.Add(5 * time.Minute), VATRate: 500})
+	if _, err := l.ExitReceipt(ctx, 1); !errors.Is(err, lane.ErrNotFound) {
+		t.Fatalf("before the exit: %v", err)
+	}
+	rec(t, l, lane.ExitRec{Visit: 1, TicketID: "T1", At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 1500, No: "S-L-42-1", Auth: "1-1",
+		Paid: paid("S-L-42-1", 1500, lane.SourcePoll), VATRate: 500})
+	r, err := l.ExitReceipt(ctx, 1)
+	must(t, err)
+	want := ExitReceipt{Visit: 1, Serial: "000042", Entry: entry, Class: "car", Exit: t0.Add(time.Minute), Cause: lane.CausePaid,
+		Fee: 1500, Paid: 1500, VAT: 71, VATRate: 500, Validation: "Cinema, 2 hours", OrderNo: "S-L-42-1"}
+	if r != want {
+		t.Fatalf("receipt\n got %+v\nwant %+v", r, want)
+	}
+	// The pulse fails: no exit, no receipt.
+	rec(t, l, lane.PulseRec{Auth: "1-1", OK: false, At: t0.Add(time.Minute), Err: "relay gone"})
+	if _, err := l.ExitReceipt(ctx, 1); !errors.Is(err, lane.ErrNotFound) {
+		t.Fatalf("after a failed pulse: %v", err)
+	}
+	// The re-scan exits on that payment: paid before this visit, so this
+	// receipt has none of its own.
+	rec(t, l, lane.VisitRec{Visit: 2, At: t0.Add(2 * time.Minute), TicketID: "T1", Ticket: lane.TicketInfo{Serial: "000042", Entry: entry},
+		Quote: lane.Quote{Fee: 1500, Paid: 1500, Free: lane.FreeExitGrace, VATRate: 500}})
+	rec(t, l, lane.ExitRec{Visit: 2, TicketID: "T1", At: t0.Add(2 * time.Minute), Cause: lane.CausePaid, Amount: 1500, No: "S-L-42-1", Auth: "2-1", VATRate: 500})
+	r, err = l.ExitReceipt(ctx, 2)
+	must(t, err)
+	if r.Paid != 0 || r.PaidBefore != 1500 || r.VAT != 0 || r.OrderNo != "S-L-42-1" || r.Fee != 1500 {
+		t.Fatalf("exit on an earlier payment: %+v", r)
+	}
+	// A lost ticket: no entry.
+	rec(t, l, lane.VisitRec{Visit: 3, At: t0, TicketID: "", Ticket: lane.TicketInfo{Serial: "L3", Format: lane.FormatLost, Lost: true},
+		Quote: lane.Quote{Fee: 15000, Due: 15000, VATRate: 500}})
+	rec(t, l, lane.OrderRec{No: "S-L-L3-1", Visit: 3, Key: "S-L-L3", Attempt: 1, Amount: 15000, At: t0, Expire: t0.Add(5 * time.Minute), VATRate: 500})
+	rec(t, l, lane.ExitRec{Visit: 3, At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 15000, No: "S-L-L3-1", Auth: "3-1",
+		Paid: paid("S-L-L3-1", 15000, lane.SourcePoll), VATRate: 500})
+	r, err = l.ExitReceipt(ctx, 3)
+	must(t, err)
+	if !r.Lost || !r.Entry.IsZero() || r.Paid != 15000 || r.VAT != 714 {
+		t.Fatalf("lost ticket: %+v", r)
 	}
 }

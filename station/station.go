@@ -1,12 +1,13 @@
 // Package station assembles one exit lane from a config: it opens the
 // ledger, builds the ticket checker and tariff, the PayBy client (and the
-// optional notification listener), the relay barrier, the vehicle loop and
-// the scanner, and the lane.Runner that owns them.
+// optional notification listener), the relay barrier, the vehicle loop,
+// the scanner and the optional receipt printer, and the lane.Runner that
+// owns them.
 //
 // The adapters from lane's small interfaces to the real packages live
 // here, one file each: tickets.go (ticket), payments.go (payby),
-// journal.go (ledger), devices.go (barrier and scanner), notify.go (PayBy
-// notifications). Package lane imports none of them; "exitlane run", the
+// journal.go (ledger), devices.go (barrier and scanner), printer.go
+// (receipt: lane.Receipts), notify.go (PayBy notifications). Package lane imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
@@ -42,6 +43,9 @@ type Options struct {
 	LoopOpen serialport.OpenFunc
 	// ScannerOpen replaces opening the [scanner] port.
 	ScannerOpen serialport.OpenFunc
+	// PrinterOpen replaces opening the [printer] port (used only when
+	// printer.port is set).
+	PrinterOpen serialport.OpenFunc
 	// ScanFilter, if set, sees every scanned code first, on the scanner's
 	// goroutine; true keeps the code from the lane. The display uses it
 	// for attendants' badges, which open the PIN pad instead of reaching
@@ -66,6 +70,7 @@ type Station struct {
 	db     *ledger.DB
 	r      *lane.Runner
 	dev    *devices
+	prt    *printer  // nil: no receipt printer
 	notify *notifier // nil: no notification listener
 
 	mu      sync.Mutex
@@ -115,16 +120,25 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	if s.dev, err = newDevices(cfg, o, log); err != nil {
 		return nil, err
 	}
+	if s.prt, err = newPrinter(cfg, o, s.db, s.dev, log); err != nil {
+		return nil, err
+	}
+	var receipts lane.Receipts // nil without a printer (not a nil *printer)
+	if s.prt != nil {
+		receipts = s.prt
+	}
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
-		HaveLoop: s.dev.loop != nil,
+		HaveLoop: s.dev.loop != nil, AutoPrint: cfg.Printer.AutoPrint,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: s.db,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: s.db, Receipts: receipts,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
+		// A receipt may wait for the one before it, then take its own time.
+		ReceiptTimeout: 2*cfg.Printer.Timeout + 5*time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -168,6 +182,9 @@ func (s *Station) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	s.dev.run(lctx, s.r, &wg)
+	if s.prt != nil {
+		s.prt.run(lctx, &wg)
+	}
 	if s.notify != nil {
 		s.notify.serve()
 	}
@@ -206,6 +223,9 @@ func (s *Station) release() error {
 	var errs []error
 	if s.notify != nil {
 		errs = append(errs, s.notify.close())
+	}
+	if s.prt != nil {
+		s.prt.close()
 	}
 	if s.dev != nil {
 		s.dev.close()

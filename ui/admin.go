@@ -465,6 +465,7 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 		"Scanner", deviceText(h.Scanner),
 		"Relay", deviceText(h.Relay),
 		"Vehicle loop", deviceText(h.Loop),
+		"Receipt printer", deviceText(h.Printer),
 		"Vehicle present", yesNo(h.VehiclePresent),
 		"PayBy", deviceText(h.PayBy),
 		"Clock skew to PayBy", skew,
