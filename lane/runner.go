@@ -18,6 +18,9 @@ type Deps struct {
 	Payments Payments
 	Gate     Gate
 	Journal  Journal
+	// Receipts prints receipts (nil: no printer). With it, paid exits
+	// offer a receipt (Params.HavePrinter is set).
+	Receipts Receipts
 	Logger   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -40,6 +43,9 @@ type Deps struct {
 	// ReconcileEvery is the cadence of the background reconciler of
 	// orders no visit waits for (default 30 s; first run at start).
 	ReconcileEvery time.Duration
+	// ReceiptTimeout bounds one Receipts.Print (default 35 s; the printer
+	// bounds itself more tightly).
+	ReceiptTimeout time.Duration
 }
 
 // Runner is the one goroutine that owns a Machine: it executes the
@@ -100,11 +106,15 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 	if d.ReconcileEvery <= 0 {
 		d.ReconcileEvery = 30 * time.Second
 	}
+	if d.ReceiptTimeout <= 0 {
+		d.ReceiptTimeout = 35 * time.Second
+	}
 	next, err := d.Journal.NextVisit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lane: new runner: %w", err)
 	}
 	p.FirstVisit = next
+	p.HavePrinter = d.Receipts != nil
 	if p.Epoch == "" {
 		p.Epoch = strconv.FormatInt(d.Now().UnixMilli(), 36)
 	}
@@ -339,9 +349,37 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				r.failpoint("pulsed")
 				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
 			})
+		case PrintReceipt:
+			if r.d.Receipts == nil {
+				continue
+			}
+			r.log.Info("print receipt", "visit", c.Visit)
+			r.async(ctx, r.d.ReceiptTimeout, func(ctx context.Context) Event {
+				return ReceiptDone{Visit: c.Visit, Err: r.printReceipt(ctx, c.Visit)}
+			})
 		}
 	}
 	return nil
+}
+
+// printReceipt prints a visit's receipt, off the runner's goroutine. A
+// failure is logged and written to the ledger's history for the
+// attendant (who may hand the driver a receipt later); it never touches
+// the lane's state beyond the screen's "no receipt".
+func (r *Runner) printReceipt(ctx context.Context, visit int64) error {
+	err := r.d.Receipts.Print(ctx, visit)
+	if err == nil {
+		r.log.Info("receipt printed", "visit", visit, "device", DevPrinter.String())
+		return nil
+	}
+	r.log.Warn("receipt not printed", "visit", visit, "device", DevPrinter.String(), "err", err)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.d.CheckTimeout)
+	defer cancel()
+	if jerr := r.d.Journal.Record(wctx, AuditRec{At: r.d.Now(), Attendant: SystemActor, Action: "receipt_failed",
+		Reason: err.Error(), Visit: visit}); jerr != nil {
+		r.log.Error("receipt failure not recorded", "visit", visit, "err", jerr)
+	}
+	return err
 }
 
 func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {

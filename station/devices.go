@@ -94,12 +94,16 @@ func (d *devices) send(f func(*lane.Runner)) {
 	}
 }
 
-// onEvent turns the links' events into the lane's device and loop events.
+// onEvent turns the links' events into the lane's device and loop events
+// (the receipt printer's link reports here too, as lane.DevPrinter).
 func (d *devices) onEvent(ev serialport.Event) {
 	dev := lane.DevRelay
-	if ev.Device == "loop" {
+	switch ev.Device {
+	case "loop":
 		dev = lane.DevLoop
-	} else {
+	case "printer":
+		dev = lane.DevPrinter
+	default:
 		d.relaySeen.Store(true)
 	}
 	switch ev.Kind {

@@ -1,13 +1,15 @@
 // Package station assembles one exit lane from a config: it opens the
 // ledger, builds the ticket checker and tariff, the PayBy client (and the
-// optional notification listener), the relay barrier, the vehicle loop and
-// the scanner, and the lane.Runner that owns them.
+// optional notification listener), the relay barrier, the vehicle loop,
+// the scanner and the optional receipt printer, and the lane.Runner that
+// owns them.
 //
 // The adapters from lane's small interfaces to the real packages live
 // here, one file each: tickets.go (ticket), payments.go (payby),
-// devices.go (barrier and scanner), notify.go (PayBy notifications); the
-// ledger needs none, since *ledger.DB implements lane.Journal with lane's
-// own types. Package lane imports none of them; "exitlane run", the
+// devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
+// notify.go (PayBy notifications), site.go and replicate.go (the site
+// store); the ledger needs none, since *ledger.DB implements lane.Journal
+// with lane's own types. Package lane imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
@@ -44,6 +46,9 @@ type Options struct {
 	LoopOpen serialport.OpenFunc
 	// ScannerOpen replaces opening the [scanner] port.
 	ScannerOpen serialport.OpenFunc
+	// PrinterOpen replaces opening the [printer] port (used only when
+	// printer.port is set).
+	PrinterOpen serialport.OpenFunc
 	// ScanFilter, if set, sees every scanned code first, on the scanner's
 	// goroutine; true keeps the code from the lane. The display uses it
 	// for attendants' badges, which open the PIN pad instead of reaching
@@ -68,6 +73,7 @@ type Station struct {
 	db     *ledger.DB
 	r      *lane.Runner
 	dev    *devices
+	prt    *printer         // nil: no receipt printer
 	notify *notifier        // nil: no notification listener
 	store  *sitestore.Store // nil: no site store
 	ship   *shipper
@@ -89,6 +95,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("lane", cfg.Site.Lane)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config setting not applied", "warning", w)
+	}
 	s := &Station{log: log, opened: time.Now()}
 	defer func() {
 		if err != nil {
@@ -122,16 +131,25 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 			return nil, err
 		}
 	}
+	if s.prt, err = newPrinter(cfg, o, s.db, s.dev, log); err != nil {
+		return nil, err
+	}
+	var receipts lane.Receipts // nil without a printer (not a nil *printer)
+	if s.prt != nil {
+		receipts = s.prt
+	}
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
-		HaveLoop: s.dev.loop != nil,
+		HaveLoop: s.dev.loop != nil, AutoPrint: cfg.Printer.AutoPrint,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal, Receipts: receipts,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
+		// A receipt may wait for the one before it, then take its own time.
+		ReceiptTimeout: 2*cfg.Printer.Timeout + 5*time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -217,6 +235,9 @@ func (s *Station) Run(ctx context.Context) error {
 	}()
 	var wg sync.WaitGroup
 	s.dev.run(lctx, s.r, &wg)
+	if s.prt != nil {
+		s.prt.run(lctx, &wg)
+	}
 	if s.notify != nil {
 		s.notify.serve()
 	}
@@ -262,6 +283,9 @@ func (s *Station) release() error {
 	var errs []error
 	if s.notify != nil {
 		errs = append(errs, s.notify.close())
+	}
+	if s.prt != nil {
+		s.prt.close()
 	}
 	if s.dev != nil {
 		s.dev.close()

@@ -465,6 +465,7 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 		"Scanner", deviceText(h.Scanner),
 		"Relay", deviceText(h.Relay),
 		"Vehicle loop", deviceText(h.Loop),
+		"Receipt printer", deviceText(h.Printer),
 		"Vehicle present", yesNo(h.VehiclePresent),
 		"PayBy", deviceText(h.PayBy),
 		"Clock skew to PayBy", skew,
@@ -725,7 +726,7 @@ func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
 func totalsView(t lane.Totals) fyne.CanvasObject {
 	pairs := []string{
 		"Visits / exits", fmt.Sprintf("%d / %d", t.Visits, t.Exits),
-		"Collected", t.Collected.String(),
+		"Collected", fmt.Sprintf("%s · VAT %s · net %s", t.Collected, t.VAT, t.Net),
 		"Refunded", t.Refunded.String(),
 		"Owed (unable to collect)", t.Owed.String(),
 		"Manual opens (no exit)", fmt.Sprint(t.Openings),

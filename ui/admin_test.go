@@ -27,7 +27,7 @@ type fakeConsole struct {
 }
 
 func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
-	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
+	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), VAT: money.MustParse("29.17"), Net: money.MustParse("583.33"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
 		ByCause: map[lane.Cause]lane.CauseTotal{lane.CausePaid: {Count: 30, Amount: money.MustParse("612.50")}, lane.CauseGrace: {Count: 8}, lane.CauseManual: {Count: 2}, lane.CauseUnableToCollect: {Count: 1, Amount: money.MustParse("20.00")}}}, nil
 }
 
@@ -35,7 +35,7 @@ func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
 	if f.shiftErr != nil {
 		return lane.ShiftReport{}, f.shiftErr
 	}
-	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00")}}, nil
+	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00"), VAT: money.MustParse("8.57"), Net: money.MustParse("171.43")}}, nil
 }
 
 func (f *fakeConsole) Unresolved(context.Context) ([]lane.Unresolved, error) {
