@@ -27,11 +27,25 @@ func TestCatalogsAgree(t *testing.T) {
 			t.Errorf("ar lacks %q", k)
 			continue
 		}
-		if strings.TrimSpace(a) == "" || strings.TrimSpace(v) == "" {
+		if strings.TrimSpace(a.Other()) == "" || strings.TrimSpace(v.Other()) == "" {
 			t.Errorf("%q is empty", k)
 		}
-		if !slices.Equal(Placeholders(v), Placeholders(a)) {
-			t.Errorf("%q placeholders differ: en %v ar %v", k, Placeholders(v), Placeholders(a))
+		if !slices.Equal(Placeholders(v.Other()), Placeholders(a.Other())) {
+			t.Errorf("%q placeholders differ: en %v ar %v", k, Placeholders(v.Other()), Placeholders(a.Other()))
+		}
+		// A plural form may leave out {count} ("ساعتان", two hours) but
+		// has no placeholder its "other" form lacks.
+		for lang, text := range map[string]Text{"en": v, "ar": a} {
+			for cat, form := range text {
+				for _, p := range Placeholders(form) {
+					if !slices.Contains(Placeholders(text.Other()), p) {
+						t.Errorf("%s %q %s: placeholder %s is not in the other form", lang, k, cat, p)
+					}
+				}
+			}
+		}
+		if (len(v) > 1) != (len(a) > 1) {
+			t.Errorf("%q is counted in one language only", k)
 		}
 	}
 	for k := range ar {
@@ -78,6 +92,26 @@ func TestParseCatalogRejectsNonStrings(t *testing.T) {
 	}
 }
 
+func TestParseCatalogPlurals(t *testing.T) {
+	c, err := ParseCatalog([]byte(`{"h": {"one": "1 hour", "other": "{count} hours"}, "p": "plain"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c["h"]["one"] != "1 hour" || c["h"].Other() != "{count} hours" || c["p"].Other() != "plain" || len(c["p"]) != 1 {
+		t.Errorf("parsed %v", c)
+	}
+	for _, bad := range []string{
+		`{"h": {"one": "1 hour"}}`,             // no other
+		`{"h": {"single": "x", "other": "y"}}`, // not a category
+		`{"h": {"one": 1, "other": "y"}}`,      // not a string
+		`{"h": ["x"]}`,
+	} {
+		if _, err := ParseCatalog([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
 func FuzzParseCatalog(f *testing.F) {
 	f.Add([]byte(`{"a":"b {x}"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -86,7 +120,9 @@ func FuzzParseCatalog(f *testing.F) {
 			return
 		}
 		for _, v := range c {
-			_ = Format(v, map[string]string{"x": "1"})
+			for _, form := range v {
+				_ = Format(form, map[string]string{"x": "1"})
+			}
 		}
 	})
 }

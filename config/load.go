@@ -167,7 +167,7 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
 		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "ledger": &c.Ledger,
-		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+		"lane": &c.Lane, "admin": &c.Admin, "display": &c.Display, "log": &c.Log,
 	}
 	bad := map[string]bool{}
 	names := make([]string, 0, len(top))
@@ -254,6 +254,7 @@ var validators = []struct {
 	{"ledger", (*Config).validateLedger},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
+	{"display", (*Config).validateDisplay},
 	{"log", (*Config).validateLog},
 }
 
@@ -471,6 +472,19 @@ func (c *Config) validateAdmin(p *Problems) {
 		if !strings.HasPrefix(a.PINHash, "$2a$") && !strings.HasPrefix(a.PINHash, "$2b$") && !strings.HasPrefix(a.PINHash, "$2y$") {
 			p.add("%s.pin_hash: not a bcrypt hash (make one with: exitlane admin add-attendant)", key)
 		}
+	}
+}
+
+func (c *Config) validateDisplay(p *Problems) {
+	d := c.Display
+	if d.DiagonalInches != 0 && (d.DiagonalInches < 3 || d.DiagonalInches > 100) {
+		p.add("display.diagonal_inches: %g is not between 3 and 100 (the panel's visible diagonal in inches)", d.DiagonalInches)
+	}
+	if d.DPI != 0 && (d.DPI < 50 || d.DPI > 600) {
+		p.add("display.dpi: %g is not between 50 and 600 (pixels per inch)", d.DPI)
+	}
+	if d.DiagonalInches != 0 && d.DPI != 0 {
+		p.add("display.dpi: give diagonal_inches or dpi, not both")
 	}
 }
 
