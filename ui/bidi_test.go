@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -26,6 +27,12 @@ func TestVisualRuns(t *testing.T) {
 			rtl:  true,
 			// visual: ريال on the left, then 25, then السعر on the right
 			runs: []bidiRun{{" ريال", true}, {"25", false}, {"السعر ", true}},
+		},
+		{
+			name: "a closing bracket belongs to the latin run that opened it",
+			in:   "الموظف: Sara (A1)",
+			rtl:  true,
+			runs: []bidiRun{{"Sara (A1)", false}, {"الموظف: ", true}},
 		},
 		{
 			name: "decimal amount then currency",
@@ -122,6 +129,25 @@ func TestVisualString(t *testing.T) {
 	want := "لاير 25 رعسلا"
 	if got != want {
 		t.Errorf("visualString = %q, want %q", got, want)
+	}
+}
+
+// drawRuns cuts RTL runs at punctuation and edge spaces, which Fyne
+// would place in logical order, into pieces in visual order.
+func TestDrawRuns(t *testing.T) {
+	for _, tc := range []struct {
+		in   []bidiRun
+		want []bidiRun
+	}{
+		{[]bidiRun{{"المبلغ المستحق · ", true}, {"Amount due", false}}, []bidiRun{{" · ", false}, {"المبلغ المستحق", true}, {"Amount due", false}}},
+		{[]bidiRun{{"الزيارات / المخارج", true}}, []bidiRun{{"المخارج", true}, {" / ", false}, {"الزيارات", true}}},
+		{[]bidiRun{{"المستحق (تعذر التحصيل)", true}}, []bidiRun{{"(", false}, {"تعذر التحصيل", true}, {") ", false}, {"المستحق", true}}},
+		{[]bidiRun{{"تم الدفع، شكراً لك", true}}, []bidiRun{{"شكراً لك", true}, {" ،", false}, {"تم الدفع", true}}},
+		{[]bidiRun{{"امسح تذكرتك", true}}, []bidiRun{{"امسح تذكرتك", true}}},
+	} {
+		if got := drawRuns(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("drawRuns(%v) = %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }
 

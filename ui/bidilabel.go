@@ -225,11 +225,13 @@ func (t *BidiText) Resize(s fyne.Size) {
 	}
 }
 
-// drawRuns splits the spaces and punctuation off both ends of each RTL
-// run, as LTR runs of their own in visual order (reversed, mirrored):
-// Fyne lays out the neutral characters at the end of an RTL canvas.Text
-// on its right, so "المبلغ المستحق · " showed its dot on the far right of
-// a mixed line instead of between the two languages.
+// drawRuns splits each RTL run at its punctuation, and off its edge
+// spaces, drawing those pieces as LTR runs of their own in visual order
+// (reversed, brackets mirrored): Fyne orders the pieces of one
+// canvas.Text left to right in logical order, so "المبلغ المستحق · " showed
+// its dot on the far right, and "الزيارات / المخارج" its two words swapped.
+// Letters (with the spaces between words) stay together, so Arabic keeps
+// its joining.
 func drawRuns(runs []bidiRun) []bidiRun {
 	out := make([]bidiRun, 0, len(runs))
 	for _, r := range runs {
@@ -237,26 +239,59 @@ func drawRuns(runs []bidiRun) []bidiRun {
 			out = append(out, r)
 			continue
 		}
-		rs := []rune(r.Text)
-		i, j := 0, len(rs)
-		for i < j && isNeutral(rs[i]) {
-			i++
-		}
-		for j > i && isNeutral(rs[j-1]) {
-			j--
-		}
-		if i == j { // all neutral: drawn as it reads
-			out = append(out, bidiRun{Text: visualString([]bidiRun{r})})
-			continue
-		}
-		if j < len(rs) { // the logical end is on the left
-			out = append(out, bidiRun{Text: visualString([]bidiRun{{Text: string(rs[j:]), RTL: true}})})
-		}
-		out = append(out, bidiRun{Text: string(rs[i:j]), RTL: true})
-		if i > 0 {
-			out = append(out, bidiRun{Text: visualString([]bidiRun{{Text: string(rs[:i]), RTL: true}})})
+		chunks := rtlChunks([]rune(r.Text))
+		for i := len(chunks) - 1; i >= 0; i-- { // RTL: the last chunk is leftmost
+			c := chunks[i]
+			if c.neutral {
+				out = append(out, bidiRun{Text: visualString([]bidiRun{{Text: c.text, RTL: true}})})
+			} else {
+				out = append(out, bidiRun{Text: c.text, RTL: true})
+			}
 		}
 	}
+	return out
+}
+
+type rtlChunk struct {
+	text    string
+	neutral bool
+}
+
+// rtlChunks cuts an RTL run into letter chunks and neutral chunks: a
+// neutral chunk is a stretch of punctuation, symbols and spaces that holds
+// punctuation or a symbol, or that starts or ends the run.
+func rtlChunks(rs []rune) []rtlChunk {
+	var out []rtlChunk
+	add := func(s []rune, neutral bool) {
+		if len(s) == 0 {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].neutral == neutral {
+			out[n-1].text += string(s)
+			return
+		}
+		out = append(out, rtlChunk{string(s), neutral})
+	}
+	start := 0
+	for i := 0; i <= len(rs); {
+		if i == len(rs) || !isNeutral(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		punct := false
+		for j < len(rs) && isNeutral(rs[j]) {
+			punct = punct || !unicode.IsSpace(rs[j])
+			j++
+		}
+		if punct || i == 0 || j == len(rs) {
+			add(rs[start:i], false)
+			add(rs[i:j], true)
+			start = j
+		}
+		i = j
+	}
+	add(rs[start:], false)
 	return out
 }
 

@@ -72,3 +72,13 @@ func (b *bigButton) MinSize() fyne.Size {
 	}
 	return fyne.NewSize(m.Width+32, m.Height+16)
 }
+
+// Disable greys the button out: it no longer responds to taps.
+func (b *bigButton) Disable() {
+	b.btn.Disable()
+	b.label.Color = colDisabled
+	if b.second != nil {
+		b.second.Color = colDisabled
+	}
+	b.Refresh()
+}
