@@ -424,10 +424,10 @@ func (k *Kiosk) footer() fyne.CanvasObject {
 	// when moved here, the language switch on the end side.
 	var banners []fyne.CanvasObject
 	if k.attendantCalled() && !k.callInBody {
-		banners = append(banners, k.banner("call.on_the_way", sz.small))
+		banners = append(banners, container.New(&minBox{h: sz.target}, k.banner("call.on_the_way", sz.body)))
 	}
 	if k.cancelShown && k.snap.State == lane.Idle {
-		banners = append(banners, k.banner("notice.cancelled", sz.small))
+		banners = append(banners, container.New(&minBox{h: sz.target}, k.banner("notice.cancelled", sz.body)))
 	}
 	var start fyne.CanvasObject
 	switch {
