@@ -183,6 +183,8 @@ func TestWrapWords(t *testing.T) {
 func FuzzVisualRuns(f *testing.F) {
 	f.Add("السعر 25 ريال", true)
 	f.Add("Gate بوابة 3 شرق (x)", false)
+	f.Add("الموظف: Sara (A1)", true)
+	f.Add("المستحق (تعذر التحصيل) · ", true)
 	f.Fuzz(func(t *testing.T, s string, rtl bool) {
 		if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\u2029\u0085\u001c\u001d\u001e\u000b\u000c") {
 			return
@@ -194,6 +196,17 @@ func FuzzVisualRuns(f *testing.F) {
 		}
 		if n != utf8.RuneCountInString(s) {
 			t.Fatalf("lost characters: %q -> %+v", s, runs)
+		}
+		// drawing cuts runs into pieces, losing nothing either
+		var d int
+		for _, r := range drawRuns(runs) {
+			if r.Text == "" {
+				t.Fatalf("an empty piece: %q -> %+v", s, drawRuns(runs))
+			}
+			d += utf8.RuneCountInString(r.Text)
+		}
+		if d != n {
+			t.Fatalf("drawRuns lost characters: %q -> %+v", s, drawRuns(runs))
 		}
 	})
 }

@@ -87,7 +87,11 @@ const (
 // canvas.Text starting with a Latin letter is drawn 0.3 em higher than
 // one starting with a digit or an Arabic letter (see markText).
 func drawAscent(size float32, style fyne.TextStyle) float32 {
-	_, base := fyne.CurrentApp().Driver().RenderedTextSize(lrm, size, style, nil)
+	app := fyne.CurrentApp()
+	if app == nil {
+		return size * lineAbove
+	}
+	_, base := app.Driver().RenderedTextSize(lrm, size, style, nil)
 	return base
 }
 
