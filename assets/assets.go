@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -35,9 +36,49 @@ func FontRegular() []byte { return fontRegular }
 // FontBold is the bold face of FontRegular.
 func FontBold() []byte { return fontBold }
 
-// Catalog maps message keys to the text of one language. Texts may hold
-// placeholders written {name}.
-type Catalog map[string]string
+// FontLicence is the text of the font's licence, shipped with the binary.
+
+
+// Catalog maps message keys to the texts of one language.
+type Catalog map[string]Text
+
+// Text is one message: its text for each CLDR plural category of the
+// language ("zero", "one", "two", "few", "many", "other"). A message that
+// does not depend on a count has only "other"; in the JSON file it is a
+// plain string, and a counted message is an object of categories, the
+// format of github.com/nicksnyder/go-i18n: {"one": "1 hour", "other":
+// "{count} hours"}. Texts may hold placeholders written {name}.
+type Text map[string]string
+
+// Plural categories a Text may have (CLDR).
+var PluralCategories = []string{"zero", "one", "two", "few", "many", "other"}
+
+// Other is the text for counts of the "other" category, and the text of a
+// message without a count.
+func (t Text) Other() string { return t["other"] }
+
+// UnmarshalJSON reads a plain string or an object of plural categories.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = Text{"other": s}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("a text is a string or an object of plural categories: %w", err)
+	}
+	for k := range m {
+		if !slices.Contains(PluralCategories, k) {
+			return fmt.Errorf("%q is not a CLDR plural category (%s)", k, strings.Join(PluralCategories, ", "))
+		}
+	}
+	if _, ok := m["other"]; !ok {
+		return fmt.Errorf(`a counted text needs its "other" form`)
+	}
+	*t = m
+	return nil
+}
 
 var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 
@@ -63,7 +104,8 @@ func Translations(lang string) (Catalog, error) {
 	return ParseCatalog(b)
 }
 
-// ParseCatalog reads a translation file: one JSON object of strings.
+// ParseCatalog reads a translation file: one JSON object whose values are
+// strings or objects of plural categories (see Text).
 func ParseCatalog(b []byte) (Catalog, error) {
 	var c Catalog
 	if err := json.Unmarshal(b, &c); err != nil {

@@ -36,11 +36,25 @@ func TestCatalogsAgree(t *testing.T) {
 			t.Errorf("ar lacks %q", k)
 			continue
 		}
-		if strings.TrimSpace(a) == "" || strings.TrimSpace(v) == "" {
+		if strings.TrimSpace(a.Other()) == "" || strings.TrimSpace(v.Other()) == "" {
 			t.Errorf("%q is empty", k)
 		}
-		if !slices.Equal(placeholders(v), placeholders(a)) {
-			t.Errorf("%q placeholders differ: en %v ar %v", k, placeholders(v), placeholders(a))
+		if !slices.Equal(placeholders(v.Other()), placeholders(a.Other())) {
+			t.Errorf("%q placeholders differ: en %v ar %v", k, placeholders(v.Other()), placeholders(a.Other()))
+		}
+		// A plural form may leave out {count} ("ساعتان", two hours) but
+		// has no placeholder its "other" form lacks.
+		for lang, text := range map[string]Text{"en": v, "ar": a} {
+			for cat, form := range text {
+				for _, p := range placeholders(form) {
+					if !slices.Contains(placeholders(text.Other()), p) {
+						t.Errorf("%s %q %s: placeholder %s is not in the other form", lang, k, cat, p)
+					}
+				}
+			}
+		}
+		if (len(v) > 1) != (len(a) > 1) {
+			t.Errorf("%q is counted in one language only", k)
 		}
 	}
 	for k := range ar {
@@ -93,6 +107,26 @@ func TestParseCatalogRejectsNonStrings(t *testing.T) {
 	}
 }
 
+func TestParseCatalogPlurals(t *testing.T) {
+	c, err := ParseCatalog([]byte(`{"h": {"one": "1 hour", "other": "{count} hours"}, "p": "plain"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c["h"]["one"] != "1 hour" || c["h"].Other() != "{count} hours" || c["p"].Other() != "plain" || len(c["p"]) != 1 {
+		t.Errorf("parsed %v", c)
+	}
+	for _, bad := range []string{
+		`{"h": {"one": "1 hour"}}`,             // no other
+		`{"h": {"single": "x", "other": "y"}}`, // not a category
+		`{"h": {"one": 1, "other": "y"}}`,      // not a string
+		`{"h": ["x"]}`,
+	} {
+		if _, err := ParseCatalog([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
 func FuzzParseCatalog(f *testing.F) {
 	f.Add([]byte(`{"a":"b {x}"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -101,7 +135,9 @@ func FuzzParseCatalog(f *testing.F) {
 			return
 		}
 		for _, v := range c {
-			_ = Format(v, map[string]string{"x": "1"})
+			for _, form := range v {
+				_ = Format(form, map[string]string{"x": "1"})
+			}
 		}
 	})
 }

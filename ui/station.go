@@ -34,6 +34,14 @@ func NewStation(con AdminConsole, gate *Gate, ko KioskOptions, ao AdminOptions) 
 			userExit()
 		}
 	}
+	// The admin opens in the driver screens' default language, on the
+	// same panel.
+	if ao.Lang == "" {
+		ao.Lang = ko.Lang
+	}
+	if ao.Panel == (Panel{}) {
+		ao.Panel = ko.Panel
+	}
 	s.Kiosk = NewKiosk(con, ko)
 	s.Admin = NewAdmin(con, gate, ao)
 	s.ShowKiosk()
