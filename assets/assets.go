@@ -38,7 +38,6 @@ func FontBold() []byte { return fontBold }
 
 // FontLicence is the text of the font's licence, shipped with the binary.
 
-
 // Catalog maps message keys to the texts of one language.
 type Catalog map[string]Text
 
