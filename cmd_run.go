@@ -55,12 +55,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 	}
-	var logger *slog.Logger
-	if *headless || cfg.Log.Format == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	}
+	logger := slog.New(runLogHandler(stderr, *headless || cfg.Log.Format == "json", sl))
 	logger = logger.With("site", cfg.Site.ID) // the station adds "lane"
 
 	ctx, cancel := signalContext()
@@ -78,6 +73,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer st.Close() // stops the lane: a pulse in progress completes
 	go st.Run(ctx)
+	notifySystemd(ctx, st.Runner(), logger) // READY=1, watchdog, STOPPING=1
 	if *headless {
 		<-ctx.Done()
 		logger.Info("stopping on signal")

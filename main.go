@@ -55,6 +55,7 @@ func commands() map[string]command {
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
 		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},
 		{name: "scanner", summary: "read from or emulate the barcode scanner", run: runScanner},
+		{name: "ledger", summary: "the lane's ledger: backup (while the lane runs), check", run: runLedger},
 		{name: "admin", summary: "attendant tools (add-attendant: make a PIN hash)", run: runAdmin},
 	} {
 		cs[c.name] = c

@@ -59,6 +59,7 @@ type Runner struct {
 
 	events  chan Event
 	acts    chan actReq
+	pings   chan struct{}
 	stopped chan struct{}
 	running atomic.Bool
 
@@ -125,6 +126,7 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		log:     d.Logger, // the caller tags it (station adds "lane")
 		events:  make(chan Event, 64),
 		acts:    make(chan actReq),
+		pings:   make(chan struct{}),
 		stopped: make(chan struct{}),
 		subs:    map[int]chan Snapshot{},
 	}
@@ -190,6 +192,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.step(ctx, Tick{})
 		case <-recon.C:
 			r.reconcile(ctx)
+		case <-r.pings:
+			continue
 		}
 		r.publish()
 	}
@@ -457,6 +461,21 @@ func (r *Runner) Device(d Device, s DeviceState) { r.post(DeviceChanged{Device: 
 
 // Loop reports the vehicle loop's presence input.
 func (r *Runner) Loop(present bool) { r.post(LoopChanged{Present: present}) }
+
+// Ping goes once around the runner's loop: it returns nil once the loop
+// has taken it, ErrStopped if the runner has stopped, ctx's error if the
+// loop did not turn in time (it is stuck in a step). The systemd watchdog
+// is fed only while Ping answers, so a hung lane is restarted.
+func (r *Runner) Ping(ctx context.Context) error {
+	select {
+	case r.pings <- struct{}{}:
+		return nil
+	case <-r.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Notify feeds a verified PayBy notification and returns once it is
 // recorded; an error means the ledger could not record it (reply failure

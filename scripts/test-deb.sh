@@ -122,9 +122,12 @@ cat /root/upgrade.log /root/upgrade2.log >&2
 systemctl stop exitlane-lane
 say STOPPED "$(systemctl show -p Result --value exitlane-lane)"
 systemctl start exitlane-backup.service >&2
-# exitlane-backup ran in its sandbox if exitlane itself answered: 0 with
-# the ledger tools, 2 (usage) in a build that has no "ledger" command yet.
+# exitlane-backup ran "exitlane ledger backup" in its sandbox: exit 0
+# and one checked copy in /var/backups/exitlane, which passes the check.
 say BACKUP "$(systemctl show -p ExecMainStatus --value exitlane-backup.service)"
+b=$(ls /var/backups/exitlane/exitlane-*.db 2>/dev/null | tail -1)
+say BACKUP_FILE "$(stat -c %a,%U "$b" 2>/dev/null || echo none)"
+say BACKUP_CHECK "$(runuser -u exitlane -- exitlane ledger check --config /etc/exitlane/exitlane.toml --file "$b" >&2; echo $?)"
 journalctl --no-pager -u exitlane-lane -u exitlane-backup >&2
 say DONE yes
 INSIDE
@@ -180,9 +183,11 @@ NS
 	[ "$(r BROKEN_LEFT_RUNNING)" = yes ] && [ "$(r BROKEN_SAID)" = 1 ] && ok "container: with a broken config an upgrade leaves the running lane alone, and says so" || bad "container: broken config upgrade: left running $(r BROKEN_LEFT_RUNNING), said $(r BROKEN_SAID)"
 	[ "$(r STOPPED)" = success ] && ok "container: stops cleanly on SIGTERM" || bad "container: stop result $(r STOPPED)"
 	case "$(r BACKUP)" in
-	0 | 2) ok "container: exitlane-backup.service ran exitlane in its sandbox (exit $(r BACKUP))" ;;
+	0) ok "container: exitlane-backup.service made a backup in its sandbox" ;;
 	*) bad "container: exitlane-backup.service exit $(r BACKUP)" ;;
 	esac
+	[ "$(r BACKUP_FILE)" = 600,exitlane ] && ok "container: the backup is 600 exitlane" || bad "container: backup file $(r BACKUP_FILE)"
+	[ "$(r BACKUP_CHECK)" = 0 ] && ok "container: exitlane ledger check passes on the backup" || bad "container: ledger check of the backup exited $(r BACKUP_CHECK)"
 	if [ "$failed" -gt 0 ]; then
 		sed 's/^/     | /' "$work/inside.log" | tail -40
 	fi
