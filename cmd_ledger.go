@@ -28,7 +28,7 @@ func runLedger(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // ledgerSections are the config sections the ledger tools read.
-var ledgerSections = []string{"site", "ledger"}
+func ledgerSections() []string { return []string{"site", "ledger"} }
 
 // backupTime is the UTC time in a backup's name: sortable as text.
 const backupTime = "20060102T150405Z"
@@ -49,7 +49,7 @@ func runLedgerBackup(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	dir := fs.Arg(0)
-	cfg, code := loadConfig(*cfgPath, stderr, ledgerSections...)
+	cfg, code := loadConfig(*cfgPath, stderr, ledgerSections()...)
 	if cfg == nil {
 		return code
 	}
@@ -142,7 +142,7 @@ func runLedgerCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	}
 	path := *file
 	if path == "" {
-		cfg, code := loadConfig(*cfgPath, stderr, ledgerSections...)
+		cfg, code := loadConfig(*cfgPath, stderr, ledgerSections()...)
 		if cfg == nil {
 			return code
 		}
