@@ -48,6 +48,7 @@ func commands() map[string]command {
 		{name: "fee", summary: "price a stay with the configured tariff", run: runFee},
 		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
 		{name: "tariff", summary: "show the tariff's calendar", run: runTariff},
+		{name: "report", summary: "shift, day, unresolved and order reports (lane or site)", run: runReport},
 		{name: "version", summary: "print the version, commit and build date", run: runVersion},
 		{name: "config", summary: "check a config file", run: runConfig},
 		{name: "store", summary: "the site store shared by a site's lanes (migrate, status)", run: runStore},
