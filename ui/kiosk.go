@@ -552,11 +552,6 @@ func (k *Kiosk) message(title, hint string, col color.Color) fyne.CanvasObject {
 	return container.NewVBox(objs...)
 }
 
-// noticeText is the word for a notice kind; the driver never reads an error.
-func (k *Kiosk) noticeText(n lane.NoticeKind) string {
-	return k.tr.T("notice." + n.String())
-}
-
 // noticeRetry says whether scanning again may help; otherwise the next
 // step is to call the attendant.
 func noticeRetry(n lane.NoticeKind) bool {
