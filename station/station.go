@@ -19,11 +19,13 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/metrics"
 	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sitestore"
 )
@@ -52,6 +54,9 @@ type Options struct {
 	// listening on [payby] listen (unused with Payments). The station
 	// closes it.
 	NotifyListener net.Listener
+	// MetricsListener, if set, serves /metrics, /healthz and /readyz
+	// instead of listening on [metrics] listen. The station closes it.
+	MetricsListener net.Listener
 	// Failpoint, if set, is called at the steps where a crash matters
 	// (see lane.Deps.Failpoint); the crash test makes it kill the process.
 	Failpoint func(name string)
@@ -71,6 +76,10 @@ type Station struct {
 	store  *sitestore.Store // nil: no site store
 	ship   *shipper
 
+	metrics   *metrics.Lane   // the lane's figures (metrics.go)
+	mserv     *metrics.Server // nil: no metrics listener
+	listening atomic.Bool     // hearing the office's notifications (listen.go)
+
 	mu      sync.Mutex
 	running bool
 	closed  bool
@@ -88,7 +97,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("lane", cfg.Site.Lane)
-	s := &Station{log: log, opened: time.Now()}
+	s := &Station{log: log, opened: time.Now(), metrics: metrics.NewLane(cfg.Site.ID, cfg.Site.Lane)}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -107,7 +116,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	pay := o.Payments
 	var client *paybyClient
 	if pay == nil {
-		if client, err = newPayByClient(cfg, log); err != nil {
+		if client, err = newPayByClient(cfg, log, s.metrics.ObservePayBy); err != nil {
 			return nil, err
 		}
 		pay = &payments{c: client.c, cfg: cfg}
@@ -121,6 +130,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 			return nil, err
 		}
 	}
+	journal = s.metrics.Journal(journal)
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -136,9 +146,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		return nil, err
 	}
 	if client != nil && (cfg.PayBy.Listen != "" || o.NotifyListener != nil) {
-		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, log); err != nil {
+		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, s.metrics.Notifications, log); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.openMetrics(cfg, o, client != nil); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -220,12 +233,17 @@ func (s *Station) Run(ctx context.Context) error {
 		s.notify.serve()
 	}
 	if s.ship != nil {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			s.ship.run(lctx)
 		}()
+		go func() {
+			defer wg.Done()
+			s.listenStore(lctx)
+		}()
 	}
+	s.runMetrics(lctx, &wg)
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
 
 	<-ctx.Done()
@@ -235,6 +253,7 @@ func (s *Station) Run(ctx context.Context) error {
 	lcancel()
 	<-laneDone
 	wg.Wait()
+	s.stopMetrics()
 	return nil
 }
 
@@ -261,6 +280,9 @@ func (s *Station) release() error {
 	var errs []error
 	if s.notify != nil {
 		errs = append(errs, s.notify.close())
+	}
+	if s.mserv != nil {
+		errs = append(errs, s.mserv.Close())
 	}
 	if s.dev != nil {
 		s.dev.close()
