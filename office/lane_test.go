@@ -70,7 +70,13 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	runs := 200
+	// 200 visits measure the latency; under the race detector, which
+	// slows everything several times, 40 look for races and the bound is
+	// only a sanity check.
+	runs, bound := 200, 100*time.Millisecond
+	if raceBuild {
+		runs, bound = 40, time.Second
+	}
 	url := pgtest.NewDB(t)
 	store := migrated(t, url)
 	rig := simtest.New(t, "1s")
@@ -146,8 +152,8 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 	median, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
 	t.Logf("notification, office POST to the lane's runner, %d runs: median %v, p99 %v, max %v",
 		runs, median.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
-	if p99 > 100*time.Millisecond {
-		t.Errorf("p99 %v, want under 100 ms", p99)
+	if p99 > bound {
+		t.Errorf("p99 %v, want under %v", p99, bound)
 	}
 	ns, err := store.Notifications(context.Background(), fmt.Sprintf("GRG01-X1-%d-1", 5000))
 	if err != nil || len(ns) != 1 || ns[0].Status != "PAID_SUCCESS" {

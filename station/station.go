@@ -6,7 +6,9 @@
 // The adapters from lane's small interfaces to the real packages live
 // here, one file each: tickets.go (ticket), payments.go (payby),
 // journal.go (ledger), devices.go (barrier and scanner), notify.go (PayBy
-// notifications). Package lane imports none of them; "exitlane run", the
+// notifications), listen.go (the office's notifications through the site
+// store), metrics.go (figures and health, [metrics] listen). Package lane
+// imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
