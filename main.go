@@ -52,6 +52,7 @@ func commands() map[string]command {
 		{name: "version", summary: "print the version, commit and build date", run: runVersion},
 		{name: "config", summary: "check a config file", run: runConfig},
 		{name: "store", summary: "the site store shared by a site's lanes (migrate, status)", run: runStore},
+		{name: "office", summary: "the site's office server: PayBy's notification endpoint for every lane, metrics and health", run: runOffice},
 		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
 		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},

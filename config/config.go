@@ -34,6 +34,14 @@ type Config struct {
 	Admin     Admin     `toml:"admin"`
 	Display   Display   `toml:"display"`
 	Log       Log       `toml:"log"`
+	// Metrics is the /metrics, /healthz and /readyz listener (a lane's or
+	// the office's); off unless configured.
+	Metrics Metrics `toml:"metrics"`
+	// Office configures "exitlane office" (site.toml); lanes ignore it.
+	Office Office `toml:"office"`
+
+	// forOffice: loaded with the Office option (no lane of its own).
+	forOffice bool
 }
 
 // Site names the car park and this lane.
@@ -232,6 +240,39 @@ type Attendant struct {
 	PINHash string `toml:"pin_hash"`
 	// Badge is the code on the attendant's badge, scanned to open admin.
 	Badge string `toml:"badge"`
+}
+
+// Metrics configures the listener of /metrics (Prometheus' text format),
+// /healthz and /readyz. It is off by default: the figures say who paid
+// what and when, so they are served only where configured.
+type Metrics struct {
+	// Listen is the listener's address, like "127.0.0.1:9464"; empty:
+	// none. An address other than loopback must name its host
+	// ("0.0.0.0:9464", or one interface's address): ":9464" is refused.
+	Listen string `toml:"listen"`
+}
+
+// Office configures the site's office server ("exitlane office --config
+// site.toml"): PayBy's one notification endpoint for every lane of the
+// site, recorded in the site store and announced to the lanes.
+type Office struct {
+	// Listen is the server's address (default "127.0.0.1:8480"). Plain
+	// HTTP only on loopback (behind a TLS proxy); on any other address,
+	// TLSCertFile and TLSKeyFile are required.
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile are the certificate chain and its key
+	// (PEM); both or neither.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// NotifyPath is the path of PayBy's notifications, the path of every
+	// lane's [payby] notify_url (default "/payby/notify").
+	NotifyPath string `toml:"notify_path"`
+	// PayByPublicKeyFile is PayBy's RSA public key (PEM): it verifies
+	// every notification on its raw body before anything else.
+	PayByPublicKeyFile string `toml:"payby_public_key_file"`
+	// NotifyReply is "json" ({"response":"SUCCESS"}, the default) or
+	// "plain" (the bare word SUCCESS), as [payby] notify_reply.
+	NotifyReply string `toml:"notify_reply"`
 }
 
 // Log configures logging.

@@ -8,8 +8,10 @@
 // here, one file each: tickets.go (ticket), payments.go (payby),
 // devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
 // notify.go (PayBy notifications), site.go and replicate.go (the site
-// store); the ledger needs none, since *ledger.DB implements lane.Journal
-// with lane's own types. Package lane imports none of them; "exitlane run", the
+// store), listen.go (the office's notifications through the site store),
+// metrics.go (figures and health, [metrics] listen); the ledger needs
+// none, since *ledger.DB implements lane.Journal with lane's own types.
+// Package lane imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
@@ -22,11 +24,13 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/metrics"
 	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sitestore"
 )
@@ -58,6 +62,9 @@ type Options struct {
 	// listening on [payby] listen (unused with Payments). The station
 	// closes it.
 	NotifyListener net.Listener
+	// MetricsListener, if set, serves /metrics, /healthz and /readyz
+	// instead of listening on [metrics] listen. The station closes it.
+	MetricsListener net.Listener
 	// Failpoint, if set, is called at the steps where a crash matters
 	// (see lane.Deps.Failpoint); the crash test makes it kill the process.
 	Failpoint func(name string)
@@ -77,6 +84,10 @@ type Station struct {
 	notify *notifier        // nil: no notification listener
 	store  *sitestore.Store // nil: no site store
 	ship   *shipper
+
+	metrics   *metrics.Lane   // the lane's figures (metrics.go)
+	mserv     *metrics.Server // nil: no metrics listener
+	listening atomic.Bool     // hearing the office's notifications (listen.go)
 
 	mu      sync.Mutex
 	running bool
@@ -98,7 +109,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	for _, w := range cfg.Warnings() {
 		log.Warn("config setting not applied", "warning", w)
 	}
-	s := &Station{log: log, opened: time.Now()}
+	s := &Station{log: log, opened: time.Now(), metrics: metrics.NewLane(cfg.Site.ID, cfg.Site.Lane)}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -117,7 +128,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	pay := o.Payments
 	var client *paybyClient
 	if pay == nil {
-		if client, err = newPayByClient(cfg, log); err != nil {
+		if client, err = newPayByClient(cfg, log, s.metrics.ObservePayBy); err != nil {
 			return nil, err
 		}
 		pay = &payments{c: client.c, cfg: cfg}
@@ -138,6 +149,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	if s.prt != nil {
 		receipts = s.prt
 	}
+	journal = s.metrics.Journal(journal)
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -155,9 +167,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		return nil, err
 	}
 	if client != nil && (cfg.PayBy.Listen != "" || o.NotifyListener != nil) {
-		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, log); err != nil {
+		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, s.metrics.Notifications, log); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.openMetrics(cfg, o, client != nil); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -242,12 +257,17 @@ func (s *Station) Run(ctx context.Context) error {
 		s.notify.serve()
 	}
 	if s.ship != nil {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			s.ship.run(lctx)
 		}()
+		go func() {
+			defer wg.Done()
+			s.listenStore(lctx)
+		}()
 	}
+	s.runMetrics(lctx, &wg)
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
 
 	<-ctx.Done()
@@ -257,6 +277,7 @@ func (s *Station) Run(ctx context.Context) error {
 	lcancel()
 	<-laneDone
 	wg.Wait()
+	s.stopMetrics()
 	return nil
 }
 
@@ -286,6 +307,9 @@ func (s *Station) release() error {
 	}
 	if s.prt != nil {
 		s.prt.close()
+	}
+	if s.mserv != nil {
+		errs = append(errs, s.mserv.Close())
 	}
 	if s.dev != nil {
 		s.dev.close()
