@@ -22,7 +22,12 @@ import (
 	"time"
 
 	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/internal/localefix"
 )
+
+// Every package, Fyne's included, has initialised: put back the locale
+// that localefix spelled "C" for Fyne's init (see package localefix).
+func init() { localefix.Restore() }
 
 // Exit codes, the same for every subcommand.
 const (
