@@ -66,14 +66,24 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, cancel := signalContext()
-	defer cancel()
+	// SIGINT or SIGTERM end ctx; the process exits at most exitLimit
+	// later, whatever still runs (stop.go).
+	stop := stopOnSignal(logger, exitLimit)
+	defer stop.release()
+	ctx := stop.ctx
 	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	defer world.Close() // the lane first, then the sandbox and the devices
+	defer func() {
+		// The lane first (within station.StopLimit), then the sandbox and
+		// the devices.
+		if err := world.Close(); err != nil {
+			logger.Error("lane did not stop cleanly", "err", err)
+		}
+	}()
+	stop.lane(world.Running)
 	badges := &badgeHook{}
 	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
 	if !*headless {
@@ -99,6 +109,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctl = nil
 	}
 	r := world.Runner()
+	done := stop.part("display")
 	err = runDisplay(ctx, world.Config(), logger, r, displayOptions{
 		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Badges: badges, Started: started,
 		OnReady: func(_ fyne.App, _ *ui.Station, panel *ui.SimPanel) {
@@ -112,6 +123,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			})
 		},
 	})
+	done()
 	world.OnRelayFrame(nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
