@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/exitlane/exitlane/config"
 )
@@ -26,8 +27,19 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, err)
 				return exitFailure
 			}
+			if c.SiteStore.Enabled() {
+				// A lane refuses a store it cannot use; say so now.
+				if err := checkStore(c); err != nil {
+					fmt.Fprintf(stderr, "%s: site_store: %v\n", c.Path, err)
+					return exitFailure
+				}
+			}
 			fmt.Fprintf(stdout, "%s: ok (site %s lane %s, %d tariff table(s), %d attendant(s))\n",
 				c.Path, c.Site.ID, c.Site.Lane, len(c.Tariff.Tables), len(c.Admin.Attendants))
+			printInForce(stdout, c, time.Now())
+			if c.SiteStore.Enabled() {
+				fmt.Fprintln(stdout, "site store reachable, schema current")
+			}
 			return exitOK
 		}},
 	}, args, stdin, stdout, stderr)

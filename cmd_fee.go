@@ -46,8 +46,9 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	paidS := fs.String("paid", "", "`amount` already paid (with --paid-at)")
 	paidAtS := fs.String("paid-at", "", "`time` of the earlier payment")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	extra := feeFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: exitlane fee --config F --entry T [--exit T] [--lost] [--validation D] [--paid A --paid-at T] [--json]")
+		fmt.Fprintln(stderr, "usage: exitlane fee --config F --entry T [--exit T] [--lost] [--validation D] [--paid A --paid-at T] [--class C] [--previous-entry T --previous-exit T [--previous-paid A]] [--json]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {
@@ -107,6 +108,10 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
+	if err := extra.apply(&stay, loc); err != nil {
+		fmt.Fprintln(stderr, "exitlane fee:", err)
+		return exitUsage
+	}
 	q, err := c.Tariff.Quote(stay)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane fee:", err)
@@ -124,7 +129,7 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := enc.Encode(feeOutput(out, q, loc)); err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitFailure
 		}
@@ -141,6 +146,7 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "paid   %s\n", q.Paid)
 	}
 	fmt.Fprintf(stdout, "due    %s\n", q.Due)
+	printFeeVAT(stdout, q)
 	if q.Free != "" {
 		fmt.Fprintf(stdout, "free   %s\n", q.Free)
 	}

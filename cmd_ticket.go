@@ -39,6 +39,7 @@ func runTicketIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	serial := fs.Uint64("serial", 0, "ticket `number` (default: from the clock)")
 	lane := fs.String("lane", "E1", "entry `lane` code")
 	png := fs.String("png", "", "also write a printable ticket to this PNG `file`")
+	class := fs.String("class", "", "vehicle `class` carried in the code (an EL2 code; default: none, an EL1 code)")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -66,7 +67,7 @@ func runTicketIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitFailure
 	}
-	tcode, err := s.Issue(*lane, *serial, entry)
+	tcode, err := s.IssueClass(*lane, *serial, entry, *class)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitUsage
@@ -138,7 +139,10 @@ func runTicketCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	} else {
 		fmt.Fprintf(stdout, "  serial %s (unsigned: the entry time cannot be authenticated)\n", t.Serial)
 	}
-	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now})
+	if t.Class != "" {
+		fmt.Fprintf(stdout, "  class %s\n", t.Class)
+	}
+	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now, Class: t.Class})
 	if err != nil {
 		fmt.Fprintln(stdout, "  owed now: cannot be computed:", err)
 		return exitFailure

@@ -26,10 +26,13 @@ type Config struct {
 	Scanner Scanner       `toml:"scanner"`
 	Relay   Relay         `toml:"relay"`
 	Loop    Loop          `toml:"loop"`
+	Printer Printer       `toml:"printer"`
 	Ledger  Ledger        `toml:"ledger"`
-	Lane    Lane          `toml:"lane"`
-	Admin   Admin         `toml:"admin"`
-	Log     Log           `toml:"log"`
+	// SiteStore is the site's PostgreSQL (URL "": this lane works alone).
+	SiteStore SiteStore `toml:"site_store"`
+	Lane      Lane      `toml:"lane"`
+	Admin     Admin     `toml:"admin"`
+	Log       Log       `toml:"log"`
 }
 
 // Site names the car park and this lane.
@@ -44,6 +47,14 @@ type Site struct {
 	Merchant string `toml:"merchant"`
 	// Timezone is an IANA zone name; day types are evaluated in it.
 	Timezone string `toml:"timezone"`
+	// Address is the supplier's address, printed on receipts under
+	// Merchant ("": none). A simplified tax invoice needs it.
+	Address string `toml:"address"`
+	// TRN is the site's 15-digit tax registration number ("": none). With
+	// it, receipts are simplified tax invoices showing the VAT included.
+	// It is the business's, not the printer's: kept here so that any
+	// receipt or invoice the lane produces finds it in one place.
+	TRN string `toml:"tax_registration_number"`
 
 	Location *time.Location `toml:"-"`
 }
@@ -129,10 +140,47 @@ type Loop struct {
 	Debounce  time.Duration `toml:"debounce"`
 }
 
+// Printer configures the optional ESC/POS receipt printer (package
+// receipt).
+type Printer struct {
+	// Port is the printer's serial port; empty: no printer.
+	Port string `toml:"port"`
+	Baud int    `toml:"baud"`
+	// Width is the paper width in millimetres: 58 or 80.
+	Width int `toml:"width"`
+	// AutoPrint prints every paid exit's receipt without the driver
+	// pressing "Receipt".
+	AutoPrint bool `toml:"auto_print"`
+	// ArabicName prints the site's Arabic name as a picture (thermal
+	// printers have no Arabic letters); false for a printer that cannot
+	// print images.
+	ArabicName bool `toml:"arabic_name"`
+	// PaperStatus asks the printer for its paper (DLE EOT 4) before and
+	// after each receipt; false for a printer that does not answer.
+	PaperStatus bool `toml:"paper_status"`
+	// Timeout is the longest a receipt may take before it counts as
+	// failed (the exit never waits for it).
+	Timeout time.Duration `toml:"timeout"`
+}
+
 // Ledger configures the SQLite ledger.
 type Ledger struct {
 	Path string `toml:"path"`
 }
+
+// SiteStore configures the PostgreSQL database the lanes of one site share
+// (docs/site-store.md). URL "" (or no [site_store]): the lane works alone
+// on its ledger, as a single lane always has.
+type SiteStore struct {
+	// URL is a PostgreSQL connection URL, postgres://user:pass@host/db.
+	URL string `toml:"url"`
+	// Timeout is the most a scan or an exit waits for the store before the
+	// lane decides offline from its own ledger.
+	Timeout time.Duration `toml:"timeout"`
+}
+
+// Enabled reports whether a site store is configured.
+func (s SiteStore) Enabled() bool { return s.URL != "" }
 
 // Lane holds the lane's own timings.
 type Lane struct {

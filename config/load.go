@@ -53,11 +53,13 @@ func Default() *Config {
 			ReconcileInterval: 30 * time.Second,
 			Subject:           "Parking fee",
 		},
-		Scanner: Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
-		Relay:   Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
-		Loop:    Loop{Line: "cts", Debounce: 200 * time.Millisecond},
-		Ledger:  Ledger{Path: "exitlane.db"},
-		Lane:    Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
+		Scanner:   Scanner{Baud: 9600, Parity: "none", Dedup: 2 * time.Second},
+		Relay:     Relay{Board: "lcus", Baud: 9600, Channel: 1, Pulse: 500 * time.Millisecond, Address: 1},
+		Loop:      Loop{Line: "cts", Debounce: 200 * time.Millisecond},
+		Printer:   Printer{Baud: 9600, Width: 80, ArabicName: true, PaperStatus: true, Timeout: 5 * time.Second},
+		Ledger:    Ledger{Path: "exitlane.db"},
+		SiteStore: SiteStore{Timeout: 300 * time.Millisecond},
+		Lane:      Lane{Notice: 6 * time.Second, Opened: 10 * time.Second, Language: "en"},
 		Admin: Admin{
 			LockoutAttempts: 5,
 			Lockout:         5 * time.Minute,
@@ -166,8 +168,8 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	}
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
-		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "ledger": &c.Ledger,
-		"lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "printer": &c.Printer, "ledger": &c.Ledger,
+		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
 	}
 	bad := map[string]bool{}
 	names := make([]string, 0, len(top))
@@ -208,6 +210,16 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	if load("tariff") && !md.IsDefined("tariff", "lost_fee") {
 		// Zero would make lost tickets free without a word.
 		probs.add(`tariff.lost_fee: missing: the price of a lost ticket, like "150.00" (write "0.00" if lost tickets are free)`)
+	}
+	if load("tariff") {
+		// Each later price list writes its own lost_fee too.
+		tariff, _ := raw["tariff"].(map[string]any)
+		changes, _ := tariff["changes"].([]map[string]any)
+		for i, ch := range changes {
+			if _, ok := ch["lost_fee"]; !ok {
+				probs.add(`tariff.changes[%d].lost_fee: missing: the price of a lost ticket under this price list, like "150.00"`, i)
+			}
+		}
 	}
 	c.resolve(filepath.Dir(path))
 	c.validate(probs, load)
@@ -251,7 +263,9 @@ var validators = []struct {
 	{"scanner", (*Config).validateScanner},
 	{"relay", (*Config).validateRelay},
 	{"loop", (*Config).validateLoop},
+	{"printer", (*Config).validatePrinter},
 	{"ledger", (*Config).validateLedger},
+	{"site_store", (*Config).validateSiteStore},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
 	{"log", (*Config).validateLog},
@@ -292,7 +306,18 @@ func (c *Config) validateSite(p *Problems) {
 	}
 	c.Site.Location = loc
 	c.Tariff.Location = loc
+	if c.Site.TRN != "" {
+		if !trnRE.MatchString(c.Site.TRN) {
+			p.add("site.tax_registration_number: %q is not a TRN: 15 digits, like \"100123456700003\"", c.Site.TRN)
+		}
+		if strings.TrimSpace(c.Site.Address) == "" {
+			p.add("site.address: missing: a simplified tax invoice (printed because tax_registration_number is set) names the supplier's address")
+		}
+	}
 }
+
+// trnRE is a UAE tax registration number: 15 digits.
+var trnRE = regexp.MustCompile(`^[0-9]{15}$`)
 
 func (c *Config) validateTicket(p *Problems) {
 	switch c.Ticket.Format {
@@ -430,9 +455,43 @@ func (c *Config) validateLoop(p *Problems) {
 	}
 }
 
+func (c *Config) validatePrinter(p *Problems) {
+	if c.Printer.Port == "" && c.Printer.AutoPrint {
+		p.add("printer.auto_print: true with no printer.port")
+	}
+	if c.Printer.Baud <= 0 {
+		p.add("printer.baud: %d must be positive", c.Printer.Baud)
+	}
+	if c.Printer.Width != 58 && c.Printer.Width != 80 {
+		p.add("printer.width: %d is not 58 or 80 (the paper width in mm)", c.Printer.Width)
+	}
+	if c.Printer.Timeout < time.Second || c.Printer.Timeout > 30*time.Second {
+		p.add("printer.timeout: %s is not between 1s and 30s", c.Printer.Timeout)
+	}
+}
+
 func (c *Config) validateLedger(p *Problems) {
 	if c.Ledger.Path == "" {
 		p.add("ledger.path: missing")
+	}
+}
+
+func (c *Config) validateSiteStore(p *Problems) {
+	s := c.SiteStore
+	if s.URL != "" {
+		u, err := url.Parse(s.URL)
+		switch {
+		case err != nil:
+			// url.Error repeats the URL, which may hold a password.
+			p.add("site_store.url: not a URL")
+		case u.Scheme != "postgres" && u.Scheme != "postgresql":
+			p.add(`site_store.url: the scheme %q is not "postgres" or "postgresql"`, u.Scheme)
+		case u.Host == "" && u.Query().Get("host") == "":
+			p.add("site_store.url: no host")
+		}
+	}
+	if s.Timeout < 10*time.Millisecond || s.Timeout > 10*time.Second {
+		p.add("site_store.timeout: %s is not between 10ms and 10s", s.Timeout)
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -524,7 +525,7 @@ func diffTOML(prefix string, a, b reflect.Value, out *[]string) {
 // Every tariff README.md shows (the ticket package's fixtures) is a valid
 // [tariff] section of a config file, lost_fee included.
 func TestReadmeTariffsAreConfigs(t *testing.T) {
-	for _, name := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+	for _, name := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen", "dubai-mall-2024", "marina-mall", "al-wahda-overnight", "europe-night"} {
 		tariff, err := os.ReadFile("../ticket/testdata/tariffs/" + name + ".toml")
 		if err != nil {
 			t.Fatal(err)
@@ -536,5 +537,52 @@ func TestReadmeTariffsAreConfigs(t *testing.T) {
 		if _, err := Load(path); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// The second tariff pass through the loader: price-list changes write
+// their own lost_fee, durations inside bands and changes are strings,
+// dates may be TOML dates, VAT is a whole number or a decimal string.
+func TestTariffChangesAndBands(t *testing.T) {
+	replace := func(extra string) func(string) string {
+		return func(s string) string {
+			i := strings.Index(s, "[[tariff.validations]]")
+			return s[:i] + extra + "\n" + s[i:]
+		}
+	}
+	change := `
+[[tariff.changes]]
+from = 2026-07-01
+day = "calendar"
+%s
+[[tariff.changes.tables]]
+name = "all week"
+bands = [{ from = "06:00", rule = "increments", increment = %s, increment_price = "5.00" }]
+`
+	good := fmt.Sprintf(change, `lost_fee = "200.00"`, `"1h"`)
+	c, err := Load(lay(t, replace(good)))
+	if err != nil {
+		t.Fatalf("a change with bands: %v", err)
+	}
+	if len(c.Tariff.Changes) != 1 || c.Tariff.Changes[0].From.String() != "2026-07-01" || c.Tariff.Changes[0].Tables[0].Bands[0].From.String() != "06:00" {
+		t.Fatalf("changes %+v", c.Tariff.Changes)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{fmt.Sprintf(change, "", `"1h"`), "tariff.changes[0].lost_fee: missing"},
+		{fmt.Sprintf(change, `lost_fee = "200.00"`, `3600`), "tariff.changes[0].tables[0].bands[0].increment: 3600 is a bare number"},
+		{"vat_percent = 5.5", `tariff.vat_percent (line `},
+		{"vat_percent = 5.5", `percent 5.5: write a fraction as a string`},
+	} {
+		edit := replace(bad.src)
+		if strings.HasPrefix(bad.src, "vat") {
+			edit = func(s string) string { return strings.Replace(s, "[tariff]\n", "[tariff]\n"+bad.src+"\n", 1) }
+		}
+		if msg := mustProblems(t, lay(t, edit)); !strings.Contains(msg, bad.want) {
+			t.Errorf("missing %q in:\n%s", bad.want, msg)
+		}
+	}
+	c, err = Load(lay(t, func(s string) string { return strings.Replace(s, "[tariff]\n", "[tariff]\nvat_percent = \"7.7\"\n", 1) }))
+	if err != nil || c.Tariff.VATPercent != 770 {
+		t.Fatalf("vat 7.7: %v %v", c, err)
 	}
 }

@@ -10,6 +10,7 @@
 package lane
 
 import (
+	"errors"
 	"time"
 
 	"github.com/exitlane/exitlane/money"
@@ -200,7 +201,7 @@ func (m *Machine) Step(now time.Time, ev Event) []Command {
 	case LoopChanged:
 		return m.loopChanged(e)
 	case WriteFailed:
-		return m.writeFailed()
+		return m.writeFailed(now, e)
 	case Acted:
 		return m.act(now, e.Action)
 	case Validated:
@@ -369,7 +370,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	v.attempt = e.History.Attempts
 	v.used = e.History.Unused
 	rec := VisitRec{Visit: v.id, At: now, TicketID: e.ID, Ticket: e.Ticket, Quote: e.Quote,
-		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason}
+		Refused: e.Refused, Override: v.override, Attendant: v.by, Reason: v.reason, Offline: e.History.Offline}
 	refused, why := e.Refused, "ticket_refused"
 	if refused == NoticeNone && e.History.Exited && !v.override {
 		refused, why = NoticeAlreadyUsed, "ticket_exited_before"
@@ -562,7 +563,18 @@ func (m *Machine) loopChanged(e LoopChanged) []Command {
 // writeFailed: the ledger refused a write, so nothing it authorised
 // happens; an order PayBy holds open is cancelled and the lane waits for
 // an attendant.
-func (m *Machine) writeFailed() []Command {
+func (m *Machine) writeFailed(now time.Time, e WriteFailed) []Command {
+	// The exit was refused as already used: at a site of several lanes,
+	// another lane claimed the ticket's exit between this visit's check
+	// and its exit (the site store arbitrates). No pulse was sent; the
+	// driver sees "already used" and the lane goes on serving (an
+	// attendant may override).
+	if v := m.v; errors.Is(e.Err, ErrAlreadyExited) && m.state == Opening && v != nil && v.id == e.Visit {
+		m.opening = nil
+		m.refused, m.refusedAt = v, now
+		m.becomeNotice(now, NoticeAlreadyUsed, "ticket_exited_at_another_lane")
+		return []Command{Write{Visit: v.id, Rec: VisitEndRec{Visit: v.id, At: now, Outcome: "already_used"}}}
+	}
 	m.health.Ledger = DeviceDown
 	var cmds []Command
 	if v := m.v; v != nil && v.order != nil && v.order.payable() {

@@ -182,6 +182,9 @@ type History struct {
 	// gave up while PayBy could not be reached, a lane that stopped): a new
 	// visit cancels them first and takes a payment that lands on them.
 	Open []string
+	// Offline: the site store (a site of several lanes) could not be
+	// asked in time; this is what this lane's ledger alone knows.
+	Offline bool
 }
 
 // Source says where an order status came from.
@@ -219,6 +222,9 @@ type (
 		Override  bool
 		Attendant string
 		Reason    string
+		// Offline: priced from this lane's ledger alone, the site store
+		// not reached within its timeout.
+		Offline bool
 	}
 	// VisitEndRec ends a visit that did not exit (cancelled, expired, fault).
 	VisitEndRec struct {
@@ -264,6 +270,9 @@ type (
 		Override  bool
 		Auth      string
 		Paid      *StatusRec
+		// Offline: authorised without a site-wide claim, the site store
+		// not reached within its timeout (set by the site journal).
+		Offline bool
 	}
 	// OpenRec authorises one pulse that is not a visit's exit (manual open
 	// with no ticket).

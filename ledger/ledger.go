@@ -322,10 +322,33 @@ func b2i(b bool) int {
 // and reason), lane.ErrUnknownOrder (a status of an order never stored),
 // lane.ErrNotFound (nothing to validate or resolve).
 func (l *DB) Record(ctx context.Context, rec lane.Record) error {
-	if err := l.tx(ctx, func(tx *sql.Tx) error { return write(ctx, tx, rec) }); err != nil {
+	err := l.tx(ctx, func(tx *sql.Tx) error {
+		if err := write(ctx, tx, rec); err != nil {
+			return err
+		}
+		return toOutbox(ctx, tx, rec)
+	})
+	if err != nil {
 		return fmt.Errorf("ledger: %s: %w", lane.RecordName(rec), err)
 	}
 	return nil
+}
+
+// toOutbox appends rec to the outbox under the next seq, in the record's
+// own transaction (immediate, so seqs follow commit order without gaps).
+// A pulse start is the lane's own crash marker: the site store learns the
+// pulse's outcome from its PulseRec.
+func toOutbox(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
+	if _, ok := rec.(lane.PulseStartRec); ok {
+		return nil
+	}
+	kind, data, err := lane.EncodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (seq, kind, rec, at)
+		VALUES ((SELECT COALESCE(max(seq), 0) + 1 FROM outbox), ?, ?, ?)`, kind, string(data), time.Now().UnixMilli())
+	return err
 }
 
 func write(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
@@ -369,9 +392,9 @@ func beginVisit(ctx context.Context, tx *sql.Tx, v lane.VisitRec) error {
 		refused = v.Refused.String()
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, started_at, ticket_id, serial, format, entry_at, signed, lost,
-		fee, paid_before, due, free, refused, override, attendant, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		fee, paid_before, due, free, refused, override, attendant, reason, offline) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		v.Visit, ms(v.At), v.TicketID, v.Ticket.Serial, string(v.Ticket.Format), msOrNull(v.Ticket.Entry), b2i(v.Ticket.Signed), b2i(v.Ticket.Lost),
-		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason)
+		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason, b2i(v.Offline))
 	if err != nil {
 		return err
 	}
@@ -509,8 +532,8 @@ func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
 	if e.No != "" {
 		no = e.No
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override)
-		VALUES (?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), text(e.Cause), int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override))
+	res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override, offline)
+		VALUES (?,?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), text(e.Cause), int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override), b2i(e.Offline))
 	if err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func TestOpenMigratesOnceWithPragmas(t *testing.T) {
 	l = reopen(t, l, path)
 	names, err := l.Migrations(ctx)
 	must(t, err)
-	if len(names) != 3 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" || names[2] != "003_pulse_started.sql" {
+	if len(names) != 4 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" || names[2] != "003_pulse_started.sql" || names[3] != "004_outbox.sql" {
 		t.Fatalf("migrations = %v", names)
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "5000"} {

@@ -37,3 +37,33 @@ func FuzzRelayDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPrinterInterp feeds arbitrary bytes to the receipt-printer
+// interpreter: no panic, every step makes progress or waits for more
+// bytes, and what is rendered fits the paper.
+func FuzzPrinterInterp(f *testing.F) {
+	f.Add([]byte("\x1b@\x1bt\x00\x1ba\x01\x1bE\x01\x1d!\x11Title\n\x1d!\x00\x1bE\x00\x1dV\x42\x00"))
+	f.Add([]byte("\x1d(k\x04\x001A2\x00\x1d(k\x03\x001C\x06\x1d(k\x05\x001P0AB\x1d(k\x03\x001Q0\n"))
+	f.Add([]byte("\x1dv0\x00\x01\x00\x02\x00\xff\x81\x1dv0\x03\x02\x00\x01\x00\xaa\x55"))
+	f.Add([]byte("\x10\x04\x04\x10\x04\x01\x1b!\x38x\x1b3\x00y\n\x1bJ\x10\x1bd\x02\t\x1dV\x00"))
+	f.Add([]byte("\x1d!\xff\x1b$\x10\x00\x1d(k\xff\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := newInterp(58)
+		pending := data
+		for len(pending) > 0 {
+			used, _ := e.step(pending)
+			if used < 0 || used > len(pending) {
+				t.Fatalf("used %d of %d", used, len(pending))
+			}
+			if used == 0 {
+				break
+			}
+			pending = pending[used:]
+		}
+		for _, p := range Render(data, 58) {
+			if p.Image.Bounds().Dx() != 384 {
+				t.Fatalf("paper %d dots wide", p.Image.Bounds().Dx())
+			}
+		}
+	})
+}

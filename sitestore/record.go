@@ -1,7 +1,6 @@
 package sitestore
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"time"
@@ -11,54 +10,32 @@ import (
 
 // Encode serialises a lane record as the journal keeps it: its kind
 // (visit, order, status, exit, ...) and its JSON, with every instant in
-// UTC. A lane's outbox can keep these bytes and resend them unchanged:
-// Decode then Encode gives the same bytes.
+// UTC (lane.EncodeRecord, the encoding a lane's outbox keeps too). Decode
+// then Encode gives the same bytes. Records the store does not model
+// (lane.PulseStartRec: the pulse's outcome arrives as lane.PulseRec) are
+// refused.
 func Encode(rec lane.Record) (kind string, data []byte, err error) {
 	rec = deref(rec)
-	kind, _ = kindOf(rec)
-	if kind == "" {
+	if k, _ := kindOf(rec); k == "" {
 		return "", nil, fmt.Errorf("sitestore: unknown record %T", rec)
 	}
-	data, err = json.Marshal(inUTC(reflect.ValueOf(rec)).Interface())
+	kind, data, err = lane.EncodeRecord(rec)
 	if err != nil {
-		return "", nil, fmt.Errorf("sitestore: encode %s: %w", kind, err)
+		return "", nil, fmt.Errorf("sitestore: %w", err)
 	}
 	return kind, data, nil
 }
 
 // Decode is the inverse of Encode.
 func Decode(kind string, data []byte) (lane.Record, error) {
-	d, ok := decoders[kind]
-	if !ok {
+	r, err := lane.DecodeRecord(kind, data)
+	if err != nil {
+		return nil, fmt.Errorf("sitestore: %w", err)
+	}
+	if k, _ := kindOf(r); k == "" {
 		return nil, fmt.Errorf("sitestore: unknown record kind %q", kind)
 	}
-	r, err := d(data)
-	if err != nil {
-		return nil, fmt.Errorf("sitestore: decode %s: %w", kind, err)
-	}
 	return r, nil
-}
-
-func decodeAs[T lane.Record](data []byte) (lane.Record, error) {
-	var r T
-	err := json.Unmarshal(data, &r)
-	return r, err
-}
-
-var decoders = map[string]func([]byte) (lane.Record, error){
-	"visit":      decodeAs[lane.VisitRec],
-	"visit_end":  decodeAs[lane.VisitEndRec],
-	"order":      decodeAs[lane.OrderRec],
-	"status":     decodeAs[lane.StatusRec],
-	"abandon":    decodeAs[lane.AbandonRec],
-	"exit":       decodeAs[lane.ExitRec],
-	"open":       decodeAs[lane.OpenRec],
-	"pulse":      decodeAs[lane.PulseRec],
-	"audit":      decodeAs[lane.AuditRec],
-	"refund":     decodeAs[lane.RefundRec],
-	"resolve":    decodeAs[lane.ResolveRec],
-	"validation": decodeAs[lane.ValidationRec],
-	"shift":      decodeAs[lane.ShiftRec],
 }
 
 // kindOf names a record and returns its own instant.
@@ -103,66 +80,4 @@ func deref(rec lane.Record) lane.Record {
 		}
 	}
 	return rec
-}
-
-var timeType = reflect.TypeFor[time.Time]()
-
-// inUTC returns a deep copy of v with every time.Time in UTC (and without
-// its monotonic reading), so that one instant always encodes the same way
-// whatever zone the lane's clock used. The caller's value (an ExitRec's
-// Paid pointer, say) is not changed.
-func inUTC(v reflect.Value) reflect.Value {
-	if v.Type() == timeType {
-		return reflect.ValueOf(v.Interface().(time.Time).UTC())
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		out := reflect.New(v.Type()).Elem()
-		out.Set(v)
-		for i := range v.NumField() {
-			if f := out.Field(i); f.CanSet() {
-				f.Set(inUTC(v.Field(i)))
-			}
-		}
-		return out
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		p := reflect.New(v.Type().Elem())
-		p.Elem().Set(inUTC(v.Elem()))
-		return p
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			out.Index(i).Set(inUTC(v.Index(i)))
-		}
-		return out
-	case reflect.Array:
-		out := reflect.New(v.Type()).Elem()
-		for i := range v.Len() {
-			out.Index(i).Set(inUTC(v.Index(i)))
-		}
-		return out
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.MakeMapWithSize(v.Type(), v.Len())
-		for it := v.MapRange(); it.Next(); {
-			out.SetMapIndex(it.Key(), inUTC(it.Value()))
-		}
-		return out
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		out := reflect.New(v.Type()).Elem()
-		out.Set(inUTC(v.Elem()))
-		return out
-	}
-	return v
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/serialport"
+	"github.com/exitlane/exitlane/sitestore"
 )
 
 // Options are what differs between production, simulation and tests. The
@@ -80,8 +81,10 @@ type Station struct {
 	db        *ledger.DB
 	r         *lane.Runner
 	dev       *devices
-	notify    *notifier // nil: no notification listener
-	parts     parts     // the goroutines Run started that have not ended
+	notify    *notifier        // nil: no notification listener
+	store     *sitestore.Store // nil: no site store
+	ship      *shipper
+	parts     parts // the goroutines Run started that have not ended
 
 	mu      sync.Mutex
 	running bool
@@ -131,6 +134,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	if s.dev, err = newDevices(cfg, o, log); err != nil {
 		return nil, err
 	}
+	var journal lane.Journal = s.db
+	if cfg.SiteStore.Enabled() {
+		if journal, err = s.openStore(ctx, cfg, pay, log); err != nil {
+			return nil, err
+		}
+	}
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
@@ -138,7 +147,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: s.dev.loop != nil,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: s.db,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
 	})
@@ -152,6 +161,48 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	}
 	return s, nil
 }
+
+// openStore joins the site store: a lane starts while the store is down
+// (it decides offline meanwhile), but never on a schema newer than this
+// exitlane knows.
+func (s *Station) openStore(ctx context.Context, cfg *config.Config, pay lane.Payments, log *slog.Logger) (lane.Journal, error) {
+	st, err := sitestore.New(cfg.SiteStore.URL, sitestore.Options{Site: cfg.Site.ID})
+	if err != nil {
+		return nil, fmt.Errorf("station: site store: %w", err)
+	}
+	s.store = st
+	cctx, cancel := context.WithTimeout(ctx, max(cfg.SiteStore.Timeout, 2*time.Second))
+	err = st.Check(cctx)
+	cancel()
+	switch {
+	case errors.Is(err, sitestore.ErrSchemaNewer):
+		return nil, fmt.Errorf("station: site store: %w", err)
+	case err != nil:
+		log.Warn("site store not reached at start; the lane decides offline until it is", "err", err)
+	}
+	first, err := s.db.NextVisit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.ship = newShipper(s.db, st, cfg.Site.Lane, first, log)
+	return &siteJournal{DB: s.db, store: st, lane: cfg.Site.Lane, timeout: cfg.SiteStore.Timeout, pay: pay,
+		ship: s.ship, log: log, auths: map[string]int64{}}, nil
+}
+
+// StoreHealth is the site store as this lane sees it (Configured false:
+// the lane has none).
+func (s *Station) StoreHealth() StoreHealth {
+	if s.ship == nil {
+		return StoreHealth{}
+	}
+	return s.ship.Health()
+}
+
+// Store is the site store (nil: none), for reports and tests.
+func (s *Station) Store() *sitestore.Store { return s.store }
+
+// Ledger is the lane's own ledger, for tools and tests.
+func (s *Station) Ledger() *ledger.DB { return s.db }
 
 // Runner is the lane's runner: snapshots, actions, reports. Its actions
 // wait until Run runs it.
@@ -187,6 +238,9 @@ func (s *Station) Run(ctx context.Context) error {
 	if s.notify != nil {
 		s.notify.serve(&s.parts)
 	}
+	if s.ship != nil {
+		s.parts.goRun(partShipper, func() { s.ship.run(laneCtx) })
+	}
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
 
 	<-ctx.Done()
@@ -199,15 +253,16 @@ func (s *Station) Run(ctx context.Context) error {
 
 // Names of the parts (Running).
 const (
-	partRunner = "lane runner"
-	partNotify = "notification listener"
-	partHalt   = "barrier halt"
+	partRunner  = "lane runner"
+	partNotify  = "notification listener"
+	partHalt    = "barrier halt"
+	partShipper = "site store shipper"
 )
 
 // stop ends the parts in order, within the stop limit: the notification
 // listener first (notifications in flight still reach the runner), then
-// the runner and the inputs (a pulse in progress completes and is
-// recorded), then the barrier's Halt (every relay off, read back where the
+// the runner, the inputs and the site store shipper (a pulse in progress
+// completes and is recorded), then the barrier's Halt (every relay off, read back where the
 // board can tell), then the links, which close their ports. It returns
 // once all have ended, or when the limit passes, naming what is still
 // running.
@@ -250,7 +305,8 @@ func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
 // Running names the parts of a running or stopping lane that have not
 // ended: "lane runner" (with what it is busy with, e.g. "lane runner
 // (pulse)"), "notification listener", "relay link", "loop link", "loop",
-// "scanner", "device events", "relay watch", "barrier halt". A lane that
+// "scanner", "device events", "relay watch", "site store shipper",
+// "barrier halt". A lane that
 // stopped cleanly has none.
 func (s *Station) Running() []string {
 	names := s.parts.names()
@@ -302,6 +358,14 @@ func (s *Station) release() error {
 			s.log.Warn("device ports left to the process exit (a link did not stop)")
 		} else {
 			s.dev.close()
+		}
+	}
+	if s.store != nil {
+		if s.parts.isRunning(partShipper) || s.parts.isRunning(partRunner) {
+			// Closing the pool waits for its connections in use.
+			s.log.Warn("site store connections left to the process exit (its user did not stop)")
+		} else {
+			s.store.Close()
 		}
 	}
 	if s.db != nil {
@@ -380,6 +444,13 @@ func (p *parts) names() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isRunning reports whether a part named name is still running.
+func (p *parts) isRunning(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running[name] > 0
 }
 
 // linksRunning reports whether a link's goroutine is still running.

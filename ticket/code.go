@@ -1,4 +1,4 @@
-// Package ticket reads parking tickets: the signed EL1 code format, the
+// Package ticket reads parking tickets: the signed EL1 and EL2 code formats, the
 // unsigned pattern format of third-party entry terminals, the tariff that
 // prices a stay, and the line framer that turns a barcode scanner's bytes
 // into codes (the device reader that owns the port is package scanner).
@@ -40,13 +40,17 @@ type Ticket struct {
 	Serial string    // the ticket number, decimal digits for signed codes
 	Entry  time.Time // entry instant, UTC
 	Signed bool      // true when authenticated by a MAC
+	// Class is the vehicle class the code carries, in lower case (an EL2
+	// code, or a pattern's class group); "" when it carries none, which
+	// the tariff prices as DefaultClass.
+	Class string
 }
 
 // Format is how a ticket's code is read.
 type Format string
 
 const (
-	FormatSigned  Format = "signed"  // exitlane's signed EL1 code
+	FormatSigned  Format = "signed"  // exitlane's signed EL1 or EL2 code
 	FormatPattern Format = "pattern" // a third-party code read by a pattern, unsigned
 )
 
@@ -70,16 +74,21 @@ const MinKeyLen = 16
 
 const (
 	signedPrefix = "EL1"
+	classPrefix  = "EL2"
 	macLen       = 16 // hex characters of HMAC-SHA256 kept in the code
 )
 
-// Signed issues and checks EL1 codes:
+// Signed issues and checks EL1 and EL2 codes:
 //
 //	EL1:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<MAC>
+//	EL2:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<CLASS>:<MAC>
 //
 // SITE and LANE are 1-8 of A-Z 0-9, SERIAL 1-12 decimal digits, ENTRY Unix
-// seconds, MAC the first 16 upper-case hex characters of HMAC-SHA256 keyed
-// with the site's ticket key over everything before the last colon.
+// seconds, CLASS the vehicle class as 1-12 of A-Z 0-9 (the class name in
+// upper case), MAC the first 16 upper-case hex characters of HMAC-SHA256
+// keyed with the site's ticket key over everything before the last colon.
+// EL2 only adds the class: every EL1 code stays valid, and an EL1 code is
+// priced as the default class.
 type Signed struct {
 	site      string
 	key       []byte
@@ -129,6 +138,23 @@ func (s *Signed) Issue(lane string, serial uint64, entry time.Time) (string, err
 	return body + ":" + s.mac(body), nil
 }
 
+// IssueClass is Issue with a vehicle class: an EL2 code carrying class
+// (1-12 of a-z 0-9, see ValidClass), or an EL1 code when class is "".
+func (s *Signed) IssueClass(lane string, serial uint64, entry time.Time, class string) (string, error) {
+	if class == "" {
+		return s.Issue(lane, serial, entry)
+	}
+	if !ValidClass(class) {
+		return "", fmt.Errorf("ticket: class %q must be 1-12 of a-z 0-9", class)
+	}
+	code, err := s.Issue(lane, serial, entry)
+	if err != nil {
+		return "", err
+	}
+	body := classPrefix + code[len(signedPrefix):strings.LastIndexByte(code, ':')] + ":" + strings.ToUpper(class)
+	return body + ":" + s.mac(body), nil
+}
+
 func (s *Signed) mac(body string) string {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(body))
@@ -164,8 +190,8 @@ func (s *Signed) Check(code string, now time.Time) (Ticket, error) {
 	return t, nil
 }
 
-// ParseSigned splits an EL1 code into its fields without verifying the
-// MAC, which it returns separately. Only the exact format is accepted:
+// ParseSigned splits an EL1 or EL2 code into its fields without verifying
+// the MAC, which it returns separately. Only the exact format is accepted:
 // upper-case, no spaces, no leading zeros in the entry, 16 hex MAC digits.
 func ParseSigned(code string) (Ticket, string, error) {
 	bad := func(why string) (Ticket, string, error) {
@@ -175,11 +201,21 @@ func ParseSigned(code string) (Ticket, string, error) {
 		return bad("too long")
 	}
 	parts := strings.Split(code, ":")
-	if len(parts) != 6 {
+	var class string
+	switch {
+	case len(parts) > 0 && parts[0] == classPrefix:
+		if len(parts) != 7 {
+			return bad(fmt.Sprintf("%d fields, want 7", len(parts)))
+		}
+		class = parts[5]
+		if !validClassCode(class) {
+			return bad("class is not 1-12 of A-Z 0-9")
+		}
+		parts = append(parts[:5], parts[6])
+	case len(parts) != 6:
 		return bad(fmt.Sprintf("%d fields, want 6", len(parts)))
-	}
-	if parts[0] != signedPrefix {
-		return bad("not an EL1 code")
+	case parts[0] != signedPrefix:
+		return bad("not an EL1 or EL2 code")
 	}
 	site, lane, serial, entry, mac := parts[1], parts[2], parts[3], parts[4], parts[5]
 	if !validCode(site) {
@@ -208,7 +244,23 @@ func ParseSigned(code string) (Ticket, string, error) {
 		Lane:   lane,
 		Serial: serial,
 		Entry:  time.Unix(sec, 0).UTC(),
+		Class:  strings.ToLower(class),
 	}, mac, nil
+}
+
+// validClassCode reports whether s is a class as an EL2 code writes it:
+// 1-12 of A-Z 0-9.
+func validClassCode(s string) bool {
+	if len(s) < 1 || len(s) > 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func validCode(s string) bool {
@@ -247,7 +299,8 @@ func upperHex(s string) bool {
 }
 
 // Pattern reads the unsigned codes of a third-party entry terminal: a
-// regular expression with the named groups "serial" and "entry", and the
+// regular expression with the named groups "serial" and "entry" (and
+// optionally "class", the vehicle class, read in lower case), and the
 // time layout of "entry" (a Go layout evaluated in the site's zone, or
 // "unix" for Unix seconds). Such tickets cannot be authenticated: an edited
 // entry time goes unnoticed, which the admin screen states.
@@ -309,6 +362,12 @@ func (p *Pattern) Check(code string, now time.Time) (Ticket, error) {
 		}
 	}
 	t := Ticket{Code: code, Format: FormatPattern, Serial: serial, Entry: entry.UTC()}
+	if i := p.re.SubexpIndex("class"); i >= 0 && m[i] != "" {
+		t.Class = strings.ToLower(m[i])
+		if !ValidClass(t.Class) {
+			return Ticket{}, fmt.Errorf("parse ticket: class %q is not 1-12 of a-z 0-9: %w", m[i], ErrMalformed)
+		}
+	}
 	if t.Entry.After(now.Add(p.tolerance)) {
 		return t, fmt.Errorf("check ticket %s: entry %s is in the future: %w", serial, t.Entry.Format(time.RFC3339), ErrFutureEntry)
 	}

@@ -151,10 +151,86 @@ func TestPattern(t *testing.T) {
 	}
 }
 
+// EL2 codes carry the vehicle class under the MAC; EL1 codes stay valid
+// and carry none.
+func TestSignedClass(t *testing.T) {
+	s := signer(t, "GRG01")
+	entry := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	code, err := s.IssueClass("E1", 48213, entry, "motorcycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(code, "EL2:GRG01:E1:48213:1772431200:MOTORCYCLE:") || len(code) != len("EL2:GRG01:E1:48213:1772431200:MOTORCYCLE:")+16 {
+		t.Fatalf("code %q", code)
+	}
+	tk, err := s.Check(code, entry.Add(time.Hour))
+	if err != nil || tk.Class != "motorcycle" || !tk.Signed || tk.ID() != "GRG01/E1/48213/1772431200" {
+		t.Fatalf("%+v %v", tk, err)
+	}
+	// The MAC covers the class: a bus ticket edited to say motorcycle is
+	// forged.
+	bus, _ := s.IssueClass("E1", 48213, entry, "bus")
+	edited := strings.Replace(bus, ":BUS:", ":MOTORCYCLE:", 1)
+	if _, err := s.Check(edited, entry.Add(time.Hour)); !errors.Is(err, ErrForged) {
+		t.Errorf("edited class: %v", err)
+	}
+	// The longest EL2 code fits the length limit.
+	long, err := signer(t, "ABCDEFGH").IssueClass("ABCDEFGH", 999_999_999_999, time.Unix(99_999_999_999, 0), "abcdefghijkl")
+	if err != nil || len(long) > 80 {
+		t.Fatalf("%q (%d) %v", long, len(long), err)
+	}
+	if _, err := signer(t, "ABCDEFGH").Check(long, time.Unix(99_999_999_999, 0)); err != nil {
+		t.Errorf("longest code: %v", err)
+	}
+	// An empty class issues EL1, as before.
+	if el1, _ := s.IssueClass("E1", 48213, entry, ""); !strings.HasPrefix(el1, "EL1:") {
+		t.Errorf("no class: %q", el1)
+	}
+	for _, bad := range []string{"Motorcycle", "bus!", "thirteenchars"} {
+		if _, err := s.IssueClass("E1", 1, entry, bad); err == nil {
+			t.Errorf("class %q issued", bad)
+		}
+	}
+	mac := code[strings.LastIndexByte(code, ':')+1:]
+	for _, c := range []string{
+		"EL2:GRG01:E1:48213:1772431200:" + mac,               // no class field
+		"EL2:GRG01:E1:48213:1772431200::" + mac,              // empty class
+		"EL2:GRG01:E1:48213:1772431200:motorcycle:" + mac,    // lower case
+		"EL2:GRG01:E1:48213:1772431200:THIRTEENCHARS:" + mac, // too long
+		"EL1:GRG01:E1:48213:1772431200:MOTORCYCLE:" + mac,    // EL1 with a class
+		"EL3:GRG01:E1:48213:1772431200:MOTORCYCLE:" + mac,    // unknown version
+	} {
+		if _, err := s.Check(c, entry.Add(time.Hour)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want malformed", c, err)
+		}
+	}
+}
+
+// A pattern's optional class group gives the class, in lower case.
+func TestPatternClass(t *testing.T) {
+	p, err := NewPattern(`(?P<class>[A-Z]+)-(?P<serial>\d{8})(?P<entry>\d{12})`, "060102150405", dubai, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := at("2026-03-02 12:00:00")
+	tk, err := p.Check("BUS-00012345260302093000", now)
+	if err != nil || tk.Class != "bus" {
+		t.Fatalf("%+v %v", tk, err)
+	}
+	if _, err := p.Check("ABCDEFGHIJKLM-00012345260302093000", now); !errors.Is(err, ErrMalformed) {
+		t.Errorf("13-letter class: %v", err)
+	}
+	opt, _ := NewPattern(`(?:(?P<class>[a-z]+)/)?(?P<serial>\d{8})(?P<entry>\d{12})`, "060102150405", dubai, 0)
+	if tk, err := opt.Check("00012345260302093000", now); err != nil || tk.Class != "" {
+		t.Errorf("no class: %+v %v", tk, err)
+	}
+}
+
 func FuzzSignedCheck(f *testing.F) {
 	s := signer(f, "GRG01")
 	good, _ := s.Issue("E1", 48213, time.Unix(1772431200, 0))
-	for _, seed := range []string{good, "", "EL1:::::", "EL1:A:B:1:1:0123456789ABCDEF", good + "\r", strings.ToLower(good)} {
+	classed, _ := s.IssueClass("E1", 48213, time.Unix(1772431200, 0), "motorcycle")
+	for _, seed := range []string{good, classed, "", "EL1:::::", "EL2::::::", "EL1:A:B:1:1:0123456789ABCDEF", good + "\r", strings.ToLower(good)} {
 		f.Add(seed)
 	}
 	now := time.Unix(1772431200+3600, 0)
@@ -166,7 +242,7 @@ func FuzzSignedCheck(f *testing.F) {
 			for _, c := range tk.Serial {
 				serial = serial*10 + uint64(c-'0')
 			}
-			again, ierr := s.Issue(tk.Lane, serial, tk.Entry)
+			again, ierr := s.IssueClass(tk.Lane, serial, tk.Entry, tk.Class)
 			if ierr != nil || (again != code && strings.TrimLeft(tk.Serial, "0") == tk.Serial) {
 				t.Fatalf("accepted %q but re-issue gives %q (%v)", code, again, ierr)
 			}

@@ -3,27 +3,69 @@ package ticket
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/exitlane/exitlane/money"
 )
 
-// Block is the length of one tariff block: caps, restarts and extra days
-// count in 24 h blocks from entry, not calendar days.
+// Block is the length of one tariff block: in the default day counting
+// (Day "block") caps, restarts and extra days count in 24 h blocks from
+// entry, not calendar days.
 const Block = 24 * time.Hour
+
+// MaxSlab is the longest slab a table may write: a year of 366 days, so
+// weekly and monthly rates fit.
+const MaxSlab = 366 * Block
+
+// MaxBands is the most bands one table may have, MaxSlabs the most slabs.
+const (
+	MaxBands = 48
+	MaxSlabs = 1000
+)
+
+// DefaultClass is the vehicle class of a stay that names none.
+const DefaultClass = "car"
 
 // ErrFeeOverflow is a fee too large to compute in fils. A tariff that
 // passed Validate never yields it; Quote returns it rather than a wrapped
 // (negative or wrong) number for a tariff that did not.
 var ErrFeeOverflow = errors.New("fee too large to compute")
 
+// Day counting (Tariff.Day).
+const (
+	DayBlock    = "block"    // 24 h blocks from entry; the entry's day type prices the stay (the default)
+	DayCalendar = "calendar" // calendar days in the site's zone, each priced by its own day type and bands
+)
+
+// Lost-ticket rules (Tariff.Lost).
+const (
+	LostFlat = "flat" // lost_fee (the default)
+	LostDay  = "day"  // the higher of lost_fee and the price of a 24 h stay ending at exit
+	LostStay = "stay" // the higher of lost_fee and the fee of the stay, when the entry is known another way
+)
+
+// Band rules (Band.Rule).
+const (
+	RuleFree       = "free"
+	RuleFlat       = "flat"
+	RuleIncrements = "increments"
+	RuleSlabs      = "slabs"
+)
+
+// Band crossing (Tariff.BandCrossing).
+const (
+	CrossCarry = "carry" // a started increment is charged in the band where it starts and covers the time it reaches into the next (the default)
+	CrossSplit = "split" // each band prices only its own time; an increment is cut at the band's end
+)
+
 // Tariff prices a stay. It is data, written in the [tariff] section of the
 // config file; README.md documents every rule.
 //
-// The price of a stay is computed in constant time from the number of
-// whole blocks, never by walking minutes.
+// The fields up to Tables are the prices in force before the first of
+// Changes (the same keys as a Schedule); the others hold for every
+// change. The price of a stay is computed from the number of 24 h blocks
+// or calendar days it spans, never by walking minutes.
 type Tariff struct {
 	// Grace: billable stays up to and including Grace are free; once
 	// exceeded the whole stay is charged from minute 0.
@@ -34,27 +76,71 @@ type Tariff struct {
 	ExitGrace time.Duration `toml:"exit_grace"`
 	// LostFee is the flat price of a lost ticket.
 	LostFee money.Fils `toml:"lost_fee"`
-	// Tables are the day types; each weekday (of the entry, in the site's
-	// zone) belongs to exactly one table. One table with no days covers
-	// the whole week.
+	// Lost is how a lost ticket is priced: LostFlat (""), LostDay or
+	// LostStay.
+	Lost string `toml:"lost"`
+	// Day is DayBlock ("") or DayCalendar.
+	Day string `toml:"day"`
+	// FreeFirst (calendar days only): the first FreeFirst after entry is
+	// never charged; pricing starts that much after entry.
+	FreeFirst time.Duration `toml:"free_first"`
+	// BandCrossing (calendar days only): CrossCarry ("") or CrossSplit.
+	BandCrossing string `toml:"band_crossing"`
+	// Tables are the day types; each weekday (in the site's zone) belongs
+	// to exactly one table per vehicle class. One table with no days
+	// covers the whole week.
 	Tables []Table `toml:"tables"`
 	// Validations are the named discounts a lane accepts (a validation
 	// barcode or an attendant's choice).
 	Validations []NamedValidation `toml:"validations"`
 
+	// Holidays are dates priced by a named day type instead of their
+	// weekday's table, under every schedule.
+	Holidays []Holiday `toml:"holidays"`
+	// Changes are later price lists, each in force from its date (at
+	// midnight in the site's zone); the one in force at the entry prices
+	// the whole stay.
+	Changes []Change `toml:"changes"`
+	// VATPercent is the VAT rate included in every price (0: none shown).
+	VATPercent Percent `toml:"vat_percent"`
+	// Reentry: a vehicle entering again within Reentry of its previous
+	// exit continues that stay (see Stay.Previous); 0: never.
+	Reentry time.Duration `toml:"reentry"`
+
 	// Location is the site's zone, set by the config loader; nil is UTC.
 	Location *time.Location `toml:"-"`
 }
 
-// Table is the price schedule of one day type: either Slabs, or the
-// increment engine (FirstPeriod, FirstPrice, Increment, IncrementPrice,
-// optional Free and Cap).
+// Schedule is one price list: the keys of Tariff that a Change replaces.
+type Schedule struct {
+	Grace        time.Duration `toml:"grace"`
+	LostFee      money.Fils    `toml:"lost_fee"`
+	Lost         string        `toml:"lost"`
+	Day          string        `toml:"day"`
+	FreeFirst    time.Duration `toml:"free_first"`
+	BandCrossing string        `toml:"band_crossing"`
+	Tables       []Table       `toml:"tables"`
+}
+
+// Change is a price list in force from a date.
+type Change struct {
+	From Date `toml:"from"`
+	Schedule
+}
+
+// Table is the price schedule of one day type (and one vehicle class):
+// either Slabs, or the increment engine (FirstPeriod, FirstPrice,
+// Increment, IncrementPrice, optional Free and Cap), or, with calendar
+// days, Bands.
 type Table struct {
 	Name string   `toml:"name"`
 	Days []string `toml:"days"` // "mon" ... "sun"
+	// Class is the vehicle class this table prices; "" is DefaultClass.
+	Class string `toml:"class"`
 
 	// Slabs: the price of a stay up to and including UpTo. The last slab
-	// must reach 24h; longer stays follow After24h.
+	// reaches at least 24h (longer stays follow After24h) or is open
+	// ("over").
 	Slabs []Slab `toml:"slabs"`
 
 	// Free is a period at the start of each block that is not charged;
@@ -64,20 +150,57 @@ type Table struct {
 	FirstPrice     money.Fils    `toml:"first_price"`
 	Increment      time.Duration `toml:"increment"`
 	IncrementPrice money.Fils    `toml:"increment_price"`
-	// Cap is the most one 24 h block costs; 0 means no cap.
+	// Cap is the most one block costs (a calendar day's piece, with
+	// calendar days); 0 means no cap.
 	Cap money.Fils `toml:"cap"`
 
-	// After24h is "restart" (default: each further 24 h block from entry
-	// is priced by the schedule again, full blocks at the 24 h price) or
-	// "per_day" (the 24 h price, plus ExtraDay for each further started
-	// 24 h block).
+	// After24h is "restart" (default: each further block from entry is
+	// priced by the schedule again, full blocks at the full price) or
+	// "per_day" (the full price, plus ExtraDay for each further started
+	// 24 h). A block is 24 h, or the last slab's length when it is longer.
 	After24h string     `toml:"after_24h"`
 	ExtraDay money.Fils `toml:"extra_day"`
+
+	// Bands (calendar days only) split the day at clock times, each with
+	// its own rule. Without bands, the table's own prices make one band
+	// from midnight.
+	Bands []Band `toml:"bands"`
+	// DailyMax (calendar days only) is the most one day of this type
+	// costs: the sum of the bands that start on that day; 0: no maximum.
+	DailyMax money.Fils `toml:"daily_max"`
 }
 
-// Slab is one row of a slab table.
+// Band is a piece of a day from From until the next band starts (the last
+// one runs until the next day's first band), priced by Rule.
+type Band struct {
+	From Clock  `toml:"from"`
+	Name string `toml:"name"`
+	// Rule is RuleFree, RuleFlat (Price for any time in the band, or with
+	// Whole only for a stay that covers the whole band), RuleIncrements
+	// (Free, FirstPeriod, FirstPrice, Increment, IncrementPrice) or
+	// RuleSlabs (Slabs over the time in the band).
+	Rule  string     `toml:"rule"`
+	Price money.Fils `toml:"price"`
+	Whole bool       `toml:"whole"`
+
+	Free           time.Duration `toml:"free"`
+	FirstPeriod    time.Duration `toml:"first_period"`
+	FirstPrice     money.Fils    `toml:"first_price"`
+	Increment      time.Duration `toml:"increment"`
+	IncrementPrice money.Fils    `toml:"increment_price"`
+	Slabs          []Slab        `toml:"slabs"`
+	// Cap is the most one occurrence of the band costs; 0: no cap.
+	Cap money.Fils `toml:"cap"`
+}
+
+// Slab is one row of a slab table: the price of a stay up to and
+// including UpTo; or, with Every, a section from the slab before up to
+// UpTo that adds Price per started Every; or, with Over (the last row
+// only), the price of every stay longer than Over.
 type Slab struct {
 	UpTo  time.Duration `toml:"up_to"`
+	Over  time.Duration `toml:"over"`
+	Every time.Duration `toml:"every"`
 	Price money.Fils    `toml:"price"`
 }
 
@@ -107,6 +230,19 @@ type Stay struct {
 	// Paid is what this ticket has paid before; LastPaid is when.
 	Paid     money.Fils
 	LastPaid time.Time
+	// Class is the vehicle class (from the ticket, the pattern's class
+	// group or the attendant); "" is DefaultClass.
+	Class string
+	// Previous is the same vehicle's (or ticket's) previous visit, when
+	// the lane knows it; a re-entry within Tariff.Reentry of its exit
+	// continues it.
+	Previous *Visit
+}
+
+// Visit is a finished earlier visit: its entry, its exit and what it paid.
+type Visit struct {
+	Entry, Exit time.Time
+	Paid        money.Fils
 }
 
 // FreeReason says why a quote is free.
@@ -122,7 +258,7 @@ const (
 // Quote is a priced stay and how it was reached.
 type Quote struct {
 	// Due is what is owed now: 0 within the exit grace after a payment,
-	// otherwise Fee minus Paid, never negative.
+	// otherwise Fee minus Paid (and PreviousPaid), never negative.
 	Due money.Fils
 	// Fee is the price of the whole stay after validations.
 	Fee  money.Fils
@@ -139,13 +275,73 @@ type Quote struct {
 	Slab time.Duration
 	// Increments counts the started increments charged in all blocks.
 	Increments int64
-	// FullBlocks is the number of whole 24 h blocks before the last one;
+	// FullBlocks is the number of whole blocks before the last one;
 	// ExtraDays the started days charged at ExtraDay.
 	FullBlocks int64
 	ExtraDays  int64
 	Capped     bool
 	// Steps explain the price in words, one line each.
 	Steps []string
+
+	// Class is the vehicle class asked for; PricedAs the class whose
+	// tables priced the stay (DefaultClass when Class has none).
+	Class    string
+	PricedAs string
+	// From is the date the price list that priced the stay is in force
+	// from; zero for the tariff's first list.
+	From Date
+	// Holiday names the entry day's holiday, if any.
+	Holiday string
+	// Days is a calendar-day stay day by day; consecutive days priced
+	// alike are one entry.
+	Days []DayPrice
+	// LostRule is the rule that priced a lost ticket.
+	LostRule string
+	// Continued: a re-entry within the tariff's window continues the stay
+	// that entered at SessionEntry; PreviousPaid is what that visit paid,
+	// taken off the fee.
+	Continued    bool
+	SessionEntry time.Time
+	PreviousPaid money.Fils
+	// VATRate is the VAT included in the prices; VAT is the VAT part of
+	// Due and Net is Due less VAT.
+	VATRate Percent
+	VAT     money.Fils
+	Net     money.Fils
+}
+
+// DayPrice is one calendar day of a stay, or several consecutive days
+// priced alike (Count of them, each at Total).
+type DayPrice struct {
+	Date    Date
+	Count   int
+	DayType string
+	Holiday string
+	Pieces  []Piece
+	// Sum is one day's pieces; Total is one day's price: Sum, or DailyMax
+	// when Capped.
+	Sum      money.Fils
+	DailyMax money.Fils
+	Capped   bool
+	Total    money.Fils
+}
+
+// Piece is the part of a stay in one band on one day.
+type Piece struct {
+	Band       string
+	Rule       string
+	Start, End time.Time
+	Price      money.Fils
+	Increments int64
+	// Slab is the "up to" of the slab that priced it (0: an open slab).
+	Slab time.Duration
+	// Capped: the band's cap applied. Covered: an increment started in
+	// an earlier band covers the whole piece. Partial: a flat band that
+	// charges only a stay covering it whole, and this one does not.
+	Capped, Covered, Partial bool
+
+	table *Table // the day type and band that priced it, for the words
+	band  int
 }
 
 var weekdays = map[string]time.Weekday{
@@ -153,194 +349,89 @@ var weekdays = map[string]time.Weekday{
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
 }
 
-// Validate reports every problem of the tariff, each naming its key under
-// prefix (for example "tariff").
-func (t *Tariff) Validate(prefix string) []error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
-	}
-	if err := inBlock(t.Grace); err != nil {
-		bad("grace", "%v", err)
-	}
-	if err := inBlock(t.ExitGrace); err != nil {
-		bad("exit_grace", "%v", err)
-	}
-	if err := t.LostFee.CheckRange(); err != nil {
-		bad("lost_fee", "%v", err)
-	}
-	if len(t.Tables) == 0 {
-		bad("tables", "at least one table is needed ([[tariff.tables]])")
-	}
-	seen := map[time.Weekday]string{}
-	for i, tb := range t.Tables {
-		key := fmt.Sprintf("tables[%d]", i)
-		if tb.Name != "" {
-			key = fmt.Sprintf("tables[%d] (%s)", i, tb.Name)
-		}
-		if len(tb.Days) == 0 && len(t.Tables) > 1 {
-			bad(key+".days", "name the days of this table; with several tables each needs days")
-		}
-		for _, d := range tb.Days {
-			wd, ok := weekdays[strings.ToLower(d)]
-			if !ok {
-				bad(key+".days", "%q is not a day (mon, tue, wed, thu, fri, sat, sun)", d)
-				continue
-			}
-			if other, dup := seen[wd]; dup {
-				bad(key+".days", "%s is already in table %s", d, other)
-			}
-			seen[wd] = tb.Name
-		}
-		errs = append(errs, tb.validate(prefix+"."+key)...)
-	}
-	if len(t.Tables) > 1 && len(seen) != 7 && len(seen) > 0 {
-		var missing []string
-		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-			if _, ok := seen[weekdays[d]]; !ok {
-				missing = append(missing, d)
-			}
-		}
-		bad("tables", "no table for %s", strings.Join(missing, ", "))
-	}
-	codes := map[string]bool{}
-	for i, v := range t.Validations {
-		key := fmt.Sprintf("validations[%d]", i)
-		if v.Code == "" {
-			bad(key+".code", "is empty")
-		} else if codes[v.Code] {
-			bad(key+".code", "%q is used twice", v.Code)
-		}
-		codes[v.Code] = true
-		errs = append(errs, v.Validation.validate(prefix+"."+key)...)
-	}
-	return errs
+// base is the price list in force before the first change.
+func (t *Tariff) base() Schedule {
+	return Schedule{Grace: t.Grace, LostFee: t.LostFee, Lost: t.Lost, Day: t.Day, FreeFirst: t.FreeFirst, BandCrossing: t.BandCrossing, Tables: t.Tables}
 }
 
-func (v Validation) validate(prefix string) []error {
-	var errs []error
-	if v.Time < 0 {
-		errs = append(errs, fmt.Errorf("%s.time: must not be negative", prefix))
+// InForce returns the price list in force at instant at and the date it
+// is in force from (zero for the tariff's first list).
+func (t *Tariff) InForce(at time.Time) (Schedule, Date) {
+	loc := t.loc()
+	for i := len(t.Changes) - 1; i >= 0; i-- {
+		c := t.Changes[i]
+		if !at.Before(c.From.at(0, loc)) {
+			return c.Schedule, c.From
+		}
 	}
-	if err := v.Amount.CheckRange(); err != nil {
-		errs = append(errs, fmt.Errorf("%s.amount: %v", prefix, err))
-	}
-	if v.Percent < 0 || v.Percent > 100 {
-		errs = append(errs, fmt.Errorf("%s.percent: %d is not 0-100", prefix, v.Percent))
-	}
-	if v.Amount > 0 && v.Percent > 0 {
-		errs = append(errs, fmt.Errorf("%s: give amount or percent, not both", prefix))
-	}
-	return errs
+	return t.base(), Date{}
 }
 
-func (tb *Table) validate(prefix string) []error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, args...)))
-	}
-	// Every amount is between 0 and money.Max: with that bound (and the
-	// durations below at most 24h, increments whole seconds) the fee of
-	// the longest stay a time.Duration holds fits an int64 with room to
-	// spare, so Quote never fails for a validated tariff.
-	amount := func(key string, f money.Fils) {
-		if err := f.CheckRange(); err != nil {
-			bad(key, "%v", err)
+// NextChange returns the first change in force after at, if any.
+func (t *Tariff) NextChange(at time.Time) (Date, bool) {
+	loc := t.loc()
+	for _, c := range t.Changes {
+		if c.From.at(0, loc).After(at) {
+			return c.From, true
 		}
 	}
-	amount("first_price", tb.FirstPrice)
-	amount("increment_price", tb.IncrementPrice)
-	amount("cap", tb.Cap)
-	amount("extra_day", tb.ExtraDay)
-	for i, s := range tb.Slabs {
-		amount(fmt.Sprintf("slabs[%d].price", i), s.Price)
-	}
-	increments := tb.FirstPeriod != 0 || tb.FirstPrice != 0 || tb.Increment != 0 || tb.IncrementPrice != 0 || tb.Free != 0
-	switch {
-	case len(tb.Slabs) > 0 && increments:
-		bad("slabs", "a table has slabs or first_period/increment, not both")
-	case len(tb.Slabs) > 0:
-		var last Slab
-		for i, s := range tb.Slabs {
-			k := fmt.Sprintf("slabs[%d]", i)
-			if s.UpTo <= last.UpTo {
-				bad(k+".up_to", "%s must be longer than the slab before (%s)", s.UpTo, last.UpTo)
-			}
-			if s.UpTo%time.Second != 0 {
-				bad(k+".up_to", "%s is not whole seconds", s.UpTo)
-			}
-			if s.Price < last.Price && s.Price >= 0 {
-				bad(k+".price", "%s is less than the slab before (%s); a longer stay never costs less", s.Price, last.Price)
-			}
-			last = s
-		}
-		if last.UpTo != Block {
-			bad("slabs", "the last slab must be up_to = \"24h\" (it is %s); longer stays follow after_24h", last.UpTo)
-		}
-	default:
-		if tb.FirstPeriod <= 0 {
-			bad("first_period", "must be positive (or give slabs)")
-		} else if err := inBlock(tb.FirstPeriod); err != nil {
-			bad("first_period", "%v", err)
-		}
-		if err := inBlock(tb.Free); err != nil {
-			bad("free", "%v", err)
-		}
-		switch err := inBlock(tb.Increment); {
-		case err != nil:
-			bad("increment", "%v", err)
-		case tb.Increment == 0 && tb.Free+tb.FirstPeriod < Block:
-			bad("increment", "must be positive")
-		case tb.Increment%time.Second != 0:
-			bad("increment", "%s is not whole seconds", tb.Increment)
-		}
-	}
-	switch tb.After24h {
-	case "", "restart":
-		if tb.ExtraDay != 0 {
-			bad("extra_day", "is only used with after_24h = \"per_day\"")
-		}
-	case "per_day":
-		if tb.ExtraDay <= 0 {
-			bad("extra_day", "after_24h = \"per_day\" needs the price of each additional day")
-		}
-	default:
-		bad("after_24h", "%q is not \"restart\" or \"per_day\"", tb.After24h)
-	}
-	return errs
+	return Date{}, false
 }
 
-// inBlock checks a tariff duration: not negative, at most one 24 h block
-// (a longer grace, free or first period would never end within a block).
-func inBlock(d time.Duration) error {
-	switch {
-	case d < 0:
-		return errors.New("must not be negative")
-	case d > Block:
-		return fmt.Errorf("%s is longer than 24h (one tariff block)", fmtDur(d))
+// HolidayOn returns the holiday of date d, if any.
+func (t *Tariff) HolidayOn(d Date) (Holiday, bool) {
+	n := d.number()
+	for _, h := range t.Holidays {
+		if n >= h.Date.number() && n <= h.last().number() {
+			return h, true
+		}
 	}
-	return nil
+	return Holiday{}, false
 }
 
-// Table returns the table for a stay that entered at entry.
-func (t *Tariff) table(entry time.Time) *Table {
-	loc := t.Location
-	if loc == nil {
-		loc = time.UTC
+// Classes returns the vehicle classes the tariff has tables for, in the
+// order they first appear (DefaultClass first).
+func (t *Tariff) Classes() []string {
+	out := []string{DefaultClass}
+	seen := map[string]bool{DefaultClass: true}
+	add := func(tables []Table) {
+		for _, tb := range tables {
+			if c := tb.class(); !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
 	}
-	wd := entry.In(loc).Weekday()
+	add(t.Tables)
+	for _, c := range t.Changes {
+		add(c.Tables)
+	}
+	return out
+}
+
+// classed reports whether any table prices a class other than the
+// default.
+func (t *Tariff) classed() bool {
 	for i := range t.Tables {
-		tb := &t.Tables[i]
-		if len(tb.Days) == 0 {
-			return tb
+		if t.Tables[i].class() != DefaultClass {
+			return true
 		}
-		for _, d := range tb.Days {
-			if weekdays[strings.ToLower(d)] == wd {
-				return tb
+	}
+	for _, c := range t.Changes {
+		for i := range c.Tables {
+			if c.Tables[i].class() != DefaultClass {
+				return true
 			}
 		}
 	}
-	return &t.Tables[0] // unreachable for a validated tariff
+	return false
+}
+
+func (tb *Table) class() string {
+	if tb.Class == "" {
+		return DefaultClass
+	}
+	return tb.Class
 }
 
 // Validation returns the named validation with code.
@@ -353,21 +444,167 @@ func (t *Tariff) Validation(code string) (NamedValidation, bool) {
 	return NamedValidation{}, false
 }
 
+func (t *Tariff) loc() *time.Location {
+	if t.Location == nil {
+		return time.UTC
+	}
+	return t.Location
+}
+
+// holidayTypes reports whether name is a day type some holiday uses.
+func (t *Tariff) holidayType(name string) bool {
+	for _, h := range t.Holidays {
+		if h.DayType == name {
+			return true
+		}
+	}
+	return false
+}
+
+// week is the tables of one class in one price list: the table of each
+// weekday, and all of them (for holidays by name).
+type week struct {
+	sc    *Schedule
+	class string
+	byDay [7]*Table
+	spans []holidaySpan // the holidays near the stay, as day numbers
+}
+
+type holidaySpan struct {
+	first, last int64
+	h           *Holiday
+}
+
+// week selects the tables of class (falling back to DefaultClass when the
+// class has none) for the days from..to (day numbers).
+func (t *Tariff) week(sc *Schedule, class string, from, to int64) *week {
+	w := &week{sc: sc, class: class}
+	if !sc.hasClass(class) {
+		w.class = DefaultClass
+	}
+	// A class's table with no days covers the week (a holiday's day type
+	// with no days only its holidays); otherwise each weekday has its
+	// table. An unvalidated tariff may leave a weekday without one: the
+	// class's first table prices it.
+	var all, first *Table
+	for i := range sc.Tables {
+		tb := &sc.Tables[i]
+		if tb.class() != w.class {
+			continue
+		}
+		holidayOnly := len(tb.Days) == 0 && t.holidayType(tb.Name)
+		if first == nil && !holidayOnly {
+			first = tb
+		}
+		if len(tb.Days) == 0 {
+			if all == nil && !holidayOnly {
+				all = tb
+			}
+			continue
+		}
+		for _, d := range tb.Days {
+			if wd, ok := weekdays[strings.ToLower(d)]; ok && w.byDay[wd] == nil {
+				w.byDay[wd] = tb
+			}
+		}
+	}
+	if first == nil {
+		for i := range sc.Tables {
+			if sc.Tables[i].class() == w.class {
+				first = &sc.Tables[i]
+				break
+			}
+		}
+	}
+	for i := range w.byDay {
+		switch {
+		case all != nil:
+			w.byDay[i] = all
+		case w.byDay[i] == nil:
+			w.byDay[i] = first
+		}
+	}
+	for i := range t.Holidays {
+		h := &t.Holidays[i]
+		a, b := h.Date.number(), h.last().number()
+		if b >= from && a <= to {
+			w.spans = append(w.spans, holidaySpan{a, b, h})
+		}
+	}
+	return w
+}
+
+// hasClass reports whether the schedule has tables for class.
+func (sc *Schedule) hasClass(class string) bool {
+	for i := range sc.Tables {
+		if sc.Tables[i].class() == class {
+			return true
+		}
+	}
+	return false
+}
+
+// on returns the table of day number n and its holiday, if any.
+func (w *week) on(n int64) (*Table, *Holiday) {
+	for _, s := range w.spans {
+		if n >= s.first && n <= s.last {
+			for i := range w.sc.Tables {
+				tb := &w.sc.Tables[i]
+				if tb.class() == w.class && tb.Name == s.h.DayType {
+					return tb, s.h
+				}
+			}
+			break // an unvalidated tariff without that day type: the weekday's table
+		}
+	}
+	return w.byDay[weekdayOf(n)], nil
+}
+
+// normClass is the class a stay asks for, in lower case.
+func normClass(c string) string {
+	c = strings.ToLower(strings.TrimSpace(c))
+	if c == "" {
+		return DefaultClass
+	}
+	return c
+}
+
 // Quote prices a stay. The tariff must have passed Validate, and then
 // Quote never fails; the error, wrapping ErrFeeOverflow, is for a tariff
 // whose amounts are too large to add up in fils: a fee that cannot be
 // computed is an error, never a wrapped number.
+//
+// Quote is pure: no clock, no I/O. Its time grows with the number of
+// days a calendar-priced stay spans, never with its minutes.
 func (t *Tariff) Quote(s Stay) (Quote, error) {
-	q := Quote{Paid: s.Paid, Lost: s.Lost}
-	if d := s.Exit.Sub(s.Entry); d > 0 {
-		q.Stay = d.Truncate(time.Second)
-	}
+	q := Quote{Paid: s.Paid, Lost: s.Lost, VATRate: t.VATPercent}
 	step := func(format string, args ...any) { q.Steps = append(q.Steps, fmt.Sprintf(format, args...)) }
 
+	entry := s.Entry
+	if p := s.Previous; p != nil && t.Reentry > 0 && !s.Lost && !p.Exit.Before(p.Entry) {
+		if gap := s.Entry.Sub(p.Exit); gap >= 0 && gap <= t.Reentry {
+			entry = p.Entry
+			q.Continued, q.SessionEntry, q.PreviousPaid = true, p.Entry, max(p.Paid, 0)
+			step("re-entry %s after the exit at %s (within %s): continues the stay that entered %s",
+				fmtDur(gap.Truncate(time.Second)), p.Exit.In(t.loc()).Format("Mon 2006-01-02 15:04"), fmtDur(t.Reentry), p.Entry.In(t.loc()).Format("Mon 2006-01-02 15:04"))
+		}
+	}
+	if d := s.Exit.Sub(entry); d > 0 {
+		q.Stay = d.Truncate(time.Second)
+	}
+	sc, from := t.InForce(entry)
+	q.From = from
+	q.Class = normClass(s.Class)
+	q.PricedAs = q.Class
+	if !sc.hasClass(q.Class) {
+		q.PricedAs = DefaultClass
+	}
+
 	if s.Lost {
-		q.Fee = t.LostFee
-		step("lost ticket: flat %s", t.LostFee)
-	} else if err := t.price(&q, s, step); err != nil {
+		if err := t.lost(&q, &sc, s, entry, step); err != nil {
+			return Quote{}, fmt.Errorf("quote: %w", err)
+		}
+	} else if err := t.price(&q, &sc, s.Validation, entry, step); err != nil {
 		return Quote{}, fmt.Errorf("quote: %w", err)
 	}
 	if q.Fee < 0 {
@@ -375,50 +612,131 @@ func (t *Tariff) Quote(s Stay) (Quote, error) {
 		return Quote{}, fmt.Errorf("quote: fee %s is negative: the tariff is not valid", q.Fee)
 	}
 
-	if s.Paid > 0 {
-		if !s.LastPaid.IsZero() && !s.Exit.After(s.LastPaid.Add(t.ExitGrace)) {
-			q.Due = 0
-			q.Free = FreeExitGrace
-			step("paid %s at %s; exit grace %s runs to %s: nothing owed",
-				s.Paid, s.LastPaid.UTC().Format(time.RFC3339), t.ExitGrace, s.LastPaid.Add(t.ExitGrace).UTC().Format(time.RFC3339))
-			return q, nil
-		}
-		q.Due = max(q.Fee-s.Paid, 0) // both >= 0: cannot overflow
-		step("already paid %s: %s owed", s.Paid, q.Due)
-		return q, nil
+	fee := q.Fee
+	if q.PreviousPaid > 0 {
+		fee = max(fee-q.PreviousPaid, 0) // both >= 0: cannot overflow
+		step("the earlier visit paid %s: %s for the whole stay", q.PreviousPaid, fee)
 	}
-	q.Due = q.Fee
+	switch {
+	case s.Paid > 0 && !s.LastPaid.IsZero() && !s.Exit.After(s.LastPaid.Add(t.ExitGrace)):
+		q.Due = 0
+		q.Free = FreeExitGrace
+		step("paid %s at %s; exit grace %s runs to %s: nothing owed",
+			s.Paid, s.LastPaid.UTC().Format(time.RFC3339), t.ExitGrace, s.LastPaid.Add(t.ExitGrace).UTC().Format(time.RFC3339))
+	case s.Paid > 0:
+		q.Due = max(fee-s.Paid, 0) // both >= 0: cannot overflow
+		step("already paid %s: %s owed", s.Paid, q.Due)
+	default:
+		q.Due = fee
+	}
+	q.VAT = VATPart(q.Due, t.VATPercent)
+	q.Net = q.Due - q.VAT
+	if t.VATPercent > 0 && q.Due > 0 {
+		step("VAT %s included: %s (net %s)", t.VATPercent, q.VAT, q.Net)
+	}
 	return q, nil
 }
 
-func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) error {
-	tb := t.table(s.Entry)
-	q.Table = tb.Name
-	q.Billable = max(q.Stay-s.Validation.Time, 0)
-	step("stay %s (%s table, entry %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), s.Entry.In(t.loc()).Format("Mon 2006-01-02 15:04"))
-	if s.Validation.Time > 0 {
-		step("validation takes off %s: %s billable", fmtDur(s.Validation.Time), fmtDur(q.Billable))
-	}
-	if q.Billable <= t.Grace {
-		q.Free = FreeGrace
-		if s.Validation.Time > 0 && q.Stay > t.Grace {
-			q.Free = FreeValidation
+// lost prices a lost ticket by the schedule's rule.
+func (t *Tariff) lost(q *Quote, sc *Schedule, s Stay, entry time.Time, step func(string, ...any)) error {
+	q.LostRule = orDefault(sc.Lost, LostFlat)
+	var other Quote
+	var what string
+	switch sc.Lost {
+	case LostDay:
+		// The price of a 24 h stay ending at exit, by the list in force
+		// then, with no validation.
+		day, _ := t.InForce(s.Exit.Add(-Block))
+		other = Quote{Class: q.Class, PricedAs: q.Class, Stay: Block}
+		if !day.hasClass(q.Class) {
+			other.PricedAs = DefaultClass
 		}
-		step("grace: stays up to %s are free", fmtDur(t.Grace))
+		if err := t.price(&other, &day, Validation{}, s.Exit.Add(-Block), func(string, ...any) {}); err != nil {
+			return err
+		}
+		what = "a 24 h stay to exit"
+	case LostStay:
+		if !entry.Before(s.Exit) {
+			break // the entry is not known: the flat fee
+		}
+		other = Quote{Class: q.Class, PricedAs: q.PricedAs, Stay: q.Stay}
+		if err := t.price(&other, sc, s.Validation, entry, func(string, ...any) {}); err != nil {
+			return err
+		}
+		what = "the stay from the known entry"
+	}
+	if what == "" {
+		q.Fee = sc.LostFee
+		step("lost ticket: flat %s", sc.LostFee)
 		return nil
 	}
-	fee, err := tb.fee(q, step)
+	q.Fee = max(sc.LostFee, other.Fee)
+	q.Days, q.Table, q.Holiday = other.Days, other.Table, other.Holiday
+	step("lost ticket: the higher of the flat %s and %s (%s): %s", sc.LostFee, what, other.Fee, q.Fee)
+	return nil
+}
+
+// price prices the stay from entry (q.Stay long) with the schedule sc.
+func (t *Tariff) price(q *Quote, sc *Schedule, v Validation, entry time.Time, step func(string, ...any)) error {
+	loc := t.loc()
+	calendar := sc.Day == DayCalendar
+	q.Billable = max(q.Stay-v.Time, 0)
+	n0 := DateOf(entry.In(loc)).number()
+	w := t.week(sc, q.PricedAs, n0-1, n0+int64(q.Stay/Block)+2)
+	tb, hol := w.on(n0)
+	if tb == nil {
+		return errors.New("the tariff has no table: it is not valid")
+	}
+	q.Table = tb.Name
+	if hol != nil {
+		q.Holiday = orDefault(hol.Name, hol.Date.String())
+	}
+	if calendar {
+		step("stay %s (entry %s, priced by calendar day)", fmtDur(q.Stay), entry.In(loc).Format("Mon 2006-01-02 15:04"))
+	} else {
+		if hol != nil {
+			step("stay %s (%s table, entry %s, holiday %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), entry.In(loc).Format("Mon 2006-01-02 15:04"), orDefault(hol.Name, hol.Date.String()))
+		} else {
+			step("stay %s (%s table, entry %s)", fmtDur(q.Stay), orDefault(tb.Name, "the"), entry.In(loc).Format("Mon 2006-01-02 15:04"))
+		}
+	}
+	if !q.From.IsZero() {
+		step("price list in force from %s", q.From)
+	}
+	switch {
+	case q.PricedAs != q.Class:
+		step("class %s has no prices of its own: priced as %s", q.Class, q.PricedAs)
+	case q.Class != DefaultClass || t.classed():
+		step("class %s", q.Class)
+	}
+	if v.Time > 0 {
+		step("validation takes off %s: %s billable", fmtDur(v.Time), fmtDur(q.Billable))
+	}
+	if q.Billable <= sc.Grace {
+		q.Free = FreeGrace
+		if v.Time > 0 && q.Stay > sc.Grace {
+			q.Free = FreeValidation
+		}
+		step("grace: stays up to %s are free", fmtDur(sc.Grace))
+		return nil
+	}
+	var fee money.Fils
+	var err error
+	if calendar {
+		fee, err = t.calendar(q, sc, w, entry, v.Time, step)
+	} else {
+		fee, err = tb.fee(q, step)
+	}
 	if err != nil {
 		return err
 	}
 	q.Fee = fee
 	if q.Fee == 0 {
 		q.Free = FreeGrace
-		if s.Validation.Time > 0 {
+		if v.Time > 0 {
 			q.Free = FreeValidation
 		}
 	}
-	v := s.Validation
 	switch {
 	case v.Amount > 0 && q.Fee > 0:
 		q.Fee = max(q.Fee-v.Amount, 0)
@@ -439,145 +757,9 @@ func (t *Tariff) price(q *Quote, s Stay, step func(string, ...any)) error {
 	return nil
 }
 
-func (t *Tariff) loc() *time.Location {
-	if t.Location == nil {
-		return time.UTC
-	}
-	return t.Location
-}
-
 // overflow is the error of a sum or product that does not fit in fils.
 func overflow(what string) error {
 	return fmt.Errorf("%w: %s", ErrFeeOverflow, what)
-}
-
-// fee prices a billable stay d > 0 with this table.
-func (tb *Table) fee(q *Quote, step func(string, ...any)) (money.Fils, error) {
-	d := q.Billable
-	if d <= Block {
-		return tb.block(q, d, step)
-	}
-	full, err := tb.block(&Quote{}, Block, func(string, ...any) {})
-	if err != nil {
-		return 0, err
-	}
-	if tb.After24h == "per_day" {
-		q.ExtraDays = int64((d - Block + Block - time.Second) / Block)
-		q.FullBlocks = 1
-		step("first 24 h: %s", full)
-		step("%d more started day(s) at %s", q.ExtraDays, tb.ExtraDay)
-		extra, ok := money.Mul(tb.ExtraDay, q.ExtraDays)
-		if !ok {
-			return 0, overflow(fmt.Sprintf("%d extra days at %s", q.ExtraDays, tb.ExtraDay))
-		}
-		total, ok := money.Add(full, extra)
-		if !ok {
-			return 0, overflow(fmt.Sprintf("%s plus %s", full, extra))
-		}
-		return total, nil
-	}
-	// restart: whole blocks at the 24 h price, then the last (partial or
-	// whole) block from the start of the schedule. Slab ends are
-	// inclusive, so exactly 48h is one full block plus a 24h block.
-	k := int64((d - time.Second) / Block)
-	rest := d - time.Duration(k)*Block
-	q.FullBlocks = k
-	step("%d full 24 h block(s) at %s", k, full)
-	step("then %s from the start of the schedule", fmtDur(rest))
-	if tb.Increment > 0 && (tb.Cap == 0 || tb.uncappedOrMax(Block) <= tb.Cap) {
-		q.Increments += k * tb.increments(Block) // at most 106,751 × 86,400
-	}
-	blocks, ok := money.Mul(full, k)
-	if !ok {
-		return 0, overflow(fmt.Sprintf("%d blocks at %s", k, full))
-	}
-	last, err := tb.block(q, rest, step)
-	if err != nil {
-		return 0, err
-	}
-	total, ok := money.Add(blocks, last)
-	if !ok {
-		return 0, overflow(fmt.Sprintf("%s plus %s", blocks, last))
-	}
-	return total, nil
-}
-
-// increments counts the started increments a block of d charges.
-func (tb *Table) increments(d time.Duration) int64 {
-	d -= tb.Free + tb.FirstPeriod
-	if d <= 0 || tb.Increment <= 0 {
-		return 0
-	}
-	return int64((d + tb.Increment - 1) / tb.Increment)
-}
-
-// uncapped is the price of a block of d before the cap.
-func (tb *Table) uncapped(d time.Duration) (money.Fils, error) {
-	if d <= tb.Free {
-		return 0, nil
-	}
-	n := tb.increments(d)
-	inc, ok := money.Mul(tb.IncrementPrice, n)
-	if !ok {
-		return 0, overflow(fmt.Sprintf("%d increments at %s", n, tb.IncrementPrice))
-	}
-	f, ok := money.Add(tb.FirstPrice, inc)
-	if !ok {
-		return 0, overflow(fmt.Sprintf("%s plus %s", tb.FirstPrice, inc))
-	}
-	return f, nil
-}
-
-// uncappedOrMax is uncapped for a comparison with the cap: a block too
-// expensive to compute is above any cap.
-func (tb *Table) uncappedOrMax(d time.Duration) money.Fils {
-	f, err := tb.uncapped(d)
-	if err != nil {
-		return money.Fils(math.MaxInt64)
-	}
-	return f
-}
-
-// block prices 0 < d <= 24h within one block.
-func (tb *Table) block(q *Quote, d time.Duration, step func(string, ...any)) (money.Fils, error) {
-	var f money.Fils
-	if len(tb.Slabs) > 0 {
-		for _, s := range tb.Slabs {
-			if d <= s.UpTo {
-				q.Slab = s.UpTo
-				step("slab up to %s: %s", fmtDur(s.UpTo), s.Price)
-				f = s.Price
-				break
-			}
-		}
-	} else {
-		switch {
-		case d <= tb.Free:
-			step("free period %s", fmtDur(tb.Free))
-			return 0, nil
-		default:
-			n := tb.increments(d)
-			var err error
-			if f, err = tb.uncapped(d); err != nil {
-				if tb.Cap <= 0 {
-					return 0, err
-				}
-				f = money.Fils(math.MaxInt64) // more than any cap: capped below
-			}
-			q.Increments += n
-			if n > 0 {
-				step("first %s %s, then %d started %s at %s", fmtDur(tb.FirstPeriod), tb.FirstPrice, n, fmtDur(tb.Increment), tb.IncrementPrice)
-			} else {
-				step("first %s: %s", fmtDur(tb.FirstPeriod), tb.FirstPrice)
-			}
-		}
-	}
-	if tb.Cap > 0 && f > tb.Cap {
-		f = tb.Cap
-		q.Capped = true
-		step("capped at %s per 24 h block", tb.Cap)
-	}
-	return f, nil
 }
 
 func orDefault(s, def string) string {

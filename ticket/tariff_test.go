@@ -286,7 +286,7 @@ func TestAmountsMustBeStrings(t *testing.T) {
 
 // The README shows these files; keep them complete examples.
 func TestExampleFilesExist(t *testing.T) {
-	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen", "dubai-mall-2024", "marina-mall", "al-wahda-overnight", "europe-night"} {
 		if _, err := os.Stat("testdata/tariffs/" + n + ".toml"); err != nil {
 			t.Error(err)
 		}
@@ -294,16 +294,8 @@ func TestExampleFilesExist(t *testing.T) {
 }
 
 func BenchmarkQuote30Days(b *testing.B) {
-	tr := loadTariff(b, "gen")
 	entry := at("2026-03-02 08:00:00")
-	s := Stay{Entry: entry, Exit: entry.Add(30*24*time.Hour + 3*time.Hour + 17*time.Minute)}
-	var q Quote
-	for b.Loop() {
-		q = mustQuote(b, tr, s)
-	}
-	if q.Due != money.AED(30*50+25) {
-		b.Fatalf("30 days: %s", q.Due)
-	}
+	benchQuote(b, loadTariff(b, "gen"), entry, 30*24*time.Hour+3*time.Hour+17*time.Minute, money.AED(30*50+25))
 }
 
 // The README shows every fixture as a complete example; keep them equal.
@@ -312,7 +304,7 @@ func TestReadmeShowsTariffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen"} {
+	for _, n := range []string{"dubai-mall", "al-wahda", "dxb-t1-a", "dxb-t1-b", "gen", "dubai-mall-2024", "marina-mall", "al-wahda-overnight", "europe-night"} {
 		src, err := os.ReadFile("testdata/tariffs/" + n + ".toml")
 		if err != nil {
 			t.Fatal(err)
