@@ -29,12 +29,8 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "usage: exitlane run --config FILE [--headless] [--log-level L]\n\nRuns the lane: scanner, PayBy, relay, ledger. --headless runs it with no\ndisplay and logs JSON lines to stderr (service installs, soak tests, CI).\nSIGINT or SIGTERM stop it: a pulse in progress completes, the relay is\nswitched off, the ledger is closed; the process exits within 10 s whatever\nstill runs, naming it in the log (a second signal exits at once).")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, code := loadConfig(*cfgPath, stderr)
 	if cfg == nil {
