@@ -107,7 +107,7 @@ func TestOutput(t *testing.T) {
 		t.Errorf("error %v, want the exit status with stderr", err)
 	}
 	both, _ := CombinedOutput(t, helper("lines"), 30*time.Second)
-	if s := string(both); !strings.Contains(s, "out") || !strings.Contains(s, "three") {
+	if s := string(both); !strings.Contains(s, "out") || !strings.Contains(s, "two") || !strings.Contains(s, "ee") {
 		t.Errorf("combined %q", s)
 	}
 }
