@@ -51,12 +51,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 	}
-	var logger *slog.Logger
-	if *headless || cfg.Log.Format == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	}
+	logger := slog.New(runLogHandler(stderr, *headless || cfg.Log.Format == "json", sl))
 	logger = logger.With("site", cfg.Site.ID) // the station adds "lane"
 
 	// SIGINT or SIGTERM end ctx; the process exits at most exitLimit
@@ -77,6 +72,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	stop.lane(st.Running)
 	go st.Run(ctx)
+	notifySystemd(ctx, st.Runner(), logger) // READY=1, watchdog, STOPPING=1
 	code = exitOK
 	if *headless {
 		<-ctx.Done()

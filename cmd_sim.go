@@ -32,8 +32,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	headless := fs.Bool("headless", false, "no windows: run the simulated lane and log (for soak tests)")
 	noPanel := fs.Bool("no-panel", false, "only the kiosk window, no simulation panel (measurements, demos on one screen)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	printer := fs.Int("printer", 0, "add a receipt printer emulator of paper `WIDTH` 58 or 80 mm (a VAT-registered site; receipts saved as receipt-NNN.txt/.png in the data directory); 0: none")
+	autoPrint := fs.Bool("auto-print", true, "with --printer, print every paid exit's receipt (false: only when the driver asks)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless]")
+		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless] [--printer 58|80]")
 		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
@@ -43,6 +45,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &w, &h); err != nil || w < 320 || h < 240 {
 		fmt.Fprintf(stderr, "exitlane sim: --size %q: want WxH, e.g. 1920x1080\n", *size)
+		return exitUsage
+	}
+	if *printer != 0 && *printer != 58 && *printer != 80 {
+		fmt.Fprintf(stderr, "exitlane sim: --printer %d: 58 or 80 (mm), or 0 for none\n", *printer)
 		return exitUsage
 	}
 	if *lang != ui.LangEnglish && *lang != ui.LangArabic {
@@ -67,7 +73,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	stop := stopOnSignal(logger, exitLimit)
 	defer stop.release()
 	ctx := stop.ctx
-	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger})
+	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger, Printer: *printer, AutoPrint: *autoPrint})
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
@@ -93,6 +99,9 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "exitlane sim: data in %s\n", world.Dir())
 	fmt.Fprintf(stdout, "PayBy sandbox: %s (orders and checkout links on its front page)\n", world.SandboxURL())
 	fmt.Fprintf(stdout, "scanner pty: %s  relay pty: %s (lcus)\n", world.Scanner().Path(), world.Relay().Path())
+	if p := world.Printer(); p != nil {
+		fmt.Fprintf(stdout, "printer pty: %s (%d mm); receipts in %s\n", p.Path(), p.Width(), world.Dir())
+	}
 	fmt.Fprintf(stdout, "attendant admin: long press the kiosk's top-left corner; attendant %q, PIN %s\n", sim.Attendant, sim.PIN)
 	go world.PrintCheckouts(ctx, stdout)
 

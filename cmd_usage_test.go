@@ -97,12 +97,20 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"scanner", "read", "--port", "/nonexistent", "--count", "-1"},
 		{"scanner", "emulate", "extra"},
 		{"admin", "add-attendant", "--id", "a1", "extra"},
+		// ledger, report, version
+		{"ledger", "backup", "--config", cfg, t.TempDir(), "extra"},
+		{"ledger", "backup", "--config", cfg, "--keep", "-1", t.TempDir()},
+		{"ledger", "check", "--config", cfg, "extra"},
+		{"report", "shift", "--config", cfg, "extra"},
+		{"report", "day", "--config", cfg, "--format", "xml"},
+		{"version", "extra"},
 		// run, sim
 		{"run", "--config", cfg, "extra"},
 		{"run", "--config", cfg, "--log-level", "loud"},
 		{"sim", "extra"},
 		{"sim", "--size", "10x10"},
 		{"sim", "--lang", "fr"},
+		{"sim", "--printer", "-58"},
 	}
 	for _, args := range cases {
 		// A case that regressed into running (a server, a reader that

@@ -53,12 +53,15 @@ func commands() map[string]command {
 		{name: "fee", summary: "price a stay with the configured tariff", run: runFee},
 		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
 		{name: "tariff", summary: "show the tariff's calendar", run: runTariff},
+		{name: "report", summary: "shift, day, unresolved and order reports (lane or site)", run: runReport},
+		{name: "version", summary: "print the version, commit and build date", run: runVersion},
 		{name: "config", summary: "check a config file", run: runConfig},
 		{name: "store", summary: "the site store shared by a site's lanes (migrate, status)", run: runStore},
 		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
 		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},
 		{name: "scanner", summary: "read from or emulate the barcode scanner", run: runScanner},
+		{name: "ledger", summary: "the lane's ledger: backup (while the lane runs), check", run: runLedger},
 		{name: "admin", summary: "attendant tools (add-attendant: make a PIN hash)", run: runAdmin},
 	} {
 		cs[c.name] = c

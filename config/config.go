@@ -32,6 +32,7 @@ type Config struct {
 	SiteStore SiteStore `toml:"site_store"`
 	Lane      Lane      `toml:"lane"`
 	Admin     Admin     `toml:"admin"`
+	Display   Display   `toml:"display"`
 	Log       Log       `toml:"log"`
 }
 
@@ -43,6 +44,9 @@ type Site struct {
 	Lane string `toml:"lane"`
 	// Name is shown to drivers and sent to PayBy as the store name.
 	Name string `toml:"name"`
+	// NameAr is the site's name in Arabic, shown beside Name on the
+	// driver screens ("" shows Name alone).
+	NameAr string `toml:"name_ar"`
 	// Merchant is the legal merchant name shown on the checkout.
 	Merchant string `toml:"merchant"`
 	// Timezone is an IANA zone name; day types are evaluated in it.
@@ -202,6 +206,23 @@ type Admin struct {
 	Reasons         []string      `toml:"reasons"`
 	Attendants      []Attendant   `toml:"attendants"`
 }
+
+// Display describes the kiosk's panel, so that text and touch targets
+// keep their physical minimum sizes (capital letters 4 mm high, buttons
+// 10 mm) at any resolution. Give one of the two; with neither, the screens
+// assume DefaultDPI.
+type Display struct {
+	// DiagonalInches is the visible diagonal of the panel, from its data
+	// sheet; with the screen's pixel size it gives the density.
+	DiagonalInches float64 `toml:"diagonal_inches"`
+	// DPI is the panel's density in pixels per inch.
+	DPI float64 `toml:"dpi"`
+}
+
+// DefaultDPI is the density assumed when [display] gives neither the
+// diagonal nor the density: that of a 15.6-inch 1920x1080 or a 7-inch
+// 800x480 panel, the denser kiosk panels, so that text is never too small.
+const DefaultDPI = 140
 
 // Attendant is one person who may use the admin screen.
 type Attendant struct {

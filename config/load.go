@@ -169,7 +169,7 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
 		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "printer": &c.Printer, "ledger": &c.Ledger,
-		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "display": &c.Display, "log": &c.Log,
 	}
 	bad := map[string]bool{}
 	names := make([]string, 0, len(top))
@@ -268,6 +268,7 @@ var validators = []struct {
 	{"site_store", (*Config).validateSiteStore},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
+	{"display", (*Config).validateDisplay},
 	{"log", (*Config).validateLog},
 }
 
@@ -468,6 +469,10 @@ func (c *Config) validatePrinter(p *Problems) {
 	if c.Printer.Timeout < time.Second || c.Printer.Timeout > 30*time.Second {
 		p.add("printer.timeout: %s is not between 1s and 30s", c.Printer.Timeout)
 	}
+	// A tax invoice prints the rate as a whole percent (receipt.Receipt).
+	if c.Printer.Port != "" && c.Site.TRN != "" && c.Tariff.VATPercent%100 != 0 {
+		p.add("tariff.vat_percent: %s with a printer and site.tax_registration_number: the receipt's tax invoice prints whole VAT rates only", c.Tariff.VATPercent)
+	}
 }
 
 func (c *Config) validateLedger(p *Problems) {
@@ -530,6 +535,19 @@ func (c *Config) validateAdmin(p *Problems) {
 		if !strings.HasPrefix(a.PINHash, "$2a$") && !strings.HasPrefix(a.PINHash, "$2b$") && !strings.HasPrefix(a.PINHash, "$2y$") {
 			p.add("%s.pin_hash: not a bcrypt hash (make one with: exitlane admin add-attendant)", key)
 		}
+	}
+}
+
+func (c *Config) validateDisplay(p *Problems) {
+	d := c.Display
+	if d.DiagonalInches != 0 && (d.DiagonalInches < 3 || d.DiagonalInches > 100) {
+		p.add("display.diagonal_inches: %g is not between 3 and 100 (the panel's visible diagonal in inches)", d.DiagonalInches)
+	}
+	if d.DPI != 0 && (d.DPI < 50 || d.DPI > 600) {
+		p.add("display.dpi: %g is not between 50 and 600 (pixels per inch)", d.DPI)
+	}
+	if d.DiagonalInches != 0 && d.DPI != 0 {
+		p.add("display.dpi: give diagonal_inches or dpi, not both")
 	}
 }
 

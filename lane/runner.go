@@ -19,6 +19,9 @@ type Deps struct {
 	Payments Payments
 	Gate     Gate
 	Journal  Journal
+	// Receipts prints receipts (nil: no printer). With it, paid exits
+	// offer a receipt (Params.HavePrinter is set).
+	Receipts Receipts
 	Logger   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -41,6 +44,9 @@ type Deps struct {
 	// ReconcileEvery is the cadence of the background reconciler of
 	// orders no visit waits for (default 30 s; first run at start).
 	ReconcileEvery time.Duration
+	// ReceiptTimeout bounds one Receipts.Print (default 35 s; the printer
+	// bounds itself more tightly).
+	ReceiptTimeout time.Duration
 }
 
 // Runner is the one goroutine that owns a Machine: it executes the
@@ -54,6 +60,7 @@ type Runner struct {
 
 	events  chan Event
 	acts    chan actReq
+	pings   chan struct{}
 	stopped chan struct{}
 	running atomic.Bool
 
@@ -103,11 +110,15 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 	if d.ReconcileEvery <= 0 {
 		d.ReconcileEvery = 30 * time.Second
 	}
+	if d.ReceiptTimeout <= 0 {
+		d.ReceiptTimeout = 35 * time.Second
+	}
 	next, err := d.Journal.NextVisit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lane: new runner: %w", err)
 	}
 	p.FirstVisit = next
+	p.HavePrinter = d.Receipts != nil
 	if p.Epoch == "" {
 		p.Epoch = strconv.FormatInt(d.Now().UnixMilli(), 36)
 	}
@@ -118,6 +129,7 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		log:     d.Logger, // the caller tags it (station adds "lane")
 		events:  make(chan Event, 64),
 		acts:    make(chan actReq),
+		pings:   make(chan struct{}),
 		stopped: make(chan struct{}),
 		subs:    map[int]chan Snapshot{},
 
@@ -185,6 +197,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.step(ctx, Tick{})
 		case <-recon.C:
 			r.reconcile(ctx)
+		case <-r.pings:
+			continue
 		}
 		r.publish()
 	}
@@ -344,9 +358,37 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				r.failpoint("pulsed")
 				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
 			})
+		case PrintReceipt:
+			if r.d.Receipts == nil {
+				continue
+			}
+			r.log.Info("print receipt", "visit", c.Visit)
+			r.async(ctx, "print receipt", r.d.ReceiptTimeout, func(ctx context.Context) Event {
+				return ReceiptDone{Visit: c.Visit, Err: r.printReceipt(ctx, c.Visit)}
+			})
 		}
 	}
 	return nil
+}
+
+// printReceipt prints a visit's receipt, off the runner's goroutine. A
+// failure is logged and written to the ledger's history for the
+// attendant (who may hand the driver a receipt later); it never touches
+// the lane's state beyond the screen's "no receipt".
+func (r *Runner) printReceipt(ctx context.Context, visit int64) error {
+	err := r.d.Receipts.Print(ctx, visit)
+	if err == nil {
+		r.log.Info("receipt printed", "visit", visit, "device", DevPrinter.String())
+		return nil
+	}
+	r.log.Warn("receipt not printed", "visit", visit, "device", DevPrinter.String(), "err", err)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.d.CheckTimeout)
+	defer cancel()
+	if jerr := r.d.Journal.Record(wctx, AuditRec{At: r.d.Now(), Attendant: SystemActor, Action: "receipt_failed",
+		Reason: err.Error(), Visit: visit}); jerr != nil {
+		r.log.Error("receipt failure not recorded", "visit", visit, "err", jerr)
+	}
+	return err
 }
 
 func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
@@ -459,6 +501,21 @@ func (r *Runner) Device(d Device, s DeviceState) { r.post(DeviceChanged{Device: 
 
 // Loop reports the vehicle loop's presence input.
 func (r *Runner) Loop(present bool) { r.post(LoopChanged{Present: present}) }
+
+// Ping goes once around the runner's loop: it returns nil once the loop
+// has taken it, ErrStopped if the runner has stopped, ctx's error if the
+// loop did not turn in time (it is stuck in a step). The systemd watchdog
+// is fed only while Ping answers, so a hung lane is restarted.
+func (r *Runner) Ping(ctx context.Context) error {
+	select {
+	case r.pings <- struct{}{}:
+		return nil
+	case <-r.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Notify feeds a verified PayBy notification and returns once it is
 // recorded; an error means the ledger could not record it (reply failure

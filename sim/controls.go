@@ -62,9 +62,6 @@ func (w *World) Present(kind ui.TicketKind, ago time.Duration) (string, error) {
 		w.last = code
 		w.mu.Unlock()
 	}
-	w.mu.Lock()
-	w.lastKind = kind
-	w.mu.Unlock()
 	return code, w.scanner.Send(code)
 }
 
@@ -172,8 +169,7 @@ func (w *World) SetPayBy(m ui.PayByMode) error {
 func (w *World) Status() ui.SimStatus {
 	w.mu.Lock()
 	st := ui.SimStatus{SandboxURL: w.publicURL + "/", ScannerPlugged: w.scanIn, RelayPlugged: w.relayIn, PayBy: w.mode,
-		LastCode: w.last, LastCodeKind: w.lastKind, RelayBoard: "lcus",
-		ScannerPath: w.scanner.Path(), RelayPath: w.relay.Path(), LedgerPath: w.cfg.Ledger.Path}
+		RelayBoard: "lcus"}
 	w.mu.Unlock()
 	st.RelayOn = w.relay.State(1)
 	for _, c := range w.relay.Timeline() {

@@ -45,6 +45,13 @@ type WorldOptions struct {
 	// Logger receives the sandbox's log and, unless Open is given its
 	// own, the lane's; nil discards them.
 	Logger *slog.Logger
+	// Printer, 58 or 80, adds a receipt printer of that paper width (a
+	// Printer emulator on a pty, [printer] in the config) and makes the
+	// site a VAT-registered one (5 % VAT, a TRN), so receipts are
+	// simplified tax invoices; 0: no printer.
+	Printer int
+	// AutoPrint prints every paid exit's receipt (printer.auto_print).
+	AutoPrint bool
 }
 
 // World is everything around a simulated lane: the PayBy sandbox (and
@@ -62,6 +69,7 @@ type World struct {
 	proxy     *payByProxy
 	scanner   *Scanner
 	relay     *Relay
+	printer   *Printer // nil: no printer
 	issuer    *ticket.Signed
 	log       *slog.Logger
 	st        *station.Station
@@ -71,8 +79,8 @@ type World struct {
 	onFrame atomic.Pointer[func()]
 
 	mu       sync.Mutex
-	last     string // last valid code presented
-	lastKind ui.TicketKind
+	receipts []Printout // printed receipts, oldest first
+	last     string     // last valid code presented, for "already used"
 	scanIn   bool
 	relayIn  bool
 	mode     ui.PayByMode
@@ -161,6 +169,11 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 	if w.relay, err = NewRelay("lcus", RelayOptions{OnFrame: func(Frame) { w.relayFrame() }}); err != nil {
 		return nil, err
 	}
+	if o.Printer != 0 {
+		if w.printer, err = NewPrinter(PrinterOptions{Width: o.Printer, OnPrintout: w.printout}); err != nil {
+			return nil, err
+		}
+	}
 	if w.issuer, err = ticket.NewSigned("SIM", tkey, ticket.DefaultTolerance); err != nil {
 		return nil, err
 	}
@@ -169,6 +182,11 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 		return nil, err
 	}
 	text := fmt.Sprintf(simConfig, "http://"+w.proxy.Addr()+sandbox.APIPrefix, w.scanner.Path(), w.relay.Path())
+	if w.printer != nil {
+		text = strings.Replace(text, "[ticket]\n", simTaxSite+"[ticket]\n", 1)
+		text = strings.Replace(text, "[tariff]\n", "[tariff]\nvat_percent = 5\n", 1)
+		text += fmt.Sprintf(simPrinter, w.printer.Path(), w.printer.Width(), o.AutoPrint)
+	}
 	w.cfgPath = filepath.Join(w.dir, "sim.toml")
 	if err = os.WriteFile(w.cfgPath, []byte(text), 0o600); err != nil {
 		return nil, err
@@ -225,6 +243,66 @@ path = "lane.db"
 notice = "6s"
 opened = "8s"
 `
+
+// simTaxSite makes the simulated site VAT-registered (with a printer):
+// receipts are then simplified tax invoices.
+const simTaxSite = `address = "Simulation Boulevard, Dubai"
+tax_registration_number = "100000000000003"
+`
+
+// simPrinter is the [printer] section: port, width, auto_print.
+const simPrinter = `[printer]
+port = %q
+width = %d
+auto_print = %t
+timeout = "5s"
+`
+
+// printout keeps a receipt the emulator cut, and saves it beside the
+// ledger as text and PNG (receipt-NNN.txt, .png) for the developer.
+// The emulator delivers printouts one at a time, in order.
+func (w *World) printout(p Printout) {
+	w.mu.Lock()
+	n := len(w.receipts) + 1
+	w.mu.Unlock()
+	base := filepath.Join(w.dir, fmt.Sprintf("receipt-%03d", n))
+	err := os.WriteFile(base+".txt", []byte(p.Text), 0o600)
+	if err == nil {
+		var png []byte
+		if png, err = p.PNG(); err == nil {
+			err = os.WriteFile(base+".png", png, 0o600)
+		}
+	}
+	if err != nil {
+		w.log.Warn("sim: receipt not saved", "err", err)
+	} else {
+		w.log.Info("sim: receipt printed", "file", base+".txt")
+	}
+	w.mu.Lock()
+	w.receipts = append(w.receipts, p)
+	w.mu.Unlock()
+}
+
+// Printer is the receipt-printer emulator (nil without WorldOptions.Printer).
+func (w *World) Printer() *Printer { return w.printer }
+
+// Receipts returns the receipts printed so far, oldest first.
+func (w *World) Receipts() []Printout {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Printout(nil), w.receipts...)
+}
+
+// LastReceipt is the text of the last receipt printed ("": none yet), as
+// the emulator renders it.
+func (w *World) LastReceipt() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.receipts) == 0 {
+		return ""
+	}
+	return w.receipts[len(w.receipts)-1].Text
+}
 
 // publicAddr replaces an unspecified listen address (0.0.0.0, ::) with
 // the machine's first LAN IPv4 address, so a phone can reach the QR's URL.
@@ -316,6 +394,9 @@ func (w *World) Close() error {
 	}
 	if w.relay != nil {
 		w.relay.Close()
+	}
+	if w.printer != nil {
+		w.printer.Close()
 	}
 	if w.temp && w.dir != "" {
 		os.RemoveAll(w.dir)

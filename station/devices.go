@@ -93,12 +93,16 @@ func (d *devices) send(f func(*lane.Runner)) {
 	}
 }
 
-// onEvent turns the links' events into the lane's device and loop events.
+// onEvent turns the links' events into the lane's device and loop events
+// (the receipt printer's link reports here too, as lane.DevPrinter).
 func (d *devices) onEvent(ev serialport.Event) {
 	dev := lane.DevRelay
-	if ev.Device == "loop" {
+	switch ev.Device {
+	case "loop":
 		dev = lane.DevLoop
-	} else {
+	case "printer":
+		dev = lane.DevPrinter
+	default:
 		d.relaySeen.Store(true)
 	}
 	switch ev.Kind {
@@ -128,13 +132,17 @@ func (d *devices) onScan(r *lane.Runner, ev scanner.Event) {
 
 // Names of the devices' parts (Station.Running).
 const (
-	partRelayLink = "relay link"
-	partLoopLink  = "loop link"
+	partRelayLink   = "relay link"
+	partLoopLink    = "loop link"
+	partPrinterLink = "printer link"
 )
 
 // linkPart reports whether a part is a link, which outlives the runner so
-// that the barrier can be halted through it.
-func linkPart(name string) bool { return name == partRelayLink || name == partLoopLink }
+// that the barrier can be halted through it (and a receipt printed at the
+// end completes).
+func linkPart(name string) bool {
+	return name == partRelayLink || name == partLoopLink || name == partPrinterLink
+}
 
 // run starts the devices' goroutines: the inputs (scanner, loop, device
 // events, the relay watch) end with inputs, the links (which close their

@@ -1,12 +1,15 @@
 // Package station assembles one exit lane from a config: it opens the
 // ledger, builds the ticket checker and tariff, the PayBy client (and the
-// optional notification listener), the relay barrier, the vehicle loop and
-// the scanner, and the lane.Runner that owns them.
+// optional notification listener), the relay barrier, the vehicle loop,
+// the scanner and the optional receipt printer, and the lane.Runner that
+// owns them.
 //
 // The adapters from lane's small interfaces to the real packages live
 // here, one file each: tickets.go (ticket), payments.go (payby),
-// journal.go (ledger), devices.go (barrier and scanner), notify.go (PayBy
-// notifications). Package lane imports none of them; "exitlane run", the
+// devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
+// notify.go (PayBy notifications), site.go and replicate.go (the site
+// store); the ledger needs none, since *ledger.DB implements lane.Journal
+// with lane's own types. Package lane imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
@@ -45,6 +48,9 @@ type Options struct {
 	LoopOpen serialport.OpenFunc
 	// ScannerOpen replaces opening the [scanner] port.
 	ScannerOpen serialport.OpenFunc
+	// PrinterOpen replaces opening the [printer] port (used only when
+	// printer.port is set).
+	PrinterOpen serialport.OpenFunc
 	// ScanFilter, if set, sees every scanned code first, on the scanner's
 	// goroutine; true keeps the code from the lane. The display uses it
 	// for attendants' badges, which open the PIN pad instead of reaching
@@ -81,6 +87,7 @@ type Station struct {
 	db        *ledger.DB
 	r         *lane.Runner
 	dev       *devices
+	prt       *printer         // nil: no receipt printer
 	notify    *notifier        // nil: no notification listener
 	store     *sitestore.Store // nil: no site store
 	ship      *shipper
@@ -104,6 +111,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("lane", cfg.Site.Lane)
+	for _, w := range cfg.Warnings() {
+		log.Warn("config setting not applied", "warning", w)
+	}
 	s := &Station{log: log, opened: time.Now(), stopLimit: o.StopLimit}
 	if s.stopLimit <= 0 {
 		s.stopLimit = StopLimit
@@ -140,16 +150,25 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 			return nil, err
 		}
 	}
+	if s.prt, err = newPrinter(cfg, o, s.db, s.dev, log); err != nil {
+		return nil, err
+	}
+	var receipts lane.Receipts // nil without a printer (not a nil *printer)
+	if s.prt != nil {
+		receipts = s.prt
+	}
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
-		HaveLoop: s.dev.loop != nil,
+		HaveLoop: s.dev.loop != nil, AutoPrint: cfg.Printer.AutoPrint,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal, Receipts: receipts,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
+		// A receipt may wait for the one before it, then take its own time.
+		ReceiptTimeout: 2*cfg.Printer.Timeout + 5*time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -235,6 +254,9 @@ func (s *Station) Run(ctx context.Context) error {
 	defer linkCancel()
 	s.parts.goRun(partRunner, func() { s.r.Run(laneCtx) })
 	s.dev.run(laneCtx, linkCtx, s.r, &s.parts)
+	if s.prt != nil {
+		s.prt.run(laneCtx, linkCtx, &s.parts)
+	}
 	if s.notify != nil {
 		s.notify.serve(&s.parts)
 	}
@@ -305,8 +327,8 @@ func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
 // Running names the parts of a running or stopping lane that have not
 // ended: "lane runner" (with what it is busy with, e.g. "lane runner
 // (pulse)"), "notification listener", "relay link", "loop link", "loop",
-// "scanner", "device events", "relay watch", "site store shipper",
-// "barrier halt". A lane that
+// "scanner", "device events", "relay watch", "printer link", "printer
+// watch", "site store shipper", "barrier halt". A lane that
 // stopped cleanly has none.
 func (s *Station) Running() []string {
 	names := s.parts.names()
@@ -358,6 +380,9 @@ func (s *Station) release() error {
 			s.log.Warn("device ports left to the process exit (a link did not stop)")
 		} else {
 			s.dev.close()
+			if s.prt != nil {
+				s.prt.close()
+			}
 		}
 	}
 	if s.store != nil {

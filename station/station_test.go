@@ -169,6 +169,9 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	simtest.WaitFor(t, "QR 6", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
 	rig.Scanner.Send("CINEMA")
 	simtest.WaitFor(t, "validated pulse", 5*time.Second, func() bool { n, _ := rig.Pulses(); return n == 4 })
+	// The pulse may reach the relay before the runner publishes the
+	// snapshot of the step that sent it.
+	simtest.WaitFor(t, "validated exit on screen", 2*time.Second, func() bool { return r.Snapshot().Cause != lane.CauseNone })
 	if s := r.Snapshot(); s.Cause != lane.CauseValidation || s.Validation != "Cinema, 2 hours" {
 		t.Fatalf("after validation: cause %s validation %q", s.Cause, s.Validation)
 	}

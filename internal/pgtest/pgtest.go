@@ -164,9 +164,6 @@ func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
 // Dir is the cluster's directory (its log is Dir()/log).
 func (c *Cluster) Dir() string { return c.dir }
 
-// Port is the loopback TCP port.
-func (c *Cluster) Port() int { return c.port }
-
 // Log returns the server log (for a failing test's message).
 func (c *Cluster) Log() string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, "log"))

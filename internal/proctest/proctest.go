@@ -40,9 +40,10 @@ const maxReport = 64 << 10
 
 // Proc is a started process whose stderr is collected.
 type Proc struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	name string
+	t         testing.TB
+	cmd       *exec.Cmd
+	name      string
+	ownStderr bool // cmd.Stderr is the caller's file: nothing collected
 
 	mu     sync.Mutex
 	stderr bytes.Buffer
@@ -53,16 +54,23 @@ type Proc struct {
 }
 
 // Start starts cmd and collects its stderr (passing it on to cmd.Stderr
-// too, if set). The process is killed at the test's cleanup if it still
-// runs. A start that fails fails the test.
+// too, if set). When cmd.Stderr is an *os.File (a pipe the test reads
+// itself, a stream the child must see as its own) it is left as the
+// child's stderr: Stderr is then empty, and a goroutine dump goes to that
+// file. The process is killed at the test's cleanup if it still runs. A
+// start that fails fails the test.
 func Start(t testing.TB, cmd *exec.Cmd) *Proc {
 	t.Helper()
 	p := &Proc{t: t, cmd: cmd, name: name(cmd), more: make(chan struct{}), done: make(chan struct{})}
-	w := io.Writer(&stderrWriter{p})
-	if cmd.Stderr != nil {
-		w = io.MultiWriter(w, cmd.Stderr)
+	if _, ok := cmd.Stderr.(*os.File); ok {
+		p.ownStderr = true
+	} else {
+		w := io.Writer(&stderrWriter{p})
+		if cmd.Stderr != nil {
+			w = io.MultiWriter(w, cmd.Stderr)
+		}
+		cmd.Stderr = w
 	}
-	cmd.Stderr = w
 	if cmd.WaitDelay == 0 {
 		// A child that keeps the stderr pipe open must not hold Wait.
 		cmd.WaitDelay = DumpWait
@@ -184,6 +192,9 @@ func (p *Proc) Dump() string {
 			case <-time.After(DumpWait):
 			}
 		}
+	}
+	if p.ownStderr {
+		return "(stderr, with the goroutine dump, went to the test's own file)"
 	}
 	return Tail(p.Stderr(), maxReport)
 }
