@@ -39,12 +39,8 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &w, &h); err != nil || w < 320 || h < 240 {
@@ -72,14 +68,24 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, cancel := signalContext()
-	defer cancel()
+	// SIGINT or SIGTERM end ctx; the process exits at most exitLimit
+	// later, whatever still runs (stop.go).
+	stop := stopOnSignal(logger, exitLimit)
+	defer stop.release()
+	ctx := stop.ctx
 	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger, Printer: *printer, AutoPrint: *autoPrint})
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	defer world.Close() // the lane first, then the sandbox and the devices
+	defer func() {
+		// The lane first (within station.StopLimit), then the sandbox and
+		// the devices.
+		if err := world.Close(); err != nil {
+			logger.Error("lane did not stop cleanly", "err", err)
+		}
+	}()
+	stop.lane(world.Running)
 	badges := &badgeHook{}
 	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
 	if !*headless {
@@ -108,6 +114,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctl = nil
 	}
 	r := world.Runner()
+	done := stop.part("display")
 	err = runDisplay(ctx, world.Config(), logger, r, displayOptions{
 		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Badges: badges, Started: started,
 		OnReady: func(_ fyne.App, _ *ui.Station, panel *ui.SimPanel) {
@@ -121,6 +128,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			})
 		},
 	})
+	done()
 	world.OnRelayFrame(nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exitlane/exitlane/internal/proctest"
 )
 
 // "exitlane run --headless" under a Type=notify unit, as systemd starts
@@ -42,17 +44,9 @@ func TestRunNotifiesSystemd(t *testing.T) {
 	cmd := exec.Command(bin, "run", "--headless", "--config", cfg)
 	cmd.Env = append(os.Environ(), "LANG=en_US.UTF-8", "NOTIFY_SOCKET="+filepath.Join(dir, "n"), "WATCHDOG_USEC=400000",
 		fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd.Stderr = pw // the journal stream: the child's own stderr, read below
+	p := proctest.Start(t, cmd)
 	pw.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		<-done
-	}()
 	lines := make(chan string, 1000)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -93,14 +87,8 @@ func TestRunNotifiesSystemd(t *testing.T) {
 			t.Fatalf("notification %q while stopping", m)
 		}
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v", err)
-		}
-		done <- nil
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit after SIGTERM")
+	if err := p.Wait(stopWait); err != nil {
+		t.Fatalf("exit: %v", err)
 	}
 	n := 0
 	for l := range lines {

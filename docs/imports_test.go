@@ -2,7 +2,6 @@ package docs
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/exitlane/exitlane/internal/proctest"
 )
 
 const module = "github.com/exitlane/exitlane"
@@ -37,24 +38,27 @@ type listed struct {
 // goList lists the module's packages (test files left out).
 func goList(t *testing.T) []listed {
 	t.Helper()
-	pkgs, err := listModule()
-	if err != nil {
-		t.Fatal(err)
+	listOnce.Do(func() { listedPkgs, listErr = listModule(t) })
+	if listErr != nil {
+		t.Fatal(listErr)
 	}
-	return pkgs
+	return listedPkgs
 }
 
-// listModule runs go list once for the package's tests.
-var listModule = sync.OnceValues(func() ([]listed, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "list", "-json", "./...")
+// go list runs once for the package's tests.
+var (
+	listOnce   sync.Once
+	listedPkgs []listed
+	listErr    error
+)
+
+// listModule runs go list over the module (with a deadline: proctest).
+func listModule(t *testing.T) ([]listed, error) {
+	cmd := exec.Command("go", "list", "-json", "./...")
 	cmd.Dir = ".."
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := proctest.Output(t, cmd, 5*time.Minute)
 	if err != nil {
-		return nil, fmt.Errorf("go list: %v\n%s", err, stderr.String())
+		return nil, fmt.Errorf("go list: %v", err)
 	}
 	var pkgs []listed
 	dec := json.NewDecoder(bytes.NewReader(out))
@@ -75,7 +79,7 @@ var listModule = sync.OnceValues(func() ([]listed, error) {
 		return nil, fmt.Errorf("go list found %d packages: is it run in the module?", len(pkgs))
 	}
 	return pkgs, nil
-})
+}
 
 func rel(path string) string {
 	if path == module {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +73,8 @@ type Runner struct {
 	skew       atomic.Int64 // local clock minus PayBy's Date header, ns (0 unknown)
 	reconBusy  atomic.Bool
 	wg         sync.WaitGroup
+	flMu       sync.Mutex
+	inFlight   map[string]int // guarded by flMu: what the wg's goroutines do
 
 	outage outage // PayBy, for the log (runner goroutine only)
 }
@@ -129,6 +132,8 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		pings:   make(chan struct{}),
 		stopped: make(chan struct{}),
 		subs:    map[int]chan Snapshot{},
+
+		inFlight: map[string]int{},
 	}
 	r.last = m.Snapshot(d.Now())
 	r.last.Ready = false
@@ -300,7 +305,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			r.goCheck(ctx, c)
 		case CheckValidation:
 			now := r.d.Now()
-			r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+			r.async(ctx, "check validation", r.d.CheckTimeout, func(ctx context.Context) Event {
 				name, ok := r.d.Tickets.Validation(c.Code)
 				ev := Validated{Visit: c.Visit, Code: c.Code, Name: name, OK: ok, Attendant: c.Attendant}
 				if ok {
@@ -315,19 +320,19 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			})
 		case CreateOrder:
 			r.log.Info("create order", "visit", c.Visit, "merchant_order_no", c.Req.MerchantOrderNo, "fee_fils", int64(c.Req.Amount))
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "create order", r.d.Timeout, func(ctx context.Context) Event {
 				res, err := r.d.Payments.Create(ctx, c.Req)
 				r.failpoint("created")
 				return CreateResult{Visit: c.Visit, No: c.Req.MerchantOrderNo, Res: res, Err: err}
 			})
 		case GetOrder:
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "get order", r.d.Timeout, func(ctx context.Context) Event {
 				st, err := r.d.Payments.Get(ctx, c.No)
 				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourcePoll, Err: err}
 			})
 		case CancelOrder:
 			r.log.Info("cancel order", "visit", c.Visit, "merchant_order_no", c.No)
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "cancel order", r.d.Timeout, func(ctx context.Context) Event {
 				st, err := r.d.Payments.Cancel(ctx, c.No)
 				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourceCancel, Err: err}
 			})
@@ -348,7 +353,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			r.log.Info("pulse", "visit", c.Visit, "auth", c.Auth, "cause", c.Cause.String())
 			// The pulse is authorised and recorded: it must not be cut by a
 			// shutdown half-way.
-			r.async(context.WithoutCancel(ctx), r.d.PulseTimeout, func(ctx context.Context) Event {
+			r.async(context.WithoutCancel(ctx), "pulse", r.d.PulseTimeout, func(ctx context.Context) Event {
 				err := r.d.Gate.Open(ctx, c.Cause.String())
 				r.failpoint("pulsed")
 				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
@@ -358,7 +363,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				continue
 			}
 			r.log.Info("print receipt", "visit", c.Visit)
-			r.async(ctx, r.d.ReceiptTimeout, func(ctx context.Context) Event {
+			r.async(ctx, "print receipt", r.d.ReceiptTimeout, func(ctx context.Context) Event {
 				return ReceiptDone{Visit: c.Visit, Err: r.printReceipt(ctx, c.Visit)}
 			})
 		}
@@ -389,7 +394,7 @@ func (r *Runner) printReceipt(ctx context.Context, visit int64) error {
 func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 	now := r.d.Now()
 	p := r.m.Params()
-	r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+	r.async(ctx, "check ticket", r.d.CheckTimeout, func(ctx context.Context) Event {
 		ev := Checked{Visit: c.Visit}
 		if c.Lost {
 			ev.Ticket = TicketInfo{Format: FormatLost, Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
@@ -431,10 +436,13 @@ func (r *Runner) failpoint(name string) {
 }
 
 // async runs f in a goroutine with a timeout and feeds its event back.
-func (r *Runner) async(ctx context.Context, timeout time.Duration, f func(context.Context) Event) {
+// name says what it does while it runs (InFlight).
+func (r *Runner) async(ctx context.Context, name string, timeout time.Duration, f func(context.Context) Event) {
 	r.wg.Add(1)
+	end := r.begin(name)
 	go func() {
 		defer r.wg.Done()
+		defer end()
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		ev := f(cctx)
 		cancel()
@@ -443,6 +451,38 @@ func (r *Runner) async(ctx context.Context, timeout time.Duration, f func(contex
 		case <-r.stopped:
 		}
 	}()
+}
+
+// begin counts name among the operations in flight until the returned
+// function is called.
+func (r *Runner) begin(name string) (end func()) {
+	r.flMu.Lock()
+	r.inFlight[name]++
+	r.flMu.Unlock()
+	return func() {
+		r.flMu.Lock()
+		if r.inFlight[name]--; r.inFlight[name] <= 0 {
+			delete(r.inFlight, name)
+		}
+		r.flMu.Unlock()
+	}
+}
+
+// InFlight names the operations the runner's goroutines are busy with
+// (a PayBy call, a ticket check, a pulse, a reconcile pass), sorted; the
+// log of a stop that overran its limit says which.
+func (r *Runner) InFlight() []string {
+	r.flMu.Lock()
+	defer r.flMu.Unlock()
+	out := make([]string, 0, len(r.inFlight))
+	for name, n := range r.inFlight {
+		if n > 1 {
+			name += " ×" + strconv.Itoa(n)
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // post feeds an event from outside (scanner, devices).
@@ -606,8 +646,10 @@ func (r *Runner) reconcile(ctx context.Context) {
 		return
 	}
 	r.wg.Add(1)
+	end := r.begin("reconcile")
 	go func() {
 		defer r.wg.Done()
+		defer end()
 		defer r.reconBusy.Store(false)
 		defer r.refreshUnresolved(ctx)
 		nos, err := r.d.Journal.Reconcilable(ctx, r.first)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/internal/proctest"
 	"github.com/exitlane/exitlane/money"
 	"github.com/exitlane/exitlane/receipt"
 	"github.com/exitlane/exitlane/serialport"
@@ -135,9 +136,7 @@ func decodeQR(t *testing.T, png []byte) string {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, zbar, "--raw", "-q", path).Output()
+	out, err := proctest.Output(t, exec.Command(zbar, "--raw", "-q", path), 20*time.Second)
 	if err != nil {
 		t.Fatalf("zbarimg: %v", err)
 	}

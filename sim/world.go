@@ -364,6 +364,15 @@ func (w *World) Run(ctx context.Context) error {
 
 var errNoLane = errors.New("sim: no lane open")
 
+// Running names the parts of the lane that have not stopped (see
+// station.Station.Running); none before Open.
+func (w *World) Running() []string {
+	if w.st == nil {
+		return nil
+	}
+	return w.st.Running()
+}
+
 // Close stops and closes the lane, then the sandbox, the proxy and the
 // emulators, and removes a temporary directory.
 func (w *World) Close() error {

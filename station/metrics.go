@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/exitlane/exitlane/config"
@@ -37,14 +36,12 @@ func (s *Station) openMetrics(cfg *config.Config, o Options, client bool) error 
 
 // runMetrics starts counting the snapshots' transitions and serving the
 // listener; both stop with ctx (the listener at stopMetrics).
-func (s *Station) runMetrics(ctx context.Context, wg *sync.WaitGroup) {
+func (s *Station) runMetrics(ctx context.Context) {
 	snaps, unsubscribe := s.r.Subscribe()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	s.parts.goRun(partMetrics, func() {
 		defer unsubscribe()
 		s.metrics.Watch(ctx, snaps)
-	}()
+	})
 	if s.mserv != nil {
 		s.mserv.Serve()
 		s.log.Info("metrics listener", "addr", s.mserv.Addr().String())

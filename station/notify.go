@@ -45,10 +45,10 @@ func newNotifier(cfg *config.Config, pub *rsa.PublicKey, ln net.Listener, r *lan
 	return &notifier{srv: &http.Server{Handler: count.Wrap(h), ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
 }
 
-// serve accepts notifications until shutdown.
-func (n *notifier) serve() {
+// serve accepts notifications until shutdown, in a part of p.
+func (n *notifier) serve(p *parts) {
 	n.served = true
-	go n.srv.Serve(n.ln)
+	p.goRun(partNotify, func() { n.srv.Serve(n.ln) })
 	n.log.Info("notification listener", "addr", n.ln.Addr().String())
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,19 +148,18 @@ func (p *printer) check(ctx context.Context) {
 	p.report(err)
 }
 
-// run starts the printer's goroutines, which end with ctx: the Link, and
-// a watch that reports a printer that never came up and checks the paper
-// of an idle one every printerCheck.
-func (p *printer) run(ctx context.Context, wg *sync.WaitGroup) {
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := p.link.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+// run starts the printer's goroutines as parts of p: the Link, which
+// ends with links (after the runner, which prints, has stopped), and a
+// watch, ending with inputs, that reports a printer that never came up
+// and checks the paper of an idle one every printerCheck.
+func (p *printer) run(inputs, links context.Context, parts *parts) {
+	parts.goRun(partPrinterLink, func() {
+		if err := p.link.Run(links); err != nil && !errors.Is(err, context.Canceled) {
 			p.log.Error("printer link stopped", "err", err)
 		}
-	}()
-	go func() {
-		defer wg.Done()
+	})
+	parts.goRun("printer watch", func() {
+		ctx := inputs
 		t := time.NewTimer(relayGrace)
 		defer t.Stop()
 		for first := true; ; first = false {
@@ -180,7 +178,7 @@ func (p *printer) run(ctx context.Context, wg *sync.WaitGroup) {
 			}
 			t.Reset(printerCheck)
 		}
-	}()
+	})
 }
 
 // close closes the printer's port.

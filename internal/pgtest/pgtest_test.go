@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/exitlane/exitlane/internal/proctest"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -119,10 +121,7 @@ func TestGuardCleansUpAfterTheTestDies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	p := proctest.Start(t, cmd) // killed at cleanup if still running
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(out).ReadString('\n')
@@ -134,18 +133,18 @@ func TestGuardCleansUpAfterTheTestDies(t *testing.T) {
 	case s := <-line:
 		f := strings.Fields(s)
 		if len(f) != 2 || f[0] == "error" {
-			t.Fatalf("helper: %q", s)
+			t.Fatalf("helper: %q\n%s", s, p.Stderr())
 		}
 		dir = f[0]
 		pid, _ = strconv.Atoi(f[1])
 	case <-time.After(startTimeout):
-		t.Fatal("helper did not start a cluster")
+		t.Fatalf("helper did not start a cluster; its goroutines (SIGQUIT) and stderr:\n%s", p.Dump())
 	}
 	if pid == 0 || !alive(pid) {
 		t.Fatalf("helper's postmaster %d not running", pid)
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
+	p.Signal(syscall.SIGKILL)
+	p.Wait(30 * time.Second)
 	deadline := time.Now().Add(20 * time.Second)
 	for alive(pid) || exists(dir) {
 		if time.Now().After(deadline) {
