@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/exitlane/exitlane/internal/proctest"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/metrics"
 	"github.com/exitlane/exitlane/payby"
@@ -170,7 +171,7 @@ func TestPrometheusExample(t *testing.T) {
 		t.Errorf("jobs %v, want %v", got, jobs)
 	}
 	if _, err := exec.LookPath("promtool"); err == nil {
-		out, err := exec.Command("promtool", "check", "config", promFile).CombinedOutput()
+		out, err := proctest.CombinedOutput(t, exec.Command("promtool", "check", "config", promFile), time.Minute)
 		if err != nil {
 			t.Errorf("promtool check config: %v\n%s", err, out)
 		}
@@ -294,9 +295,7 @@ func promtool(t *testing.T, path string) {
 		t.Logf("promtool not installed (apt-get install prometheus): %s checked without it", path)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "promtool", "check", "rules", path).CombinedOutput()
+	out, err := proctest.CombinedOutput(t, exec.Command("promtool", "check", "rules", path), time.Minute)
 	if err != nil {
 		t.Errorf("promtool check rules %s: %v\n%s", path, err, out)
 	}

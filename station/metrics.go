@@ -49,9 +49,9 @@ func (s *Station) runMetrics(ctx context.Context) {
 }
 
 // stopMetrics stops the listener, letting a scrape in flight finish.
-func (s *Station) stopMetrics() {
+func (s *Station) stopMetrics(d time.Duration) {
 	if s.mserv != nil {
-		s.mserv.Shutdown(2 * time.Second)
+		s.mserv.Shutdown(d)
 	}
 }
 

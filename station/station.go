@@ -302,11 +302,11 @@ const (
 
 // stop ends the parts in order, within the stop limit: the notification
 // listener first (notifications in flight still reach the runner), then
-// the runner, the inputs and the site store shipper (a pulse in progress
-// completes and is recorded), then the barrier's Halt (every relay off, read back where the
-// board can tell), then the links, which close their ports. It returns
-// once all have ended, or when the limit passes, naming what is still
-// running.
+// the runner, the inputs and the site store's shipper and listener (a
+// pulse in progress completes and is recorded), then the barrier's Halt
+// (every relay off, read back where the board can tell), the metrics
+// listener, and the links, which close their ports. It returns once all
+// have ended, or when the limit passes, naming what is still running.
 func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
 	start := time.Now()
 	deadline := start.Add(s.stopLimit)
@@ -333,7 +333,8 @@ func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
 		s.log.Info("relay off at stop")
 	})
 	s.parts.waitUntil(deadline, func(running map[string]int) bool { return running[partHalt] == 0 })
-	s.stopMetrics()
+	// A scrape in flight may finish, within the limit.
+	s.stopMetrics(min(2*time.Second, max(time.Until(deadline), 0)))
 	linkCancel()
 	s.parts.waitUntil(deadline, func(running map[string]int) bool { return len(running) == 0 })
 	if left := s.Running(); len(left) > 0 {
