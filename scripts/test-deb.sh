@@ -83,7 +83,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >ticket.key
 chown exitlane:exitlane ticket.key && chmod 600 ticket.key
 install -d -o root -g exitlane -m 750 payby
 exitlane payby keygen /root/keys >&2
-install -o exitlane -g exitlane -m 600 /root/keys/merchant_private.pem payby/merchant.key
+install -o exitlane -g exitlane -m 600 /root/keys/merchant_private.pem payby/merchant_private.pem
 install -o root -g exitlane -m 640 /root/keys/merchant_public.pem payby/payby.pub
 mkdir -p /etc/systemd/system/exitlane-lane.service.d
 if grep -q NOTIFY_SOCKET /usr/bin/exitlane; then
@@ -285,7 +285,7 @@ step "a technician's config"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >/etc/exitlane/ticket.key
 mkdir -p /etc/exitlane/payby
 exitlane payby keygen "$work/keys" >/dev/null 2>&1
-install -o exitlane -g exitlane -m 600 "$work/keys/merchant_private.pem" /etc/exitlane/payby/merchant.key
+install -o exitlane -g exitlane -m 600 "$work/keys/merchant_private.pem" /etc/exitlane/payby/merchant_private.pem
 install -o root -g exitlane -m 640 "$work/keys/merchant_public.pem" /etc/exitlane/payby/payby.pub
 chown exitlane:exitlane /etc/exitlane/ticket.key
 chmod 600 /etc/exitlane/ticket.key
