@@ -488,10 +488,6 @@ func (c *Config) validatePrinter(p *Problems) {
 	if c.Printer.Timeout < time.Second || c.Printer.Timeout > 30*time.Second {
 		p.add("printer.timeout: %s is not between 1s and 30s", c.Printer.Timeout)
 	}
-	// A tax invoice prints the rate as a whole percent (receipt.Receipt).
-	if c.Printer.Port != "" && c.Site.TRN != "" && c.Tariff.VATPercent%100 != 0 {
-		p.add("tariff.vat_percent: %s with a printer and site.tax_registration_number: the receipt's tax invoice prints whole VAT rates only", c.Tariff.VATPercent)
-	}
 }
 
 func (c *Config) validateLedger(p *Problems) {

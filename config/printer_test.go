@@ -64,6 +64,7 @@ func TestPrinterConfig(t *testing.T) {
 			},
 		},
 		{
+			// The receipt prints a fractional rate as written ("VAT 7.7%").
 			name: "a tax invoice with a VAT rate that is not whole",
 			edits: []string{
 				`port = ""                    # e.g. /dev/exitlane-printer`, `port = "/dev/exitlane-printer" #`,
@@ -71,7 +72,11 @@ func TestPrinterConfig(t *testing.T) {
 				`tax_registration_number = ""`, `tax_registration_number = "100123456700003"`,
 				"[tariff]\n", "[tariff]\nvat_percent = \"7.7\"\n",
 			},
-			want: []string{"tariff.vat_percent: 7.7% with a printer and site.tax_registration_number: the receipt's tax invoice prints whole VAT rates only"},
+			check: func(t *testing.T, c *Config) {
+				if c.Tariff.VATPercent != 770 || c.Site.TRN == "" || c.Printer.Port == "" {
+					t.Errorf("VAT %s, TRN %q, printer %q", c.Tariff.VATPercent, c.Site.TRN, c.Printer.Port)
+				}
+			},
 		},
 		{
 			name:  "a TRN that is not one",

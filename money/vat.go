@@ -9,9 +9,9 @@ import "math/bits"
 // minus it, so net and VAT always add up to gross. A rate of 0 or less
 // gives 0.
 //
-// It is the one VAT rounding of the lane: the tariff's quotes
-// (ticket.VATPart), the ledger's VAT on each payment, exit and refund,
-// and so the reports, which sum those.
+// It is the one VAT rounding of the lane: the tariff's quotes, the
+// receipts (receipt.Receipt.VAT), the ledger's VAT on each payment, exit
+// and refund, and so the reports and the site store, which sum those.
 func VATPart(gross Fils, rate int64) Fils {
 	if gross == 0 || rate <= 0 {
 		return 0

@@ -10,7 +10,8 @@
 //     32 columns (58 mm) or 48 columns (80 mm): site, lane, entry and exit
 //     times in the site's zone, stay, fee, validations, the PayBy order
 //     number and its QR, and, where the site has a tax registration number
-//     (TRN), a simplified tax invoice with the VAT included (VATIncluded);
+//     (TRN), a simplified tax invoice with the VAT included (money.VATPart,
+//     the lane's one VAT rounding);
 //   - Printer, which sends an encoded receipt over a serialport.Link,
 //     asks the printer for its paper status first and after (DLE EOT 4),
 //     and reports an empty roll, a silent printer or an unplugged one as
@@ -53,11 +54,12 @@ type Receipt struct {
 	// TRN is the supplier's tax registration number. When set, the
 	// receipt is headed "Simplified tax invoice", prints the TRN and
 	// splits the amount paid into the amount excluding VAT and the VAT at
-	// VATPercent.
+	// VATRate.
 	TRN string
-	// VATPercent is the VAT rate included in the tariff's prices, in
-	// percent (UAE: 5); used only with a TRN.
-	VATPercent int
+	// VATRate is the VAT rate included in the tariff's prices, in
+	// hundredths of a percent as the ledger books it (UAE: 500, 5 %);
+	// used only with a TRN.
+	VATRate int64
 
 	// Lane is this exit lane's code.
 	Lane string
@@ -123,8 +125,8 @@ func (r Receipt) Validate() error {
 			bad("validation %q: %v", v.Name, err)
 		}
 	}
-	if r.VATPercent < 0 || r.VATPercent > 100 {
-		bad("VAT %d%% is not 0-100", r.VATPercent)
+	if r.VATRate < 0 || r.VATRate > 10000 {
+		bad("VAT %s is not 0-100%%", ratePercent(r.VATRate))
 	}
 	if r.Stay < 0 {
 		bad("negative stay %v", r.Stay)
@@ -132,12 +134,22 @@ func (r Receipt) Validate() error {
 	return errors.Join(errs...)
 }
 
-// VAT is the VAT included in Paid at VATPercent (0 without a TRN).
+// VAT is the VAT included in Paid at VATRate (0 without a TRN):
+// money.VATPart, the rounding the ledger books and the reports sum, so a
+// receipt never says another VAT than the books.
 func (r Receipt) VAT() money.Fils {
 	if r.TRN == "" {
 		return 0
 	}
-	return VATIncluded(r.Paid, r.VATPercent)
+	return money.VATPart(r.Paid, r.VATRate)
+}
+
+// ratePercent writes a rate in hundredths of a percent as a percentage
+// with no trailing zeros: 500 "5%", 250 "2.5%", 1234 "12.34%".
+func ratePercent(rate int64) string {
+	s := money.Fils(rate).Decimal()
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "0"), ".0")
+	return s + "%"
 }
 
 // Paper widths, in millimetres.
@@ -276,7 +288,7 @@ func Encode(r Receipt, l Layout) ([]byte, error) {
 	if r.TRN != "" {
 		vat := r.VAT()
 		kv("Amount excl. VAT", (r.Paid - vat).String())
-		kv(fmt.Sprintf("VAT %d%% included", r.VATPercent), vat.String())
+		kv("VAT "+ratePercent(r.VATRate)+" included", vat.String())
 	}
 	d.Line(rule)
 

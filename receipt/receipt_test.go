@@ -25,18 +25,18 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func sample(withTRN bool) Receipt {
 	dubai, _ := time.LoadLocation("Asia/Dubai")
 	r := Receipt{
-		Site:       "Example Mall Garage",
-		SiteAr:     "مرآب مول المثال",
-		Merchant:   "Example Parking LLC",
-		Address:    "Sheikh Zayed Road, Dubai",
-		TRN:        "100123456700003",
-		VATPercent: 5,
-		Lane:       "X1",
-		Ticket:     "000042",
-		Entry:      time.Date(2024, 7, 1, 5, 15, 0, 0, time.UTC),
-		Exit:       time.Date(2024, 7, 1, 7, 47, 30, 0, time.UTC),
-		Zone:       dubai,
-		Stay:       2*time.Hour + 32*time.Minute + 30*time.Second,
+		Site:     "Example Mall Garage",
+		SiteAr:   "مرآب مول المثال",
+		Merchant: "Example Parking LLC",
+		Address:  "Sheikh Zayed Road, Dubai",
+		TRN:      "100123456700003",
+		VATRate:  500,
+		Lane:     "X1",
+		Ticket:   "000042",
+		Entry:    time.Date(2024, 7, 1, 5, 15, 0, 0, time.UTC),
+		Exit:     time.Date(2024, 7, 1, 7, 47, 30, 0, time.UTC),
+		Zone:     dubai,
+		Stay:     2*time.Hour + 32*time.Minute + 30*time.Second,
 		Validations: []Validation{
 			{Name: "Cinema, 2 hours"},
 			{Name: "Loyalty card", Off: money.MustParse("2.00")},
@@ -47,7 +47,7 @@ func sample(withTRN bool) Receipt {
 		OrderNo:    "GRG01-X1-000042-2",
 	}
 	if !withTRN {
-		r.TRN, r.VATPercent, r.SiteAr = "", 0, ""
+		r.TRN, r.VATRate, r.SiteAr = "", 0, ""
 	}
 	return r
 }
@@ -288,7 +288,7 @@ func TestEncodeVariants(t *testing.T) {
 		t.Error("raster image printed with NoImages")
 	}
 	// Errors: all at once, matching ErrInvalid.
-	_, err = Encode(Receipt{VATPercent: 101, Paid: -1}, Layout{Width: 76})
+	_, err = Encode(Receipt{VATRate: 10100, Paid: -1}, Layout{Width: 76})
 	if !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Encode of an empty receipt = %v", err)
 	}

@@ -1,77 +1,67 @@
 package receipt
 
 import (
-	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/exitlane/exitlane/money"
 )
 
-// The VAT rounding table: VAT-inclusive amounts, the VAT they contain
-// (gross × p / (100 + p)) and how it rounds to the fils, half up.
-func TestVATIncluded(t *testing.T) {
+// The receipt's VAT is money.VATPart at its rate in hundredths of a
+// percent (the ledger's rounding, station.TestReceiptAndLedgerVATAgree):
+// the table of VAT-inclusive amounts, the VAT they contain and how it
+// rounds to the fils, half up.
+func TestReceiptVAT(t *testing.T) {
 	cases := []struct {
-		gross   string
-		percent int
-		want    string
-		why     string
+		gross string
+		rate  int64
+		want  string
+		why   string
 	}{
-		{"0.00", 5, "0.00", "nothing paid"},
-		{"0.10", 5, "0.00", "0.476 fils rounds down"},
-		{"0.11", 5, "0.01", "0.524 fils rounds up"},
-		{"0.21", 5, "0.01", "exactly 1 fils"},
-		{"1.00", 5, "0.05", "4.762 fils"},
-		{"5.00", 5, "0.24", "23.810 fils"},
-		{"10.00", 5, "0.48", "47.619 fils"},
-		{"15.00", 5, "0.71", "71.429 fils"},
-		{"20.00", 5, "0.95", "95.238 fils"},
-		{"25.00", 5, "1.19", "119.048 fils"},
-		{"50.00", 5, "2.38", "238.095 fils"},
-		{"105.00", 5, "5.00", "exactly 500 fils"},
-		{"150.00", 5, "7.14", "714.286 fils"},
-		{"1000000.00", 5, "47619.05", "the largest amount: 4761904.762 fils"},
-		// 5% has no exact halves (gross/21); these rates do.
-		{"0.03", 20, "0.01", "0.5 fils rounds up (3/6)"},
-		{"0.09", 20, "0.02", "1.5 fils rounds up"},
-		{"0.01", 100, "0.01", "0.5 fils rounds up"},
-		{"0.05", 100, "0.03", "2.5 fils rounds up"},
-		{"0.11", 10, "0.01", "exactly 1 fils"},
-		{"0.16", 10, "0.01", "1.4545 fils"},
+		{"0.00", 500, "0.00", "nothing paid"},
+		{"0.10", 500, "0.00", "0.476 fils rounds down"},
+		{"0.11", 500, "0.01", "0.524 fils rounds up"},
+		{"0.21", 500, "0.01", "exactly 1 fils"},
+		{"15.00", 500, "0.71", "71.429 fils"},
+		{"20.00", 500, "0.95", "95.238 fils"},
+		{"105.00", 500, "5.00", "exactly 500 fils"},
+		{"1000000.00", 500, "47619.05", "the largest amount: 4761904.762 fils"},
+		{"0.03", 2000, "0.01", "0.5 fils rounds up (3/6)"},
+		{"0.05", 10000, "0.03", "2.5 fils rounds up"},
+		{"20.50", 250, "0.50", "2.5 %: 50 fils exactly"},
+		{"40.00", 770, "2.86", "7.7 %: 286.0 fils"},
 		{"12.50", 0, "0.00", "no VAT"},
-		{"-0.03", 20, "-0.01", "a negative amount rounds half away from zero"},
-		{"-15.00", 5, "-0.71", "a refund mirrors the payment"},
+		{"-15.00", 500, "-0.71", "a refund mirrors the payment"},
 	}
 	for _, c := range cases {
-		got := VATIncluded(money.MustParse(c.gross), c.percent)
-		if want := money.MustParse(c.want); got != want {
-			t.Errorf("VATIncluded(%s, %d%%) = %s, want %s (%s)", c.gross, c.percent, got.Decimal(), want.Decimal(), c.why)
+		r := Receipt{TRN: "100123456700003", VATRate: c.rate, Paid: money.MustParse(c.gross)}
+		if got, want := r.VAT(), money.MustParse(c.want); got != want {
+			t.Errorf("VAT of %s at %s = %s, want %s (%s)", c.gross, ratePercent(c.rate), got.Decimal(), want.Decimal(), c.why)
+		}
+		if got := r.VAT(); got != money.VATPart(r.Paid, c.rate) {
+			t.Errorf("VAT of %s at %d: %s, money.VATPart says %s", c.gross, c.rate, got, money.VATPart(r.Paid, c.rate))
+		}
+		r.TRN = ""
+		if r.VAT() != 0 {
+			t.Errorf("VAT without a TRN: %s", r.VAT())
 		}
 	}
 }
 
-// Against exact rational arithmetic for every amount up to AED 100 at the
-// UAE rate and at a rate with halves, and at the extremes of an int64.
-func TestVATIncludedExhaustive(t *testing.T) {
-	for _, p := range []int64{5, 20, 15} {
-		for g := int64(0); g <= 10000; g++ {
-			num, den := g*p, 100+p
-			want := num / den
-			if 2*(num%den) >= den {
-				want++
-			}
-			if got := VATIncluded(money.Fils(g), int(p)); got != money.Fils(want) {
-				t.Fatalf("VATIncluded(%d fils, %d%%) = %d, want %d", g, p, got, want)
-			}
-			if got := VATIncluded(money.Fils(-g), int(p)); got != money.Fils(-want) {
-				t.Fatalf("VATIncluded(%d fils, %d%%) = %d, want %d", -g, p, got, -want)
-			}
+// The rate prints as a percentage with no trailing zeros: the goldens'
+// "VAT 5% included", and a fractional rate as it is written in the
+// tariff.
+func TestReceiptVATRatePrinted(t *testing.T) {
+	for rate, want := range map[int64]string{500: "VAT 5% included", 250: "VAT 2.5% included", 770: "VAT 7.7% included",
+		1234: "VAT 12.34% included", 1000: "VAT 10% included", 50: "VAT 0.5% included"} {
+		r := Receipt{Site: "Garage", TRN: "100123456700003", VATRate: rate, Paid: 2050, Exit: time.Unix(1e9, 0)}
+		b, err := Encode(r, Layout{Width: Width80})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// No overflow at the ends: MaxInt64 = 21 × 439208192231179800 + 7.
-	if got, want := VATIncluded(math.MaxInt64, 5), money.Fils(439208192231179800); got != want {
-		t.Errorf("VATIncluded(MaxInt64, 5%%) = %d, want %d", got, want)
-	}
-	if got := VATIncluded(math.MinInt64, 5); got != -439208192231179800 {
-		t.Errorf("VATIncluded(MinInt64, 5%%) = %d", got)
+		if !strings.Contains(string(b), want) {
+			t.Errorf("rate %d: the receipt does not say %q", rate, want)
+		}
 	}
 }

@@ -28,7 +28,7 @@ func sampleReceipt(trn bool) receipt.Receipt {
 	r := receipt.Receipt{
 		Site: "Example Mall Garage", SiteAr: "مرآب مول المثال",
 		Merchant: "Example Parking LLC", Address: "Sheikh Zayed Road, Dubai",
-		TRN: "100123456700003", VATPercent: 5,
+		TRN: "100123456700003", VATRate: 500,
 		Lane: "X1", Ticket: "000042",
 		Entry: time.Date(2024, 7, 1, 5, 15, 0, 0, time.UTC), Exit: time.Date(2024, 7, 1, 7, 47, 30, 0, time.UTC),
 		Zone: dubai, Stay: 2*time.Hour + 32*time.Minute,
@@ -37,7 +37,7 @@ func sampleReceipt(trn bool) receipt.Receipt {
 		OrderNo: "GRG01-X1-000042-1",
 	}
 	if !trn {
-		r.TRN, r.VATPercent, r.SiteAr = "", 0, ""
+		r.TRN, r.VATRate, r.SiteAr = "", 0, ""
 	}
 	return r
 }

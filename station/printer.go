@@ -118,10 +118,11 @@ func (p *printer) Print(ctx context.Context, visit int64) error {
 func (p *printer) receipt(x ledger.ExitReceipt) receipt.Receipt {
 	s := p.cfg.Site
 	r := receipt.Receipt{
-		Site: s.Name, Merchant: s.Merchant, Address: s.Address, TRN: s.TRN,
-		// A whole percent: config refuses another rate with a TRN.
-		VATPercent: int(x.VATRate / 100),
-		Lane:       s.Lane, Ticket: x.Serial, Lost: x.Lost, Entry: x.Entry, Exit: x.Exit, Zone: s.Location,
+		Site: s.Name, SiteAr: s.NameAr, Merchant: s.Merchant, Address: s.Address, TRN: s.TRN,
+		// The rate the exit was booked at, so the receipt's VAT is the
+		// ledger's (money.VATPart of the same amount at the same rate).
+		VATRate: x.VATRate,
+		Lane:    s.Lane, Ticket: x.Serial, Lost: x.Lost, Entry: x.Entry, Exit: x.Exit, Zone: s.Location,
 		Fee: x.Fee, PaidBefore: x.PaidBefore, Paid: x.Paid, OrderNo: x.OrderNo,
 	}
 	if x.Lost {

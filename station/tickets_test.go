@@ -51,7 +51,7 @@ func TestTicketsClassAndVAT(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q.Due != c.due || q.VATRate != 500 || q.VAT != ticket.VATPart(c.due, 500) || q.Net != c.due-q.VAT || q.VAT == 0 {
+		if q.Due != c.due || q.VATRate != 500 || q.VAT != money.VATPart(c.due, 500) || q.Net != c.due-q.VAT || q.VAT == 0 {
 			t.Errorf("class %q: quote %+v", c.class, q)
 		}
 		if c.class != "" && !strings.Contains(q.Table, "motorcycle") {

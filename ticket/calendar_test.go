@@ -615,7 +615,7 @@ func TestVATPart(t *testing.T) {
 		{2000, 0, 0},
 		{money.Fils(1<<63 - 1), 500, money.Fils((1<<63 - 1) / 21)}, // 439208192231179800.33: no overflow
 	} {
-		if got := VATPart(c.gross, c.rate); got != c.want {
+		if got := money.VATPart(c.gross, int64(c.rate)); got != c.want {
 			t.Errorf("VAT of %d at %s: %d, want %d", c.gross, c.rate, got, c.want)
 		}
 	}

@@ -271,12 +271,3 @@ func (p *Percent) UnmarshalTOML(v any) error {
 	}
 	return fmt.Errorf("percent %v: write it like 5 or \"7.7\"", v)
 }
-
-// VATPart is the VAT included in a VAT-inclusive amount at rate:
-// gross × rate / (100 % + rate), rounded to the nearest fils, halves up
-// (away from zero for a negative amount). The net is gross minus it. It
-// is money.VATPart, the lane's one VAT rounding, which the ledger also
-// applies to each payment.
-func VATPart(gross money.Fils, rate Percent) money.Fils {
-	return money.VATPart(gross, int64(rate))
-}

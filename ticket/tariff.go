@@ -629,7 +629,7 @@ func (t *Tariff) Quote(s Stay) (Quote, error) {
 	default:
 		q.Due = fee
 	}
-	q.VAT = VATPart(q.Due, t.VATPercent)
+	q.VAT = money.VATPart(q.Due, int64(t.VATPercent))
 	q.Net = q.Due - q.VAT
 	if t.VATPercent > 0 && q.Due > 0 {
 		step("VAT %s included: %s (net %s)", t.VATPercent, q.VAT, q.Net)
