@@ -157,17 +157,19 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 			refused = r.Refused.String()
 		}
 		return a.exec(ctx, `INSERT INTO visits (site, lane, visit, started_at, ticket_id, serial, format, entry_at, signed, lost,
-			fee, paid_before, due, free, refused, override, attendant, reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			fee, paid_before, due, free, refused, override, attendant, reason, class, vat_rate, vat)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 			a.site, a.lane, r.Visit, r.At.UTC(), r.TicketID, r.Ticket.Serial, r.Ticket.Format, ts(r.Ticket.Entry), r.Ticket.Signed, r.Ticket.Lost,
-			int64(r.Quote.Fee), int64(r.Quote.Paid), int64(r.Quote.Due), r.Quote.Free, refused, r.Override, r.Attendant, r.Reason)
+			int64(r.Quote.Fee), int64(r.Quote.Paid), int64(r.Quote.Due), r.Quote.Free, refused, r.Override, r.Attendant, r.Reason,
+			r.Ticket.Class, r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
 	case lane.VisitEndRec:
 		return a.exec(ctx, `UPDATE visits SET ended_at = $4, outcome = $5 WHERE site = $1 AND lane = $2 AND visit = $3`,
 			a.site, a.lane, r.Visit, r.At.UTC(), r.Outcome)
 	case lane.ValidationRec:
-		return a.exec(ctx, `UPDATE visits SET validation = $4, validation_name = $5, fee = $6, due = $7
+		return a.exec(ctx, `UPDATE visits SET validation = $4, validation_name = $5, fee = $6, due = $7, vat_rate = $8, vat = $9
 			WHERE site = $1 AND lane = $2 AND visit = $3`,
-			a.site, a.lane, r.Visit, r.Code, r.Name, int64(r.Quote.Fee), int64(r.Quote.Due))
+			a.site, a.lane, r.Visit, r.Code, r.Name, int64(r.Quote.Fee), int64(r.Quote.Due),
+			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
 	case lane.OrderRec:
 		return a.order(ctx, r)
 	case lane.StatusRec:
@@ -251,8 +253,8 @@ type orderStatus struct {
 
 func (a applier) order(ctx context.Context, r lane.OrderRec) error {
 	if err := a.exec(ctx, `INSERT INTO orders (site, merchant_order_no, lane, visit, ticket_id, order_key, attempt, amount,
-		created_at, expire_at, status, status_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $9)`,
-		a.site, r.No, a.lane, r.Visit, r.TicketID, r.Key, r.Attempt, int64(r.Amount), r.At.UTC(), r.Expire.UTC()); err != nil {
+		created_at, expire_at, status, status_at, vat_rate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $9, $11)`,
+		a.site, r.No, a.lane, r.Visit, r.TicketID, r.Key, r.Attempt, int64(r.Amount), r.At.UTC(), r.Expire.UTC(), r.VATRate); err != nil {
 		return err
 	}
 	// Statuses another lane reported before this lane's order arrived
@@ -311,12 +313,13 @@ func (a applier) status(ctx context.Context, r lane.StatusRec) error {
 	return a.fold(ctx, r.No, o)
 }
 
-// fold moves an order to status o (the ledger's rules).
+// fold moves an order to status o (the ledger's rules). A payment is
+// booked with its VAT at the order's rate, as the ledger books it.
 func (a applier) fold(ctx context.Context, no string, o orderStatus) error {
 	var cur, ticket string
-	var amount int64
-	if err := a.tx.QueryRow(ctx, `SELECT status, amount, ticket_id FROM orders WHERE site = $1 AND merchant_order_no = $2 FOR UPDATE`,
-		a.site, no).Scan(&cur, &amount, &ticket); err != nil {
+	var amount, rate int64
+	if err := a.tx.QueryRow(ctx, `SELECT status, amount, ticket_id, vat_rate FROM orders WHERE site = $1 AND merchant_order_no = $2 FOR UPDATE`,
+		a.site, no).Scan(&cur, &amount, &ticket, &rate); err != nil {
 		return err
 	}
 	if cur == o.status || cur == statusPaid {
@@ -338,8 +341,9 @@ func (a applier) fold(ctx context.Context, no string, o orderStatus) error {
 		}
 		paidAt = at.UTC()
 	}
-	if err := a.exec(ctx, `UPDATE orders SET status = $3, payby_status = $4, status_at = $5, paid = $6, paid_at = $7
-		WHERE site = $1 AND merchant_order_no = $2`, a.site, no, o.status, o.paybyStatus, o.at.UTC(), paid, paidAt); err != nil {
+	if err := a.exec(ctx, `UPDATE orders SET status = $3, payby_status = $4, status_at = $5, paid = $6, paid_at = $7, vat = $8
+		WHERE site = $1 AND merchant_order_no = $2`, a.site, no, o.status, o.paybyStatus, o.at.UTC(), paid, paidAt,
+		int64(money.VATPart(money.Fils(paid), rate))); err != nil {
 		return err
 	}
 	if o.status == statusPaid && ticket != "" {
@@ -415,9 +419,9 @@ func (a applier) exit(ctx context.Context, r lane.ExitRec) error {
 	}
 	var id int64
 	if err := a.tx.QueryRow(ctx, `INSERT INTO exits (site, lane, visit, ticket_id, at, cause, amount, merchant_order_no,
-		attendant, reason, override, auth) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		attendant, reason, override, auth, vat_rate, vat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 		a.site, a.lane, r.Visit, r.TicketID, r.At.UTC(), r.Cause.String(), int64(r.Amount), r.No,
-		r.Attendant, r.Reason, r.Override, r.Auth).Scan(&id); err != nil {
+		r.Attendant, r.Reason, r.Override, r.Auth, r.VATRate, int64(money.VATPart(r.Amount, r.VATRate))).Scan(&id); err != nil {
 		return err
 	}
 	if r.No != "" {
@@ -562,9 +566,17 @@ func (a applier) refund(ctx context.Context, r lane.RefundRec) error {
 	err := a.tx.QueryRow(ctx, `SELECT status FROM refunds WHERE site = $1 AND refund_no = $2 FOR UPDATE`, a.site, r.RefundNo).Scan(&cur)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		if err := a.exec(ctx, `INSERT INTO refunds (site, refund_no, lane, merchant_order_no, amount, at, attendant, reason, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			a.site, r.RefundNo, a.lane, r.No, int64(r.Amount), r.At.UTC(), r.Attendant, r.Reason, string(r.Status)); err != nil {
+		// Its VAT at the rate of the order refunded (0 if that order is
+		// not here, as the lane's ledger books it).
+		var rate int64
+		if err := a.tx.QueryRow(ctx, `SELECT vat_rate FROM orders WHERE site = $1 AND merchant_order_no = $2`,
+			a.site, r.No).Scan(&rate); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if err := a.exec(ctx, `INSERT INTO refunds (site, refund_no, lane, merchant_order_no, amount, at, attendant, reason, status, vat)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.site, r.RefundNo, a.lane, r.No, int64(r.Amount), r.At.UTC(), r.Attendant, r.Reason, string(r.Status),
+			int64(money.VATPart(r.Amount, rate))); err != nil {
 			return err
 		}
 	case err != nil:

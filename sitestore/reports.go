@@ -32,7 +32,10 @@ func (t Takings) LaneIDs() []string {
 // Takings counts visits, exits by cause, money collected, refunded and
 // owed, and openings in [from, to), by lane (the lane.Totals a lane's
 // reports show, with the same rules as its ledger). A payment counts at
-// the lane that took it, and so does its refund.
+// the lane that took it, and so does its refund. VAT is summed as the
+// lanes' ledgers sum it: each payment's, exit's and refund's VAT as
+// booked (money.VATPart at the rate its price included, migration 004),
+// never a rounding of a total, and Net is Collected less VAT.
 func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error) {
 	t := Takings{From: from, To: to, Lanes: map[string]lane.Totals{},
 		Site: lane.Totals{From: from, To: to, ByCause: map[lane.Cause]lane.CauseTotal{}}}
@@ -46,17 +49,18 @@ func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error
 		}
 		return l
 	}
-	// Each query's rows are (lane, cause or "", count, amount).
+	// Each query's rows are (lane, cause or "", count, amount, VAT).
 	queries := []struct {
 		sql string
-		add func(l *lane.Totals, cause string, n int, amount money.Fils)
+		add func(l *lane.Totals, cause string, n int, amount, vat money.Fils)
 	}{
-		{`SELECT lane, '', count(*), 0 FROM visits WHERE site = $1 AND started_at >= $2 AND started_at < $3 AND refused = ''
+		{`SELECT lane, '', count(*), 0, 0 FROM visits WHERE site = $1 AND started_at >= $2 AND started_at < $3 AND refused = ''
 			GROUP BY lane`,
-			func(l *lane.Totals, _ string, n int, _ money.Fils) { l.Visits += n }},
-		{`SELECT lane, cause, count(*), COALESCE(sum(amount), 0) FROM exits WHERE site = $1 AND at >= $2 AND at < $3 AND state <> 'void'
+			func(l *lane.Totals, _ string, n int, _, _ money.Fils) { l.Visits += n }},
+		{`SELECT lane, cause, count(*), COALESCE(sum(amount), 0), COALESCE(sum(vat), 0) FROM exits
+			WHERE site = $1 AND at >= $2 AND at < $3 AND state <> 'void'
 			GROUP BY lane, cause`,
-			func(l *lane.Totals, cause string, n int, a money.Fils) {
+			func(l *lane.Totals, cause string, n int, a, vat money.Fils) {
 				var c lane.Cause
 				if err := c.UnmarshalText([]byte(cause)); err != nil {
 					c = lane.CauseNone
@@ -64,22 +68,31 @@ func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error
 				ct := l.ByCause[c]
 				ct.Count += n
 				ct.Amount += a
+				ct.VAT += vat
 				l.ByCause[c] = ct
 				l.Exits += n
 				if c == lane.CauseUnableToCollect {
 					l.Owed += a
 				}
 			}},
-		{`SELECT lane, '', count(*), 0 FROM barrier_events WHERE site = $1 AND at >= $2 AND at < $3 AND exit_id IS NULL AND state <> 'failed'
+		{`SELECT lane, '', count(*), 0, 0 FROM barrier_events WHERE site = $1 AND at >= $2 AND at < $3 AND exit_id IS NULL AND state <> 'failed'
 			GROUP BY lane`,
-			func(l *lane.Totals, _ string, n int, _ money.Fils) { l.Openings += n }},
-		{`SELECT lane, '', count(*), COALESCE(sum(paid), 0) FROM orders WHERE site = $1 AND paid > 0 AND paid_at >= $2 AND paid_at < $3
+			func(l *lane.Totals, _ string, n int, _, _ money.Fils) { l.Openings += n }},
+		{`SELECT lane, '', count(*), COALESCE(sum(paid), 0), COALESCE(sum(vat), 0) FROM orders
+			WHERE site = $1 AND paid > 0 AND paid_at >= $2 AND paid_at < $3
 			GROUP BY lane`,
-			func(l *lane.Totals, _ string, _ int, a money.Fils) { l.Collected += a }},
-		{`SELECT o.lane, '', count(*), COALESCE(sum(r.amount), 0) FROM refunds r
+			func(l *lane.Totals, _ string, _ int, a, vat money.Fils) {
+				l.Collected += a
+				l.VAT += vat
+				l.Net = l.Collected - l.VAT
+			}},
+		{`SELECT o.lane, '', count(*), COALESCE(sum(r.amount), 0), COALESCE(sum(r.vat), 0) FROM refunds r
 			JOIN orders o ON o.site = r.site AND o.merchant_order_no = r.merchant_order_no
 			WHERE r.site = $1 AND r.status = 'done' AND r.at >= $2 AND r.at < $3 GROUP BY o.lane`,
-			func(l *lane.Totals, _ string, _ int, a money.Fils) { l.Refunded += a }},
+			func(l *lane.Totals, _ string, _ int, a, vat money.Fils) {
+				l.Refunded += a
+				l.RefundedVAT += vat
+			}},
 	}
 	b := &pgx.Batch{}
 	for _, q := range queries {
@@ -87,13 +100,13 @@ func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error
 			for rows.Next() {
 				var id, cause string
 				var n int
-				var amount int64
-				if err := rows.Scan(&id, &cause, &n, &amount); err != nil {
+				var amount, vat int64
+				if err := rows.Scan(&id, &cause, &n, &amount, &vat); err != nil {
 					return err
 				}
 				l, site := at(id), t.Site
-				q.add(&l, cause, n, money.Fils(amount))
-				q.add(&site, cause, n, money.Fils(amount))
+				q.add(&l, cause, n, money.Fils(amount), money.Fils(vat))
+				q.add(&site, cause, n, money.Fils(amount), money.Fils(vat))
 				t.Lanes[id], t.Site = l, site
 			}
 			return rows.Err()
