@@ -168,44 +168,17 @@ func (s *Store) Unresolved(ctx context.Context) ([]Unresolved, error) {
 	return out, nil
 }
 
-// IncidentKind names a conflict between lanes.
-type IncidentKind string
+// IncidentKind names a conflict between lanes (declared by lane, which
+// the admin screens read it through).
+type IncidentKind = lane.IncidentKind
 
 const (
-	// IncidentDoubleExit: a ticket exited at two lanes (one decided
-	// offline). Lane and Visit are the exit that came second to the store.
-	IncidentDoubleExit IncidentKind = "double_exit"
-	// IncidentDoublePayment: a ticket paid by an order whose lane did not
-	// count an earlier payment of the ticket. No is that order; Refund is
-	// the surplus proposed for refund.
-	IncidentDoublePayment IncidentKind = "double_payment"
+	IncidentDoubleExit    = lane.IncidentDoubleExit
+	IncidentDoublePayment = lane.IncidentDoublePayment
 )
 
 // Incident is one conflict found while applying the lanes' records.
-type Incident struct {
-	ID     int64
-	Kind   IncidentKind
-	Ticket string
-
-	Lane   string
-	Visit  int64
-	At     time.Time
-	Amount money.Fils
-	No     string
-
-	OtherLane   string
-	OtherVisit  int64
-	OtherAt     time.Time
-	OtherAmount money.Fils // double_payment: what the earlier orders were paid
-	OtherNo     string
-
-	Refund money.Fils // proposed refund of No
-
-	FoundAt    time.Time
-	ResolvedAt time.Time // zero while open
-	ResolvedBy string
-	Resolution string
-}
+type Incident = lane.Incident
 
 // Incidents lists the site's incidents, oldest first; openOnly leaves out
 // the resolved ones.

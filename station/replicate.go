@@ -13,23 +13,8 @@ import (
 )
 
 // StoreHealth is the site store as this lane sees it, for the admin status
-// screen and the logs.
-type StoreHealth struct {
-	// Configured: the lane has a [site_store]; the rest is meaningless
-	// without one.
-	Configured bool
-	// Up: the last call to the store succeeded.
-	Up bool
-	// Since is when the store was last found up or down.
-	Since time.Time
-	// Shipped is the store's last seq of this lane; Behind how many
-	// records of the ledger it has not received yet.
-	Shipped, Behind int64
-	// Stopped: shipping stopped for good (a seq conflict or a schema this
-	// exitlane does not know); an engineer must look (LastErr).
-	Stopped bool
-	LastErr string
-}
+// screen and the logs (lane.StoreHealth).
+type StoreHealth = lane.StoreHealth
 
 // Shipping parameters.
 const (
@@ -38,7 +23,8 @@ const (
 	shipIdle      = 5 * time.Second  // a look at the outbox without a nudge
 	backoffFirst  = 200 * time.Millisecond
 	backoffMax    = 10 * time.Second
-	replayLogRows = 1000 // a replay logs its progress every this many rows
+	replayLogRows = 1000        // a replay logs its progress every this many rows
+	healthTimeout = time.Second // the ledger's last seq, for Health
 )
 
 // shipper sends the ledger's outbox to the site store in order: from the
@@ -73,11 +59,20 @@ func (sh *shipper) nudge() {
 	}
 }
 
-// Health returns the shipper's view of the store.
+// Health returns the shipper's view of the store, with the rows behind
+// counted now from the ledger's outbox (its last seq less the last one
+// the store confirmed), as the metrics count the backlog: while the store
+// is down the shipper does not run and its own figure would stand still.
 func (sh *shipper) Health() StoreHealth {
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return sh.h
+	h := sh.h
+	sh.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), healthTimeout)
+	defer cancel()
+	if last, err := sh.db.OutboxSeq(ctx); err == nil {
+		h.Behind = max(last-h.Shipped, 0)
+	}
+	return h
 }
 
 // run ships until ctx ends.

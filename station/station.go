@@ -232,6 +232,16 @@ func (s *Station) StoreHealth() StoreHealth {
 	return s.ship.Health()
 }
 
+// Incidents lists the site's open incidents from the site store (none
+// without one), for the admin status screen: a call to the store, so not
+// on a UI goroutine.
+func (s *Station) Incidents(ctx context.Context) ([]lane.Incident, error) {
+	if s.store == nil {
+		return nil, nil
+	}
+	return s.store.Incidents(ctx, true)
+}
+
 // Store is the site store (nil: none), for reports and tests.
 func (s *Station) Store() *sitestore.Store { return s.store }
 
