@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"image/color"
 	"log/slog"
 	"slices"
@@ -217,14 +218,16 @@ func (k *Kiosk) hideCancelled() {
 	k.cancelShown, k.cancelStop = false, nil
 }
 
-// do submits a lane action without blocking the Fyne goroutine.
-func (k *Kiosk) do(a lane.Action) {
+// do submits a lane action without blocking the Fyne goroutine. A
+// refusal is logged unless it is one of quiet (an answer the screen
+// already shows, such as lane.ErrNotNow for a receipt already printing).
+func (k *Kiosk) do(a lane.Action, quiet ...error) {
 	k.actions.Add(1)
 	go func() {
 		defer k.actions.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), k.opt.ActionTimeout)
 		defer cancel()
-		if err := k.act.Do(ctx, a); err != nil {
+		if err := k.act.Do(ctx, a); err != nil && !slices.ContainsFunc(quiet, func(q error) bool { return errors.Is(err, q) }) {
 			k.log.Warn("kiosk action refused", "action", lane.ActionName(a), "err", err)
 		}
 	}()
@@ -652,11 +655,49 @@ func (k *Kiosk) openingScreen() fyne.CanvasObject {
 		objs = append(objs, k.text(k.tr.T(sub), sz.body, false, colForeground))
 	}
 	objs = append(objs, k.vgap(sz.body*2), k.both(action, sz.title*0.8, true, colPrimary))
-	if s.State == lane.Open {
+	r := k.receipt()
+	// A small panel has no room for the farewell and a receipt line.
+	if s.State == lane.Open && (r == nil || !k.compact()) {
 		objs = append(objs, k.text(k.tr.T("open.hint"), sz.body, false, colMuted))
+	}
+	if r != nil {
+		objs = append(objs, k.vgap(sz.body), r)
 	}
 	objs = append(objs, layout.NewSpacer())
 	return container.NewVBox(objs...)
+}
+
+// receipt is the paid screen's receipt line (nil: none offered): the
+// "Receipt" button while the lane offers one, "Printing…" and "Printed",
+// and after a printer failure the reason with "Try receipt again". The
+// tap asks the lane off the Fyne goroutine; lane.ErrNotNow (the receipt
+// is already printing, or the screen has moved on) needs no word, the
+// next snapshot says where the receipt stands.
+func (k *Kiosk) receipt() fyne.CanvasObject {
+	s := k.snap
+	sz := k.sizes()
+	button := func(key string) fyne.CanvasObject {
+		visit := s.Visit
+		b := newBigButton(k.pair(key), k.tr.rtl(), sz.button, widget.HighImportance, func() {
+			k.do(lane.Receipt{Visit: visit}, lane.ErrNotNow)
+		})
+		return container.NewCenter(container.New(&minBox{w: max(sz.target, 320*k.unit()), h: sz.target}, b))
+	}
+	switch s.Receipt {
+	case lane.ReceiptAvailable:
+		return button("receipt.button")
+	case lane.ReceiptPrinting:
+		return k.text(k.pair("receipt.printing"), sz.body, true, colForeground)
+	case lane.ReceiptPrinted:
+		return k.text(k.pair("receipt.printed"), sz.body, true, colSuccess)
+	case lane.ReceiptFailed:
+		why := k.both("receipt.failed", sz.body, true, colWarning)
+		if k.compact() { // the chosen language only: the button says both
+			why = k.text(k.tr.T("receipt.failed"), sz.body, true, colWarning)
+		}
+		return container.NewVBox(why, k.vgap(sz.body/2), button("receipt.retry"))
+	}
+	return nil
 }
 
 // remaining is the countdown, m:ss, or "" without a deadline.

@@ -98,6 +98,10 @@ func screens() []struct {
 	paid.State, paid.Cause, paid.TokenURL = lane.Opening, lane.CausePaid, ""
 	open := paid
 	open.State = lane.Open
+	receipt := paid // a printer: the driver may ask for a receipt
+	receipt.Receipt = lane.ReceiptAvailable
+	receiptFailed := open
+	receiptFailed.Receipt = lane.ReceiptFailed
 	free := baseSnap()
 	free.State, free.Cause, free.Visit = lane.Opening, lane.CauseGrace, 8
 	closed := baseSnap()
@@ -111,7 +115,7 @@ func screens() []struct {
 		{"welcome", idle}, {"starting", starting}, {"checking", checking},
 		{"fee", fee}, {"fee-preparing", preparing}, {"fee-new_code", newCode}, {"fee-unavailable", unavailable},
 		{"fee-failed", failed}, {"fee-call_attendant", above},
-		{"paid", paid}, {"open", open}, {"free", free},
+		{"paid", paid}, {"open", open}, {"paid-receipt", receipt}, {"open-receipt_failed", receiptFailed}, {"free", free},
 		{"closed", closed}, {"fault", fault},
 	}
 	for _, n := range []lane.NoticeKind{lane.NoticeInvalid, lane.NoticeForged, lane.NoticeAlreadyUsed, lane.NoticeExpired, lane.NoticeCallAttendant} {
