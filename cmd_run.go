@@ -79,7 +79,7 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		done := stop.part("display")
 		err = runDisplay(ctx, cfg, logger, st.Runner(), displayOptions{
-			Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started,
+			Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started, Site: st,
 		})
 		done()
 		if err != nil {

@@ -43,6 +43,9 @@ type displayOptions struct {
 	Badges *badgeHook
 	// Started is when the command started, for the start-up figure.
 	Started time.Time
+	// Site is the site store's status for the admin's status tab (the
+	// station; nil: no site store section).
+	Site ui.SiteStatus
 }
 
 // badgeHook is the lane's scan filter for the display. The lane is opened
@@ -110,7 +113,7 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 	st := ui.NewStation(r, gateFromConfig(cfg, auditLedger(r, log)),
 		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, SiteNameAr: cfg.Site.NameAr, Logger: log,
 			Panel: ui.Panel{DiagonalInches: float32(cfg.Display.DiagonalInches), DPI: float32(cfg.Display.DPI)}},
-		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe()})
+		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe(), Site: o.Site})
 	// An attendant's badge scanned at the lane opens the PIN pad instead
 	// of reaching the lane as a ticket.
 	if o.Badges != nil {

@@ -28,6 +28,19 @@ type AdminConsole interface {
 	lane.Reports
 }
 
+// SiteStatus is the site store as the lane sees it, for the status tab:
+// its health and the site's open incidents. *station.Station satisfies
+// it. Both may do I/O (the ledger, the store): the admin calls them off
+// the Fyne goroutine.
+type SiteStatus interface {
+	StoreHealth() lane.StoreHealth
+	Incidents(ctx context.Context) ([]lane.Incident, error)
+}
+
+// siteRefresh is how often the status tab asks for the store's health
+// and incidents again while it is shown (on the next snapshot after it).
+const siteRefresh = 5 * time.Second
+
 // AdminOptions configures the attendant screen. Zero fields mean defaults.
 type AdminOptions struct {
 	// Reasons are the choices offered for opens, exemptions, closes and
@@ -51,6 +64,9 @@ type AdminOptions struct {
 	Lang string
 	// Panel is the physical screen: buttons keep MinTargetMM.
 	Panel Panel
+	// Site is the site store's status (nil: the status tab has no site
+	// store section).
+	Site SiteStatus
 
 	afterFunc func(time.Duration, func()) func() bool
 	// sync runs actions on the calling goroutine (tests).
@@ -87,6 +103,16 @@ type Admin struct {
 
 	idleStop func() bool
 	size     fyne.Size
+
+	// The site store as last read (site.read), for the status tab.
+	site struct {
+		read     bool
+		at       time.Time
+		busy     bool
+		health   lane.StoreHealth
+		incident []lane.Incident
+		err      error
+	}
 }
 
 // adminLayout rebuilds the admin screen when the window size changes
@@ -595,6 +621,7 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	)
 	laneBox := container.NewVBox(a.heading("admin.h.lane"), a.kv(lanePairs...))
 	devBox := container.NewVBox(a.heading("admin.h.devices"), devices)
+	store := a.storeBox()
 	var tariff fyne.CanvasObject
 	if len(a.opt.Tariff) > 0 {
 		// The tariff's own words (ticket.Tariff.Describe) are English.
@@ -604,16 +631,126 @@ func (a *Admin) statusTab() fyne.CanvasObject {
 	}
 	if a.wide() {
 		top := container.NewGridWithColumns(2, a.mirror([]fyne.CanvasObject{laneBox, devBox})...)
-		if tariff == nil {
+		if tariff == nil && store == nil {
 			return top
 		}
-		return a.vscroll(container.NewVBox(top, tariff))
+		objs := []fyne.CanvasObject{top}
+		for _, o := range []fyne.CanvasObject{store, tariff} {
+			if o != nil {
+				objs = append(objs, o)
+			}
+		}
+		return a.vscroll(container.NewVBox(objs...))
 	}
 	objs := []fyne.CanvasObject{laneBox, devBox}
+	if store != nil {
+		objs = append(objs, store)
+	}
 	if tariff != nil {
 		objs = append(objs, tariff)
 	}
 	return a.vscroll(container.NewVBox(objs...))
+}
+
+// storeBox is the site store's section of the status tab (nil without
+// AdminOptions.Site): its state as the lane sees it (not configured, up,
+// down since when, replaying with the rows behind, stopped) and the
+// site's open incidents, each with its lanes, times and amounts, a double
+// payment with the refund proposed. It shows what was last read and asks
+// again (off the Fyne goroutine) when that is older than siteRefresh.
+func (a *Admin) storeBox() fyne.CanvasObject {
+	if a.opt.Site == nil {
+		return nil
+	}
+	a.refreshSite()
+	t := a.tr.T
+	h := a.site.health
+	var state string
+	switch {
+	case !a.site.read:
+		state = t("admin.dev.unknown")
+	case !h.Configured:
+		state = t("admin.store.absent")
+	case h.Stopped:
+		state = t("admin.store.stopped")
+	case !h.Up:
+		state = t("admin.store.down", "since", a.when(h.Since, "02 Jan 15:04:05"))
+		if h.Behind > 0 {
+			state += " · " + t("admin.store.behind", "rows", fmt.Sprint(h.Behind))
+		}
+	case h.Behind > 0:
+		state = t("admin.store.replaying", "rows", fmt.Sprint(h.Behind))
+	default:
+		state = t("admin.store.up")
+	}
+	objs := []fyne.CanvasObject{a.heading("admin.h.store"), a.kv(t("admin.k.store"), state)}
+	if !a.site.read || !h.Configured {
+		return container.NewVBox(objs...)
+	}
+	var lines []string
+	switch {
+	case a.site.err != nil:
+		lines = []string{t("admin.incidents.unread")}
+	case len(a.site.incident) == 0:
+		lines = []string{t("admin.incidents.none")}
+	}
+	for _, in := range a.site.incident {
+		lines = append(lines, t("admin.incident."+string(in.Kind),
+			"ticket", in.Ticket, "lane", in.Lane, "at", a.when(in.At, "02 Jan 15:04"), "amount", a.tr.amount(in.Amount), "order", in.No,
+			"other", in.OtherLane, "other_at", a.when(in.OtherAt, "02 Jan 15:04"), "other_amount", a.tr.amount(in.OtherAmount),
+			"refund", a.tr.amount(in.Refund)))
+	}
+	objs = append(objs, a.text(t("admin.k.incidents"), 24, false, colMuted))
+	for _, l := range lines {
+		x := a.text(l, 24, true, colForeground)
+		x.Wrap = true
+		objs = append(objs, x)
+	}
+	return container.NewVBox(objs...)
+}
+
+// refreshSite reads the site store's health and incidents again if what
+// was read is older than siteRefresh: off the Fyne goroutine, then
+// redraws the status tab (in tests with sync, at once).
+func (a *Admin) refreshSite() {
+	now := a.opt.Now()
+	if a.site.busy || (a.site.read && now.Sub(a.site.at) < siteRefresh) {
+		return
+	}
+	a.site.busy = true
+	site := a.opt.Site
+	read := func() (lane.StoreHealth, []lane.Incident, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opt.ActionTimeout)
+		defer cancel()
+		h := site.StoreHealth()
+		if !h.Configured {
+			return h, nil, nil
+		}
+		in, err := site.Incidents(ctx)
+		return h, in, err
+	}
+	store := func(h lane.StoreHealth, in []lane.Incident, err error) {
+		a.site.read, a.site.at, a.site.busy = true, now, false
+		a.site.health, a.site.incident, a.site.err = h, in, err
+		if err != nil {
+			a.log.Warn("admin: site incidents not read", "err", err)
+		}
+	}
+	if a.opt.sync {
+		store(read())
+		return
+	}
+	a.pending.Add(1)
+	go func() {
+		defer a.pending.Done()
+		h, in, err := read()
+		fyne.Do(func() {
+			store(h, in, err)
+			if a.gate.session != "" && a.tab == 0 {
+				a.rebuild()
+			}
+		})
+	}()
 }
 
 // act submits an attendant action off the Fyne goroutine and shows the
