@@ -168,6 +168,12 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 		return a.exec(ctx, `UPDATE visits SET validation = $4, validation_name = $5, fee = $6, due = $7
 			WHERE site = $1 AND lane = $2 AND visit = $3`,
 			a.site, a.lane, r.Visit, r.Code, r.Name, int64(r.Quote.Fee), int64(r.Quote.Due))
+	case lane.RepriceRec:
+		// The class and the stay continued stay in the journal's record
+		// (rec->>'Class', rec->'Quote'->'Continued'); the visit row takes
+		// the new price.
+		return a.exec(ctx, `UPDATE visits SET fee = $4, due = $5 WHERE site = $1 AND lane = $2 AND visit = $3`,
+			a.site, a.lane, r.Visit, int64(r.Quote.Fee), int64(r.Quote.Due))
 	case lane.OrderRec:
 		return a.order(ctx, r)
 	case lane.StatusRec:
