@@ -60,8 +60,17 @@ func (e *ClassError) Error() string {
 	return fmt.Sprintf("unknown vehicle class %q: the tariff's classes are %s", e.Class, strings.Join(e.Classes, ", "))
 }
 
-// ReentryError refuses a re-entry that is not one: the earlier ticket
-// exited after this entry, or longer than the tariff's window before it.
+// Unwrap is ErrNotFound when no exit of the ticket is recorded.
+func (e *ReentryError) Unwrap() error {
+	if e.Exit.IsZero() {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ReentryError refuses a re-entry that is not one: no exit of the
+// earlier ticket is recorded (Exit zero; it wraps ErrNotFound), it exited
+// after this entry, or longer than the tariff's window before it.
 type ReentryError struct {
 	Serial      string
 	Exit, Entry time.Time
@@ -69,6 +78,9 @@ type ReentryError struct {
 }
 
 func (e *ReentryError) Error() string {
+	if e.Exit.IsZero() {
+		return fmt.Sprintf("re-entry: no exit of ticket %s is recorded", e.Serial)
+	}
 	if e.Window <= 0 {
 		return "the tariff has no re-entry window (tariff.reentry)"
 	}

@@ -576,21 +576,21 @@ func (r *Runner) Do(ctx context.Context, a Action) error {
 	case Refund:
 		return r.refund(ctx, x)
 	case Reentry:
-		// The earlier ticket's exit is in the ledger (or the site
-		// store): find it first, then let the machine decide.
+		// The earlier ticket's exit is in the ledger: find it first,
+		// then let the machine decide.
 		if strings.TrimSpace(x.Attendant) == "" {
 			return ErrAttendantRequired
 		}
 		serial := strings.TrimSpace(x.Serial)
 		if serial == "" {
-			return fmt.Errorf("re-entry: no ticket number: %w", ErrNotFound)
+			return &ReentryError{}
 		}
 		prev, ok, err := r.d.Journal.LastExit(ctx, ExitQuery{Serial: serial, Before: r.d.Now()})
 		if err != nil {
 			return fmt.Errorf("re-entry of ticket %s: %w", serial, err)
 		}
 		if !ok {
-			return fmt.Errorf("re-entry: no exit of ticket %s: %w", serial, ErrNotFound)
+			return &ReentryError{Serial: serial}
 		}
 		x.Serial, x.Previous = serial, &prev
 		return r.submit(ctx, actReq{a: x})
