@@ -390,7 +390,7 @@ func (j *fakeJournal) LastExit(ctx context.Context, q ExitQuery) (Previous, bool
 		v := visits[e.Visit]
 		byPlate := q.Plate != "" && v.Ticket.Plate == q.Plate && v.TicketID != q.NotTicket
 		bySerial := q.Serial != "" && v.Ticket.Serial == q.Serial
-		if (e.state != "pending" && e.state != "completed") || !(byPlate || bySerial) || (!q.Before.IsZero() && e.At.After(q.Before)) {
+		if (e.state != "pending" && e.state != "completed") || !(byPlate || bySerial) || (!q.Before.IsZero() && e.At.After(q.Before)) || e.At.Before(q.Since) {
 			continue
 		}
 		if found && !e.At.After(best.Exit) {

@@ -437,7 +437,7 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 		if t.Plate != "" && p.Reentry > 0 {
 			// The vehicle's identity: its last exit by this plate, which
 			// the tariff continues if this entry is within the window.
-			prev, ok, err := r.d.Journal.LastExit(ctx, ExitQuery{Plate: t.Plate, NotTicket: id, Before: now})
+			prev, ok, err := r.d.Journal.LastExit(ctx, ExitQuery{Plate: t.Plate, NotTicket: id, Since: t.Entry.Add(-p.Reentry), Before: now})
 			switch {
 			case err != nil:
 				// Priced as a new stay rather than not at all; the

@@ -62,12 +62,12 @@ type Previous struct {
 
 // ExitQuery names the previous visit Journal.LastExit looks for: the
 // latest exit of a ticket carrying Plate, or of the ticket numbered
-// Serial, exited no later than Before (zero: any time) and, for a plate,
-// not the ticket NotTicket (the one being served).
+// Serial, exited between Since and Before (zero: no bound) and not the
+// ticket NotTicket (the one being served).
 type ExitQuery struct {
 	Plate, Serial string
 	NotTicket     string
-	Before        time.Time
+	Since, Before time.Time
 }
 
 // Quote is the price of one stay (see ticket.Quote).

@@ -73,9 +73,9 @@ func (l *DB) Lookup(ctx context.Context, ticketID, key string) (lane.History, er
 	return h, nil
 }
 
-// LastExit finds the latest exit of a ticket carrying q.Plate (other than
-// q.NotTicket) or numbered q.Serial, no later than q.Before, for a
-// re-entry. Its Entry is the first entry of the stay it belongs to (a
+// LastExit finds the latest exit of a ticket carrying q.Plate or
+// numbered q.Serial (other than q.NotTicket), between q.Since and
+// q.Before, for a re-entry. Its Entry is the first entry of the stay it belongs to (a
 // visit that itself continued one keeps that stay's entry) and its Paid
 // everything that stay paid (less refunds).
 func (l *DB) LastExit(ctx context.Context, q lane.ExitQuery) (lane.Previous, bool, error) {
@@ -87,7 +87,10 @@ func (l *DB) LastExit(ctx context.Context, q lane.ExitQuery) (lane.Previous, boo
 	case q.Serial == "":
 		return p, false, nil
 	}
-	before := int64(math.MaxInt64)
+	since, before := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		since = ms(q.Since)
+	}
 	if !q.Before.IsZero() {
 		before = ms(q.Before)
 	}
@@ -95,8 +98,8 @@ func (l *DB) LastExit(ctx context.Context, q lane.ExitQuery) (lane.Previous, boo
 	var exit, previousPaid int64
 	err := l.db.QueryRowContext(ctx, `SELECT v.ticket_id, v.serial, v.entry_at, v.session_entry, v.previous_paid, e.at
 		FROM exits e JOIN visits v ON v.id = e.visit_id
-		WHERE `+cond+` AND e.ticket_id <> '' AND e.state IN ('pending','completed') AND e.at <= ?
-		ORDER BY e.at DESC, e.id DESC LIMIT 1`, append(arg, before)...).Scan(&p.TicketID, &p.Serial, &entry, &session, &previousPaid, &exit)
+		WHERE `+cond+` AND e.ticket_id <> '' AND e.state IN ('pending','completed') AND e.at >= ? AND e.at <= ?
+		ORDER BY e.at DESC, e.id DESC LIMIT 1`, append(arg, since, before)...).Scan(&p.TicketID, &p.Serial, &entry, &session, &previousPaid, &exit)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return p, false, nil
