@@ -28,8 +28,8 @@ func TestLastExitByPlate(t *testing.T) {
 		plate, not    string
 		since, before time.Time
 	}{
-		{"DXB2", "T2", t0.Add(-time.Hour), t0.Add(time.Hour)}, // another plate
-		{"DXB1", "T1", t0.Add(-time.Hour), t0.Add(time.Hour)}, // the ticket itself
+		{"DXB2", "T2", t0.Add(-time.Hour), t0.Add(time.Hour)},  // another plate
+		{"DXB1", "T1", t0.Add(-time.Hour), t0.Add(time.Hour)},  // the ticket itself
 		{"DXB1", "T2", t0.Add(time.Minute), t0.Add(time.Hour)}, // before the window
 		{"DXB1", "T2", t0.Add(-time.Hour), t0.Add(-time.Minute)},
 	} {
