@@ -113,7 +113,8 @@ func TestConfigCheckReportsKeys(t *testing.T) {
 	}
 }
 
-// "config check" accepts tariff.reentry but says the lane cannot apply it.
+// "config check" accepts tariff.reentry: signed codes carry the plate
+// (EL3), so it warns only of a pattern without a plate group.
 func TestConfigCheckWarnsReentry(t *testing.T) {
 	cfg := testConfig(t)
 	out, errOut, code := runCLI("config", "check", cfg)
@@ -124,11 +125,23 @@ func TestConfigCheckWarnsReentry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1)), 0o644); err != nil {
+	signed := strings.Replace(string(text), "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1)
+	if err := os.WriteFile(cfg, []byte(signed), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code = runCLI("config", "check", cfg)
-	if code != exitOK || !strings.Contains(out, ": ok (") || !strings.Contains(out, "warning: tariff.reentry: 2h0m0s is not applied at the lane") {
-		t.Fatalf("with reentry: exit %d\n%s%s", code, out, errOut)
+	if code != exitOK || !strings.Contains(out, ": ok (") || strings.Contains(out, "warning:") {
+		t.Fatalf("with reentry, signed codes: exit %d\n%s%s", code, out, errOut)
+	}
+	pattern := strings.Replace(signed, `format = "signed"`, "format = \"pattern\"\npattern = '(?P<serial>\\d{8})(?P<entry>\\d{12})'\ntime_layout = \"060102150405\"", 1)
+	if pattern == signed {
+		t.Fatal("the test config has no signed format to replace")
+	}
+	if err := os.WriteFile(cfg, []byte(pattern), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = runCLI("config", "check", cfg)
+	if code != exitOK || !strings.Contains(out, "warning: tariff.reentry: 2h0m0s: the ticket pattern has no plate group") {
+		t.Fatalf("with reentry, a pattern without a plate: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -40,8 +40,9 @@ func runTicketIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	lane := fs.String("lane", "E1", "entry `lane` code")
 	png := fs.String("png", "", "also write a printable ticket to this PNG `file`")
 	class := fs.String("class", "", "vehicle `class` carried in the code (an EL2 code; default: none, an EL1 code)")
+	plate := fs.String("plate", "", "vehicle `plate` carried in the code, for re-entry (an EL3 code; default: none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: exitlane ticket issue --config F [--entry T] [--serial N] [--lane L] [--class C] [--png FILE]")
+		fmt.Fprintln(stderr, "usage: exitlane ticket issue --config F [--entry T] [--serial N] [--lane L] [--class C] [--plate P] [--png FILE]")
 		fs.PrintDefaults()
 	}
 	if code, done := parseNoArgs(fs, args); done {
@@ -71,7 +72,7 @@ func runTicketIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitFailure
 	}
-	tcode, err := s.IssueClass(*lane, *serial, entry, *class)
+	tcode, err := s.IssuePlate(*lane, *serial, entry, *class, *plate)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane ticket issue:", err)
 		return exitUsage
@@ -145,6 +146,9 @@ func runTicketCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	}
 	if t.Class != "" {
 		fmt.Fprintf(stdout, "  class %s\n", t.Class)
+	}
+	if t.Plate != "" {
+		fmt.Fprintf(stdout, "  plate %s\n", t.Plate)
 	}
 	q, err := c.Tariff.Quote(ticket.Stay{Entry: t.Entry, Exit: now, Class: t.Class})
 	if err != nil {

@@ -40,3 +40,20 @@ func TestTicketIssueCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// --plate issues an EL3 code; check shows the plate.
+func TestTicketIssuePlate(t *testing.T) {
+	cfg := testConfig(t)
+	out, errOut, code := runCLI("ticket", "issue", "--config", cfg, "--serial", "42", "--entry", "2026-03-02 10:00", "--plate", "dxb a 12345")
+	tcode := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(tcode, "EL3:GRG01:E1:42:1772431200::DXBA12345:") {
+		t.Fatalf("issue: %d %q %s", code, tcode, errOut)
+	}
+	out, _, code = runCLI("ticket", "check", "--config", cfg, "--now", "2026-03-02 11:30", tcode)
+	if code != 0 || !strings.Contains(out, "plate DXBA12345") || !strings.Contains(out, "owed now: AED 15.00") {
+		t.Fatalf("check: %d\n%s", code, out)
+	}
+	if _, _, code := runCLI("ticket", "issue", "--config", cfg, "--plate", "DXB/12"); code != exitUsage {
+		t.Errorf("bad plate: exit %d, want %d", code, exitUsage)
+	}
+}

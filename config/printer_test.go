@@ -116,7 +116,9 @@ func TestPrinterConfig(t *testing.T) {
 	}
 }
 
-// tariff.reentry loads, and is named as a setting the lane cannot apply.
+// tariff.reentry loads; the lane matches a re-entry by the plate that
+// signed (EL3) codes or a pattern's plate group carry, so only a pattern
+// without one warns that the attendant's action is the only way.
 func TestReentryWarning(t *testing.T) {
 	c, err := Load(lay(t, nil))
 	if err != nil {
@@ -125,11 +127,32 @@ func TestReentryWarning(t *testing.T) {
 	if w := c.Warnings(); len(w) != 0 {
 		t.Fatalf("the example warns: %q", w)
 	}
-	c, err = Load(lay(t, func(s string) string { return strings.Replace(s, "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1) }))
+	reentry := func(s string) string { return strings.Replace(s, "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1) }
+	c, err = Load(lay(t, reentry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "tariff.reentry: 2h0m0s is not applied at the lane") || !strings.Contains(w[0], "no plate") {
-		t.Fatalf("warnings: %q", w)
+	if w := c.Warnings(); len(w) != 0 {
+		t.Fatalf("signed codes (EL3 carries a plate): %q", w)
+	}
+	for _, c := range []struct {
+		pattern string
+		warns   bool
+	}{
+		{`(?P<serial>\d{8})(?P<entry>\d{12})`, true},
+		{`(?P<serial>\d{8})(?P<entry>\d{12})(?P<plate>[A-Z0-9]*)`, false},
+	} {
+		pat := func(s string) string {
+			s = strings.Replace(reentry(s), `format = "signed"`, `format = "pattern"`, 1)
+			return strings.Replace(s, "#pattern = '(?P<serial>\\d{8})(?P<entry>\\d{12})'", "pattern = '"+c.pattern+"'\ntime_layout = \"060102150405\"", 1)
+		}
+		cfg, err := Load(lay(t, pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.Warnings()
+		if c.warns != (len(w) == 1) || c.warns && (!strings.Contains(w[0], "tariff.reentry: 2h0m0s: the ticket pattern has no plate group") || !strings.Contains(w[0], "Re-entry of ticket")) {
+			t.Errorf("%s: warnings %q", c.pattern, w)
+		}
 	}
 }

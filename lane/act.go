@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 		return m.validate(now, x)
 	case ClearFault:
 		return m.clearFault(now, x)
+	case SetClass:
+		return m.setClass(now, x)
+	case Reentry:
+		return m.reentry(now, x)
 	}
 	// Refunds, resolutions and shifts are the runner's (ledger and PayBy
 	// only); the machine has no part in them.
@@ -192,13 +197,103 @@ func (m *Machine) override(now time.Time, x Override) []Command {
 	return append([]Command{s.audit(m.v.id, 0)}, cmds...)
 }
 
-// lostTicket serves a vehicle without a ticket at the lost-ticket fee.
+// lostTicket serves a vehicle without a ticket, priced by the tariff's
+// lost rule for the class and the known entry the attendant gave.
 func (m *Machine) lostTicket(now time.Time, x LostTicket) []Command {
-	s, ok := m.attend(now, x, x.Attendant, "", false)
+	s, ok := m.attend(now, x, x.Attendant, x.Reason, false)
 	if !ok {
 		return nil
 	}
-	return m.serve(s, &visit{lost: true, by: s.by})
+	class, err := m.class(x.Class)
+	if err != nil {
+		return m.refuse(err)
+	}
+	if x.Entry.After(now) {
+		return m.refuse(ErrEntryAfterNow)
+	}
+	if class == DefaultClass {
+		class = "" // as a ticket without a class
+	}
+	return m.serve(s, &visit{lost: true, by: s.by, reason: s.reason, lostClass: class, lostEntry: x.Entry})
+}
+
+// class checks an attendant's class against the tariff's: "" is the
+// default class.
+func (m *Machine) class(c string) (string, error) {
+	c = strings.ToLower(strings.TrimSpace(c))
+	if c == "" {
+		return DefaultClass, nil
+	}
+	if !slices.Contains(m.p.Classes, c) {
+		return "", &ClassError{Class: c, Classes: slices.Clone(m.p.Classes)}
+	}
+	return c, nil
+}
+
+// repriceable reports whether the visit whose fee is due can be priced
+// again now: checked, and no answer from PayBy awaited (the attendant
+// tries again in a moment).
+func (m *Machine) repriceable() bool {
+	v := m.v
+	if m.state != FeeDue || v == nil || !v.checked {
+		return false
+	}
+	o := v.order
+	return o == nil || o.phase == orderDead || !o.busy && (o.phase == orderUnconfirmed || o.phase == orderShown)
+}
+
+// setClass prices the visit whose fee is due again for another vehicle
+// class.
+func (m *Machine) setClass(now time.Time, x SetClass) []Command {
+	s, ok := m.attend(now, x, x.Attendant, x.Reason, false)
+	if !ok {
+		return nil
+	}
+	class, err := m.class(x.Class)
+	if err != nil {
+		return m.refuse(err)
+	}
+	if !m.repriceable() {
+		return m.refuse(ErrNotNow)
+	}
+	v := m.v
+	t := v.ticket
+	t.Class = class
+	if class == DefaultClass && v.ticket.Class == "" {
+		t.Class = ""
+	}
+	return []Command{s.audit(v.id, 0), m.reprice(x, t, v.prev, s)}
+}
+
+// reentry prices the visit whose fee is due as the continuation of the
+// earlier visit the runner found for the ticket the attendant named.
+func (m *Machine) reentry(now time.Time, x Reentry) []Command {
+	s, ok := m.attend(now, x, x.Attendant, x.Reason, false)
+	if !ok {
+		return nil
+	}
+	if !m.repriceable() || m.v.lost {
+		return m.refuse(ErrNotNow)
+	}
+	p, v := x.Previous, m.v
+	if p == nil {
+		return m.refuse(ErrNotFound)
+	}
+	if p.TicketID == v.ticketID {
+		return m.refuse(ErrNotNow) // the ticket being served is not its own re-entry
+	}
+	entry := v.ticket.Entry
+	if gap := entry.Sub(p.Exit); m.p.Reentry <= 0 || gap < 0 || gap > m.p.Reentry {
+		return m.refuse(&ReentryError{Serial: p.Serial, Exit: p.Exit, Entry: entry, Window: m.p.Reentry})
+	}
+	pp := *p
+	return []Command{s.audit(v.id, 0), m.reprice(x, v.ticket, &pp, s)}
+}
+
+func (m *Machine) reprice(a Action, t TicketInfo, prev *Previous, s attendance) Command {
+	v := m.v
+	return Reprice{Visit: v.id, Action: a.actionName(), Ticket: t, Attendant: s.by, Reason: s.reason,
+		Pricing: Pricing{Paid: v.hist.Paid, LastPaid: v.hist.LastPaid, Validation: v.validation, Previous: prev}}
 }
 
 // enterCode serves a ticket code the attendant typed in.

@@ -3,6 +3,8 @@ package lane
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/exitlane/exitlane/money"
@@ -41,9 +43,54 @@ var (
 	ErrStopped = errors.New("lane stopped")
 	// ErrAmount: a refund amount is not positive or exceeds what was paid.
 	ErrAmount = errors.New("invalid amount")
-	// ErrNotFound: no such order (refund, resolve).
+	// ErrNotFound: no such order (refund, resolve), no exit of the
+	// ticket named for a re-entry.
 	ErrNotFound = errors.New("not found")
+	// ErrEntryAfterNow: a lost ticket's known entry time is after now.
+	ErrEntryAfterNow = errors.New("the entry time is after now")
 )
+
+// ClassError refuses a vehicle class the tariff does not price.
+type ClassError struct {
+	Class   string
+	Classes []string // the tariff's classes
+}
+
+func (e *ClassError) Error() string {
+	return fmt.Sprintf("unknown vehicle class %q: the tariff's classes are %s", e.Class, strings.Join(e.Classes, ", "))
+}
+
+// Unwrap is ErrNotFound when no exit of the ticket is recorded.
+func (e *ReentryError) Unwrap() error {
+	if e.Exit.IsZero() {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ReentryError refuses a re-entry that is not one: no exit of the
+// earlier ticket is recorded (Exit zero; it wraps ErrNotFound), it exited
+// after this entry, or longer than the tariff's window before it.
+type ReentryError struct {
+	Serial      string
+	Exit, Entry time.Time
+	Window      time.Duration
+}
+
+func (e *ReentryError) Error() string {
+	if e.Exit.IsZero() {
+		return fmt.Sprintf("re-entry: no exit of ticket %s is recorded", e.Serial)
+	}
+	if e.Window <= 0 {
+		return "the tariff has no re-entry window (tariff.reentry)"
+	}
+	if e.Exit.After(e.Entry) {
+		return fmt.Sprintf("ticket %s exited at %s, after this vehicle entered (%s)", e.Serial,
+			e.Exit.UTC().Format(time.RFC3339), e.Entry.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("ticket %s exited at %s, %s before this entry: more than the re-entry window %s", e.Serial,
+		e.Exit.UTC().Format(time.RFC3339), e.Entry.Sub(e.Exit).Truncate(time.Second), e.Window)
+}
 
 // Driver actions (from the kiosk's touch screen).
 type (
@@ -68,9 +115,35 @@ type (
 	// visit in progress, the visit ends with cause "manual"; any open order
 	// is cancelled.
 	ManualOpen struct{ Attendant, Reason string }
-	// LostTicket starts a visit charged the tariff's lost-ticket fee (the
-	// driver pays by QR like any fee).
-	LostTicket struct{ Attendant, Reason string }
+	// LostTicket starts a visit for a vehicle without its ticket, priced
+	// by the tariff's lost rule (the flat fee, the 24 h price, or the
+	// higher of the flat fee and the stay from Entry) for vehicle Class
+	// ("": the default, car); the driver pays by QR like any fee. Entry
+	// is the entry time when the attendant knows it another way (a
+	// camera, a receipt); zero: unknown. An unknown class is refused with
+	// a *ClassError, an entry after now with ErrEntryAfterNow.
+	LostTicket struct {
+		Attendant, Reason string
+		Class             string
+		Entry             time.Time
+	}
+	// SetClass sets the vehicle class of the visit whose fee is due and
+	// prices it again: an order already shown is cancelled and replaced
+	// with the new amount, as a new QR is. An unknown class is refused
+	// with a *ClassError.
+	SetClass struct{ Attendant, Class, Reason string }
+	// Reentry prices the visit whose fee is due as the continuation of
+	// the earlier visit of ticket Serial (the driver shows that ticket or
+	// its receipt): a re-entry within the tariff's window is priced from
+	// the first entry, less what was paid then. The runner finds that
+	// visit's exit in the ledger; none: ErrNotFound; outside the window:
+	// a *ReentryError.
+	Reentry struct {
+		Attendant, Serial, Reason string
+		// Previous is the earlier visit, filled in by the runner from
+		// the ledger (a caller leaves it nil).
+		Previous *Previous
+	}
 	// Exempt lets the current visit out free, with a mandatory reason.
 	Exempt struct{ Attendant, Reason string }
 	// UnableToCollect lets the current visit out while payment is
@@ -126,6 +199,8 @@ func (Refund) actionName() string          { return "refund" }
 func (Resolve) actionName() string         { return "resolve" }
 func (ClearFault) actionName() string      { return "clear_fault" }
 func (Validate) actionName() string        { return "validate" }
+func (SetClass) actionName() string        { return "set_class" }
+func (Reentry) actionName() string         { return "reentry" }
 func (StartShift) actionName() string      { return "start_shift" }
 func (EndShift) actionName() string        { return "end_shift" }
 

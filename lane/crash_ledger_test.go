@@ -38,8 +38,11 @@ func (k *tickets) Check(code string, now time.Time) (lane.TicketInfo, string, er
 	return lane.TicketInfo{Serial: serial, Format: lane.FormatSigned, Entry: e, Signed: true}, "S/" + serial, nil
 }
 
-func (k *tickets) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, _ string) (lane.Quote, error) {
-	return k.quote(t, now, paid, lastPaid), nil
+func (k *tickets) Quote(t lane.TicketInfo, now time.Time, p lane.Pricing) (lane.Quote, error) {
+	if t.Lost {
+		return lane.Quote{Fee: 15000, Due: 15000}, nil
+	}
+	return k.quote(t, now, p.Paid, p.LastPaid), nil
 }
 
 func (k *tickets) quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time) lane.Quote {
@@ -60,7 +63,6 @@ func (k *tickets) quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastP
 	return q
 }
 
-func (k *tickets) Lost(time.Time) lane.Quote        { return lane.Quote{Fee: 15000, Due: 15000} }
 func (k *tickets) Validation(string) (string, bool) { return "", false }
 
 func (k *tickets) add(code string, entry time.Time) {

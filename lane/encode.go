@@ -61,6 +61,7 @@ var recordDecoders = map[string]func([]byte) (Record, error){
 	"refund":      decodeAs[RefundRec],
 	"resolve":     decodeAs[ResolveRec],
 	"validation":  decodeAs[ValidationRec],
+	"reprice":     decodeAs[RepriceRec],
 	"shift":       decodeAs[ShiftRec],
 }
 

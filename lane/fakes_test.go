@@ -16,8 +16,11 @@ import (
 // fakeTickets accepts codes "T<serial>" (or EL1-shaped codes, whose
 // fourth field is the serial) resolved against a fixed entry map set by
 // the test, plus "FORGED", "OTHER", "FUTURE" and anything else as
-// malformed. Tariff: 15 min grace, then AED 10 per started hour; exit
-// grace 10 min after a payment; lost ticket AED 150.
+// malformed. A code "P<serial>:<plate>" carries a plate. Tariff: 15 min
+// grace, then AED 10 per started hour (motorcycle 5, bus 20); exit
+// grace 10 min after a payment; lost ticket AED 150 (bus 300), or the
+// stay from a known entry if that is more ("stay" rule); a re-entry
+// within 2 h of the previous exit continues that stay.
 type fakeTickets struct {
 	mu       sync.Mutex
 	entries  map[string]time.Time // code -> entry
@@ -50,11 +53,13 @@ func (f *fakeTickets) Check(code string, now time.Time) (TicketInfo, string, err
 	if !ok {
 		return TicketInfo{}, "", errFake
 	}
-	serial := strings.TrimPrefix(code, "T")
+	serial, plate := strings.TrimPrefix(code, "T"), ""
 	if p := strings.Split(code, ":"); len(p) == 6 { // EL1:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<MAC>
 		serial = p[3]
+	} else if len(p) == 2 && strings.HasPrefix(code, "P") {
+		serial, plate = strings.TrimPrefix(p[0], "P"), p[1]
 	}
-	return TicketInfo{Serial: serial, Format: FormatSigned, Site: "S", Lane: "E1", Entry: entry, Signed: true}, "S/E1/" + serial, nil
+	return TicketInfo{Serial: serial, Format: FormatSigned, Site: "S", Lane: "E1", Entry: entry, Signed: true, Plate: plate}, "S/E1/" + serial, nil
 }
 
 const hourly = money.Fils(1000)
@@ -70,41 +75,77 @@ func (f *fakeTickets) Validation(code string) (string, bool) {
 	return "", false
 }
 
-func (f *fakeTickets) Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (Quote, error) {
+func (f *fakeTickets) Quote(t TicketInfo, now time.Time, p Pricing) (Quote, error) {
 	if f.quoteErr != nil {
 		return Quote{}, f.quoteErr
 	}
-	return f.quote(t, now, paid, lastPaid, validation), nil
+	if t.Lost {
+		return f.lost(t, now), nil
+	}
+	return f.quote(t, now, p), nil
 }
 
-func (f *fakeTickets) quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) Quote {
-	stay := now.Sub(t.Entry)
+// rate is the fake tariff's hourly price of a class.
+func rate(class string) money.Fils {
+	switch class {
+	case "motorcycle":
+		return hourly / 2
+	case "bus":
+		return 2 * hourly
+	}
+	return hourly
+}
+
+// fakeReentry is the fake tariff's re-entry window.
+const fakeReentry = 2 * time.Hour
+
+func (f *fakeTickets) quote(t TicketInfo, now time.Time, p Pricing) Quote {
+	entry := t.Entry
+	var cont *Previous
+	if pv := p.Previous; pv != nil {
+		if gap := t.Entry.Sub(pv.Exit); gap >= 0 && gap <= fakeReentry {
+			c := *pv
+			cont, entry = &c, pv.Entry
+		}
+	}
+	stay := now.Sub(entry)
 	billable := stay
-	if validation == "V1H" {
+	if p.Validation == "V1H" {
 		billable -= time.Hour
 	}
 	var fee money.Fils
-	if validation == "VFREE" {
+	if p.Validation == "VFREE" {
 		return Quote{Stay: stay, Free: FreeValidation, Table: "fake"}
 	}
 	if billable > 15*time.Minute {
-		fee = money.Fils(int64((billable+time.Hour-1)/time.Hour)) * hourly
+		fee = money.Fils(int64((billable+time.Hour-1)/time.Hour)) * rate(t.Class)
 	}
-	q := Quote{Fee: fee, Paid: paid, Stay: stay, Table: "fake"}
+	q := Quote{Fee: fee, Paid: p.Paid, Stay: stay, Table: "fake", Continued: cont}
+	q.Steps = []string{fmt.Sprintf("stay %s", stay)}
+	if cont != nil {
+		fee = max(fee-cont.Paid, 0)
+		q.Steps = append([]string{fmt.Sprintf("re-entry within 2h of exit at %s: continues the stay from %s", cont.Exit.UTC().Format("15:04"), cont.Entry.UTC().Format("15:04"))}, q.Steps...)
+	}
 	switch {
-	case paid > 0 && now.Sub(lastPaid) <= 10*time.Minute:
+	case p.Paid > 0 && now.Sub(p.LastPaid) <= 10*time.Minute:
 		q.Free = FreeExitGrace
-	case fee == 0:
+	case fee == 0 && cont == nil:
 		q.Free = FreeGrace
 	default:
-		q.Due = max(fee-paid, 0)
+		q.Due = max(fee-p.Paid, 0)
 	}
-	q.Steps = []string{fmt.Sprintf("stay %s", stay)}
 	return q
 }
 
-func (f *fakeTickets) Lost(now time.Time) Quote {
-	return Quote{Fee: 15000, Due: 15000, Table: "lost"}
+func (f *fakeTickets) lost(t TicketInfo, now time.Time) Quote {
+	flat := 15 * rate(t.Class)
+	q := Quote{Fee: flat, Due: flat, Table: "lost", Steps: []string{"lost ticket: the entry is not known: flat " + flat.String()}}
+	if !t.Entry.IsZero() {
+		stay := f.quote(TicketInfo{Entry: t.Entry, Class: t.Class}, now, Pricing{})
+		q.Fee, q.Due, q.Stay = max(flat, stay.Fee), max(flat, stay.Fee), stay.Stay
+		q.Steps = []string{fmt.Sprintf("lost ticket: the higher of the flat %s and the stay from the known entry (%s): %s", flat, stay.Fee, q.Fee)}
+	}
+	return q
 }
 
 // fakePay is PayBy in memory.
@@ -332,6 +373,38 @@ func (j *fakeJournal) Lookup(ctx context.Context, ticketID, key string) (History
 		}
 	}
 	return h, nil
+}
+
+func (j *fakeJournal) LastExit(ctx context.Context, q ExitQuery) (Previous, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	visits := map[int64]VisitRec{}
+	for _, r := range j.recs {
+		if v, ok := r.(VisitRec); ok {
+			visits[v.Visit] = v
+		}
+	}
+	var best Previous
+	found := false
+	for _, e := range j.exits {
+		v := visits[e.Visit]
+		byPlate := q.Plate != "" && v.Ticket.Plate == q.Plate && v.TicketID != q.NotTicket
+		bySerial := q.Serial != "" && v.Ticket.Serial == q.Serial
+		if (e.state != "pending" && e.state != "completed") || !(byPlate || bySerial) || (!q.Before.IsZero() && e.At.After(q.Before)) || e.At.Before(q.Since) {
+			continue
+		}
+		if found && !e.At.After(best.Exit) {
+			continue
+		}
+		found = true
+		best = Previous{TicketID: v.TicketID, Serial: v.Ticket.Serial, Entry: v.Ticket.Entry, Exit: e.At}
+		for _, o := range j.orders {
+			if o.TicketID == v.TicketID && o.paid > 0 {
+				best.Paid += o.paid - o.refunded
+			}
+		}
+	}
+	return best, found, nil
 }
 
 func (j *fakeJournal) status(s StatusRec) error {

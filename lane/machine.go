@@ -53,6 +53,13 @@ type Params struct {
 	// Epoch prefixes barrier authorisation ids so they stay unique across
 	// restarts (the runner uses its start time); may be empty in tests.
 	Epoch string
+	// Classes are the tariff's vehicle classes (the default class, car,
+	// first); an attendant can choose only these. Empty: car only.
+	Classes []string
+	// Reentry is the tariff's re-entry window (0: none): a ticket with a
+	// plate is matched with that plate's last exit, and an attendant can
+	// name an earlier ticket (Reentry) exited within it.
+	Reentry time.Duration
 }
 
 func (p Params) withDefaults() Params {
@@ -78,8 +85,14 @@ func (p Params) withDefaults() Params {
 	if p.FirstVisit <= 0 {
 		p.FirstVisit = 1
 	}
+	if len(p.Classes) == 0 {
+		p.Classes = []string{DefaultClass}
+	}
 	return p
 }
+
+// DefaultClass is the vehicle class of a ticket that carries none.
+const DefaultClass = "car"
 
 // overrideWindow is how long after an "already used" refusal an attendant
 // can still override it from the admin screen.
@@ -152,6 +165,14 @@ type visit struct {
 	everShown bool
 
 	validationName string
+	validation     string // its code
+	// prev is the earlier visit offered for a re-entry (by plate, or by
+	// an attendant); the tariff decides whether it continues.
+	prev *Previous
+	// lostClass and lostEntry are what the attendant said of a lost
+	// ticket.
+	lostClass string
+	lostEntry time.Time
 	// receipt is the receipt of the visit's exit (Opening, Open).
 	receipt ReceiptState
 }
@@ -216,6 +237,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Command {
 		return m.validated(now, e)
 	case ReceiptDone:
 		return m.receiptDone(e)
+	case Repriced:
+		return m.repriced(now, e)
 	}
 	return nil
 }
@@ -286,7 +309,7 @@ func (m *Machine) becomeChecking(v *visit) []Command {
 	m.v = v
 	m.refused = nil // a new vehicle: an earlier refusal is no longer at the barrier
 	m.called = false
-	return []Command{CheckTicket{Visit: v.id, Code: v.code, Lost: v.lost}}
+	return []Command{CheckTicket{Visit: v.id, Code: v.code, Lost: v.lost, Class: v.lostClass, Entry: v.lostEntry}}
 }
 
 // becomeFeeDue shows the visit's fee, with notice n (for why); the
@@ -358,7 +381,7 @@ func (m *Machine) scanned(now time.Time, code string) []Command {
 
 func (m *Machine) checkValidation(code, attendant string) Command {
 	v := m.v
-	return CheckValidation{Visit: v.id, Code: code, Ticket: v.ticket, Paid: v.hist.Paid, LastPaid: v.hist.LastPaid, Attendant: attendant}
+	return CheckValidation{Visit: v.id, Code: code, Ticket: v.ticket, Paid: v.hist.Paid, LastPaid: v.hist.LastPaid, Previous: v.prev, Attendant: attendant}
 }
 
 func (m *Machine) checked(now time.Time, e Checked) []Command {
@@ -373,6 +396,7 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 	}
 	m.health.Ledger = DeviceOK
 	v.ticket, v.ticketID, v.quote, v.hist, v.checked = e.Ticket, e.ID, e.Quote, e.History, true
+	v.prev = e.Previous
 	v.key = OrderKey(m.p.Site, m.p.Lane, v.ticket.Serial)
 	if v.lost {
 		v.key = OrderKey(m.p.Site, m.p.Lane, "L"+itoa(v.id))
@@ -641,6 +665,7 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		At: now, Site: m.p.Site, Lane: m.p.Lane,
 		State: m.state, Notice: m.notice, Deadline: m.deadline,
 		Health: m.health, LaneOpen: m.laneOpen, AttendantCalled: m.called, Ready: true,
+		Classes: append([]string(nil), m.p.Classes...),
 	}
 	if m.state == Opening || m.state == Open {
 		if a := m.opening; a != nil {
@@ -666,6 +691,10 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 		s.Free, s.Table = v.quote.Free, v.quote.Table
 		s.Validation = v.validationName
 		s.Steps = append([]string(nil), v.quote.Steps...)
+		if c := v.quote.Continued; c != nil {
+			cc := *c
+			s.Continued = &cc
+		}
 		// The stay that was priced: the fee does not move while the
 		// driver pays, so neither does the stay shown beside it.
 		if v.quote.Stay > 0 {

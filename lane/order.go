@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/exitlane/exitlane/money"
 )
 
 // orderPhase is where the PayBy order of a visit whose fee is due stands.
@@ -541,33 +543,73 @@ func (m *Machine) dropOrder(now time.Time) []Command {
 // cancelled and the next attempt created with it, as for "new QR".
 func (m *Machine) validated(now time.Time, e Validated) []Command {
 	v := m.v
-	if m.state != FeeDue || v == nil || v.id != e.Visit || !e.OK {
+	if m.state != FeeDue || v == nil || v.id != e.Visit || !e.OK || !m.repriceable() {
 		return nil
 	}
+	v.validation = e.Code
+	v.validationName = e.Name
+	rec := Write{Visit: v.id, Rec: ValidationRec{Visit: v.id, At: now, Code: e.Code, Name: e.Name, Quote: e.Quote, Attendant: e.Attendant}}
+	return m.applyPrice(now, e.Quote, rec, CauseValidation)
+}
+
+// repriced re-prices the visit with the quote of a Reprice (a class set
+// by an attendant, a re-entry), as a validation does.
+func (m *Machine) repriced(now time.Time, e Repriced) []Command {
+	v := m.v
+	if m.state != FeeDue || v == nil || v.id != e.Visit || !e.OK || !m.repriceable() {
+		return nil
+	}
+	v.ticket.Class = e.Ticket.Class
+	v.prev = e.Pricing.Previous
+	rec := Write{Visit: v.id, Rec: RepriceRec{Visit: v.id, At: now, Action: e.Action, Class: e.Ticket.Class, Quote: e.Quote,
+		Attendant: e.Attendant, Reason: e.Reason}}
+	return m.applyPrice(now, e.Quote, rec, freeCause(e.Quote, v.hist.Paid))
+}
+
+// freeCause is why a stay priced q opens free: the quote's reason, or an
+// earlier payment (of this ticket, or of the visit a re-entry
+// continues) that covers it, or the entry grace.
+func freeCause(q Quote, paid money.Fils) Cause {
+	switch q.Free {
+	case FreeExitGrace:
+		return CauseExitGrace
+	case FreeValidation:
+		return CauseValidation
+	case FreeGrace:
+		return CauseGrace
+	}
+	if paid > 0 || q.Continued != nil && q.Continued.Paid > 0 {
+		return CauseExitGrace
+	}
+	return CauseGrace
+}
+
+// applyPrice gives the visit whose fee is due the new quote q, recorded
+// by rec: free now → open (cause free, any order cancelled); a new amount
+// → the shown order is cancelled and the next attempt created with it,
+// as for "new QR".
+func (m *Machine) applyPrice(now time.Time, q Quote, rec Command, free Cause) []Command {
+	v := m.v
 	o := v.order
-	// Re-price only while no answer from PayBy is awaited (the driver can
-	// scan again).
-	quiet := o == nil || o.phase == orderDead || !o.busy && (o.phase == orderUnconfirmed || o.phase == orderShown)
-	if !quiet {
-		return nil
-	}
-	v.quote, v.validationName = e.Quote, e.Name
-	cmds := []Command{Write{Visit: v.id, Rec: ValidationRec{Visit: v.id, At: now, Code: e.Code, Name: e.Name, Quote: e.Quote, Attendant: e.Attendant}}}
+	v.quote = q
+	cmds := []Command{rec}
 	switch {
-	case e.Quote.Due <= 0:
+	case q.Due <= 0:
 		cmds = append(cmds, m.dropOrder(now)...)
-		return append(cmds, m.authoriseExit(now, CauseValidation, 0, "", v.by, v.reason, nil)...)
+		return append(cmds, m.authoriseExit(now, free, 0, "", v.by, v.reason, nil)...)
+	case m.p.MaxAmount > 0 && q.Due > m.p.MaxAmount:
+		// Above what a QR may ask: the attendant settles it.
+		cmds = append(cmds, m.dropOrder(now)...)
+		m.show(NoticeCallAttendant, "above_max_amount")
+		return cmds
 	case o == nil || o.phase == orderDead:
-		if m.p.MaxAmount > 0 && e.Quote.Due > m.p.MaxAmount {
-			return cmds
-		}
 		return append(cmds, m.newOrder(now)...)
 	case o.phase == orderUnconfirmed:
 		// A create that failed (PayBy down): leave that number to the
 		// reconciler and go on with the next attempt at the new price.
 		cmds = append(cmds, m.dropOrder(now)...)
 		return append(cmds, m.newOrder(now)...)
-	case o.req.Amount == e.Quote.Due:
+	case o.req.Amount == q.Due:
 		return cmds
 	}
 	return append(cmds, m.replace(o)...)

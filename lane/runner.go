@@ -309,13 +309,25 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 				name, ok := r.d.Tickets.Validation(c.Code)
 				ev := Validated{Visit: c.Visit, Code: c.Code, Name: name, OK: ok, Attendant: c.Attendant}
 				if ok {
-					q, err := r.d.Tickets.Quote(c.Ticket, now, c.Paid, c.LastPaid, c.Code)
+					q, err := r.d.Tickets.Quote(c.Ticket, now, Pricing{Paid: c.Paid, LastPaid: c.LastPaid, Validation: c.Code, Previous: c.Previous})
 					if err != nil {
 						r.log.Error("fee cannot be computed", "visit", c.Visit, "validation", c.Code, "err", err)
 						ev.OK = false
 					}
 					ev.Quote = q
 				}
+				return ev
+			})
+		case Reprice:
+			now := r.d.Now()
+			r.async(ctx, "reprice", r.d.CheckTimeout, func(ctx context.Context) Event {
+				ev := Repriced{Visit: c.Visit, Action: c.Action, Ticket: c.Ticket, Pricing: c.Pricing, Attendant: c.Attendant, Reason: c.Reason, OK: true}
+				q, err := r.d.Tickets.Quote(c.Ticket, now, c.Pricing)
+				if err != nil {
+					r.log.Error("fee cannot be computed", "visit", c.Visit, "action", c.Action, "err", err)
+					ev.OK = false
+				}
+				ev.Quote = q
 				return ev
 			})
 		case CreateOrder:
@@ -397,8 +409,12 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 	r.async(ctx, "check ticket", r.d.CheckTimeout, func(ctx context.Context) Event {
 		ev := Checked{Visit: c.Visit}
 		if c.Lost {
-			ev.Ticket = TicketInfo{Format: FormatLost, Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
-			ev.Quote = r.d.Tickets.Lost(now)
+			ev.Ticket = TicketInfo{Format: FormatLost, Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10), Class: c.Class, Entry: c.Entry}
+			var err error
+			if ev.Quote, err = r.d.Tickets.Quote(ev.Ticket, now, Pricing{}); err != nil {
+				ev.Refused = NoticeInvalid
+				r.log.Error("fee cannot be computed", "visit", c.Visit, "ticket", "lost", "notice", ev.Refused.String(), "err", err)
+			}
 			return ev
 		}
 		t, id, err := r.d.Tickets.Check(c.Code, now)
@@ -418,7 +434,20 @@ func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 			return ev
 		}
 		ev.History = h
-		ev.Quote, err = r.d.Tickets.Quote(t, now, h.Paid, h.LastPaid, "")
+		if t.Plate != "" && p.Reentry > 0 {
+			// The vehicle's identity: its last exit by this plate, which
+			// the tariff continues if this entry is within the window.
+			prev, ok, err := r.d.Journal.LastExit(ctx, ExitQuery{Plate: t.Plate, NotTicket: id, Since: t.Entry.Add(-p.Reentry), Before: now})
+			switch {
+			case err != nil:
+				// Priced as a new stay rather than not at all; the
+				// attendant can still apply the re-entry by ticket.
+				r.log.Warn("re-entry lookup failed", "visit", c.Visit, "err", err)
+			case ok:
+				ev.Previous = &prev
+			}
+		}
+		ev.Quote, err = r.d.Tickets.Quote(t, now, Pricing{Paid: h.Paid, LastPaid: h.LastPaid, Previous: ev.Previous})
 		if err != nil {
 			// Never a guessed amount: the driver is told to call the
 			// attendant, who can price the stay another way.
@@ -546,6 +575,25 @@ func (r *Runner) Do(ctx context.Context, a Action) error {
 	switch x := a.(type) {
 	case Refund:
 		return r.refund(ctx, x)
+	case Reentry:
+		// The earlier ticket's exit is in the ledger: find it first,
+		// then let the machine decide.
+		if strings.TrimSpace(x.Attendant) == "" {
+			return ErrAttendantRequired
+		}
+		serial := strings.TrimSpace(x.Serial)
+		if serial == "" {
+			return &ReentryError{}
+		}
+		prev, ok, err := r.d.Journal.LastExit(ctx, ExitQuery{Serial: serial, Before: r.d.Now()})
+		if err != nil {
+			return fmt.Errorf("re-entry of ticket %s: %w", serial, err)
+		}
+		if !ok {
+			return &ReentryError{Serial: serial}
+		}
+		x.Serial, x.Previous = serial, &prev
+		return r.submit(ctx, actReq{a: x})
 	case Resolve:
 		if err := needs(x.Attendant, x.Reason); err != nil {
 			return err

@@ -174,6 +174,9 @@ type TicketInfo struct {
 	// Class is the vehicle class the ticket carries ("": none, priced as
 	// the tariff's default class "car").
 	Class string
+	// Plate is the vehicle's plate the ticket carries ("": none), its
+	// identity for a re-entry.
+	Plate string
 }
 
 // TicketFormat is how a ticket's code was read; its text is stored in the
@@ -216,6 +219,12 @@ type Snapshot struct {
 	// Table names the tariff table; Steps explain the fee line by line.
 	Table string
 	Steps []string
+	// Continued is the earlier visit this stay continues (a re-entry
+	// within the tariff's window); nil: none.
+	Continued *Previous
+	// Classes are the tariff's vehicle classes (Params.Classes), for the
+	// attendant's choice; a new slice in every snapshot.
+	Classes []string
 
 	// MerchantOrderNo and TokenURL describe the open PayBy order; the QR
 	// encodes TokenURL verbatim. Empty TokenURL in FeeDue: no QR (see Notice).

@@ -22,17 +22,52 @@ type Tickets interface {
 	// NoticeInvalid. id is the ticket's stable identity (anti-passback).
 	Check(code string, now time.Time) (t TicketInfo, id string, err error)
 	// Quote prices the stay of t up to now, given what was paid earlier
-	// for the same ticket and when, and the validation code applied ("":
-	// none).
+	// for the same ticket, the validation applied and the vehicle's
+	// previous visit (a re-entry), all in p. A lost ticket (t.Lost) is
+	// priced by the tariff's lost rule, from t.Entry when the attendant
+	// knows it (zero: unknown), for t.Class.
 	// An error is a fee the tariff cannot compute (it never returns a
 	// wrapped or guessed amount); the lane refuses the ticket and tells
 	// the attendant.
-	Quote(t TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (Quote, error)
-	// Lost prices a lost ticket.
-	Lost(now time.Time) Quote
+	Quote(t TicketInfo, now time.Time, p Pricing) (Quote, error)
 	// Validation reports whether code is a validation the tariff accepts,
 	// and its name.
 	Validation(code string) (name string, ok bool)
+}
+
+// Pricing is what a quote needs beyond the ticket and the time.
+type Pricing struct {
+	// Paid is what the ticket paid before (less refunds), LastPaid when.
+	Paid     money.Fils
+	LastPaid time.Time
+	// Validation is the validation code applied ("": none).
+	Validation string
+	// Previous is the vehicle's previous visit, found by its plate or
+	// named by an attendant (nil: none): a re-entry within the tariff's
+	// window continues it.
+	Previous *Previous
+}
+
+// Previous is an earlier visit that ended with an exit: a re-entry
+// within the tariff's window (Params.Reentry) continues it.
+type Previous struct {
+	TicketID, Serial string
+	// Lane is the exit lane it left by ("" for this lane's ledger,
+	// which knows only its own).
+	Lane        string
+	Entry, Exit time.Time
+	// Paid is what that ticket paid (less refunds).
+	Paid money.Fils
+}
+
+// ExitQuery names the previous visit Journal.LastExit looks for: the
+// latest exit of a ticket carrying Plate, or of the ticket numbered
+// Serial, exited between Since and Before (zero: no bound) and not the
+// ticket NotTicket (the one being served).
+type ExitQuery struct {
+	Plate, Serial string
+	NotTicket     string
+	Since, Before time.Time
 }
 
 // Quote is the price of one stay (see ticket.Quote).
@@ -47,6 +82,10 @@ type Quote struct {
 	// (money.VATPart) and Net is Due less VAT.
 	VATRate  int64
 	VAT, Net money.Fils
+	// Continued is the earlier visit this stay continues (a re-entry
+	// within the tariff's window: priced from its entry, less what it
+	// paid); nil: none.
+	Continued *Previous
 }
 
 // FreeReason says why nothing is due for a stay. Its text is stored in the
@@ -164,6 +203,9 @@ type Journal interface {
 	// PendingRefunds lists refunds recorded as sent whose outcome was
 	// never recorded (the lane stopped mid-refund).
 	PendingRefunds(ctx context.Context) ([]RefundRec, error)
+	// LastExit finds the previous visit q names, for a re-entry; ok is
+	// false when there is none.
+	LastExit(ctx context.Context, q ExitQuery) (p Previous, ok bool, err error)
 	Reports
 }
 
@@ -358,6 +400,18 @@ type (
 		Quote     Quote
 		Attendant string // "" when the driver scanned it
 	}
+	// RepriceRec records a visit priced again by an attendant: its
+	// vehicle class set (SetClass), or its stay continued from an earlier
+	// visit (Reentry, Quote.Continued), with the new price.
+	RepriceRec struct {
+		Visit     int64
+		At        time.Time
+		Action    string // the attendant's action (set_class, reentry)
+		Class     string
+		Quote     Quote
+		Attendant string
+		Reason    string
+	}
 	// ShiftRec starts or ends an attendant's shift.
 	ShiftRec struct {
 		At        time.Time
@@ -380,6 +434,7 @@ func (RefundRec) recordName() string     { return "refund" }
 func (ResolveRec) recordName() string    { return "resolve" }
 func (ShiftRec) recordName() string      { return "shift" }
 func (ValidationRec) recordName() string { return "validation" }
+func (RepriceRec) recordName() string    { return "reprice" }
 
 // RefundStatus is where a refund stands; its text is stored in the ledger.
 type RefundStatus string
@@ -440,8 +495,11 @@ type (
 		ID      string
 		Quote   Quote
 		History History
-		Refused NoticeKind // NoticeNone: accepted
-		Err     error      // the ledger lookup failed
+		// Previous is the vehicle's previous visit found by its plate
+		// (nil: none), offered to the tariff for a re-entry.
+		Previous *Previous
+		Refused  NoticeKind // NoticeNone: accepted
+		Err      error      // the ledger lookup failed
 	}
 	// CreateResult: the result of a CreateOrder command.
 	CreateResult struct {
@@ -487,6 +545,18 @@ type (
 		Quote     Quote
 		Attendant string
 	}
+	// Repriced: the result of a Reprice command (OK false: the tariff
+	// could not price it; the visit keeps its price).
+	Repriced struct {
+		Visit     int64
+		Action    string
+		Ticket    TicketInfo
+		Pricing   Pricing
+		Quote     Quote
+		OK        bool
+		Attendant string
+		Reason    string
+	}
 	// ReceiptDone: the result of a PrintReceipt command (Err nil:
 	// printed).
 	ReceiptDone struct {
@@ -508,17 +578,31 @@ func (Acted) eventName() string         { return "acted" }
 func (Validated) eventName() string     { return "validated" }
 
 func (ReceiptDone) eventName() string { return "receipt_done" }
+func (Repriced) eventName() string    { return "repriced" }
 
 // Commands are the outputs of Step, executed by the runner in order.
 type Command interface{ commandName() string }
 
 type (
-	// CheckTicket: check Code (or price a lost ticket), look it up in the
-	// ledger and price it; answer with Checked.
+	// CheckTicket: check Code (or price a lost ticket of Class, entered
+	// at Entry if known), look it up in the ledger and price it; answer
+	// with Checked.
 	CheckTicket struct {
 		Visit int64
 		Code  string
 		Lost  bool
+		Class string
+		Entry time.Time
+	}
+	// Reprice: price the visit's Ticket again with Pricing (a class set
+	// by an attendant, a re-entry); answer with Repriced.
+	Reprice struct {
+		Visit     int64
+		Action    string
+		Ticket    TicketInfo
+		Pricing   Pricing
+		Attendant string
+		Reason    string
 	}
 	// CheckValidation: is Code a validation? If so, price the visit's
 	// ticket with it; answer with Validated.
@@ -528,6 +612,7 @@ type (
 		Ticket    TicketInfo
 		Paid      money.Fils
 		LastPaid  time.Time
+		Previous  *Previous
 		Attendant string
 	}
 	// Write: one ledger record, executed synchronously; if it fails, the
@@ -574,6 +659,7 @@ func (GetOrder) commandName() string        { return "get_order" }
 func (CancelOrder) commandName() string     { return "cancel_order" }
 func (Pulse) commandName() string           { return "pulse" }
 func (PrintReceipt) commandName() string    { return "print_receipt" }
+func (Reprice) commandName() string         { return "reprice" }
 
 // Describe renders an event or command on one line, for logs and
 // transcripts. A ticket code is shown by its site, lane and serial (see
@@ -628,11 +714,26 @@ func Describe(v any) string {
 		return fmt.Sprintf("receipt_done visit=%d", x.Visit)
 	case PrintReceipt:
 		return fmt.Sprintf("print_receipt visit=%d", x.Visit)
+	case Reprice:
+		s := fmt.Sprintf("reprice visit=%d %s class=%s", x.Visit, x.Action, orCar(x.Ticket.Class))
+		if p := x.Pricing.Previous; p != nil {
+			s += " previous=" + p.Serial
+		}
+		return s
+	case Repriced:
+		if !x.OK {
+			return fmt.Sprintf("repriced visit=%d %s failed", x.Visit, x.Action)
+		}
+		return fmt.Sprintf("repriced visit=%d %s class=%s fee=%s due=%s continued=%t", x.Visit, x.Action, orCar(x.Ticket.Class), x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Continued != nil)
 	case CheckValidation:
 		return fmt.Sprintf("check_validation visit=%d %s", x.Visit, refCode(x.Code))
 	case CheckTicket:
 		if x.Lost {
-			return fmt.Sprintf("check visit=%d lost", x.Visit)
+			s := fmt.Sprintf("check visit=%d lost class=%s", x.Visit, orCar(x.Class))
+			if !x.Entry.IsZero() {
+				s += " entry=" + x.Entry.UTC().Format(time.RFC3339)
+			}
+			return s
 		}
 		return fmt.Sprintf("check visit=%d ticket=%s", x.Visit, refCode(x.Code))
 	case Write:
@@ -649,6 +750,14 @@ func Describe(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// orCar is a class as transcripts show it: "" is the default, car.
+func orCar(class string) string {
+	if class == "" {
+		return "car"
+	}
+	return class
+}
+
 func describeAction(a Action) string {
 	switch x := a.(type) {
 	case ManualOpen:
@@ -661,6 +770,10 @@ func describeAction(a Action) string {
 		return fmt.Sprintf("override by=%s reason=%q", x.Attendant, x.Reason)
 	case LostTicket:
 		return fmt.Sprintf("lost_ticket by=%s", x.Attendant)
+	case SetClass:
+		return fmt.Sprintf("set_class by=%s class=%s", x.Attendant, x.Class)
+	case Reentry:
+		return fmt.Sprintf("reentry by=%s ticket=%s", x.Attendant, x.Serial)
 	case EnterCode:
 		return fmt.Sprintf("enter_code by=%s ticket=%s", x.Attendant, refCode(x.Code))
 	case CloseLane:
@@ -717,6 +830,8 @@ func describeRecord(r Record) string {
 		return fmt.Sprintf("audit %s by=%s", x.Action, x.Attendant)
 	case ValidationRec:
 		return fmt.Sprintf("validation visit=%d code=%s due=%s", x.Visit, x.Code, x.Quote.Due.Decimal())
+	case RepriceRec:
+		return fmt.Sprintf("reprice visit=%d %s class=%s due=%s", x.Visit, x.Action, orCar(x.Class), x.Quote.Due.Decimal())
 	}
 	return r.recordName()
 }

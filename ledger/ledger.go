@@ -362,6 +362,8 @@ func write(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
 		return endVisit(ctx, tx, r)
 	case lane.ValidationRec:
 		return applyValidation(ctx, tx, r)
+	case lane.RepriceRec:
+		return reprice(ctx, tx, r)
 	case lane.OrderRec:
 		return newOrder(ctx, tx, r)
 	case lane.StatusRec:
@@ -394,11 +396,14 @@ func beginVisit(ctx context.Context, tx *sql.Tx, v lane.VisitRec) error {
 	if v.Refused != lane.NoticeNone {
 		refused = v.Refused.String()
 	}
+	cont, sessionEntry, previousPaid := continuation(v.Quote)
 	_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, started_at, ticket_id, serial, format, entry_at, signed, lost,
-		fee, paid_before, due, free, refused, override, attendant, reason, offline, class, vat_rate, vat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		fee, paid_before, due, free, refused, override, attendant, reason, offline, class, vat_rate, vat,
+		plate, continues, session_entry, previous_paid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		v.Visit, ms(v.At), v.TicketID, v.Ticket.Serial, string(v.Ticket.Format), msOrNull(v.Ticket.Entry), b2i(v.Ticket.Signed), b2i(v.Ticket.Lost),
 		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason, b2i(v.Offline),
-		v.Ticket.Class, v.Quote.VATRate, int64(money.VATPart(v.Quote.Due, v.Quote.VATRate)))
+		v.Ticket.Class, v.Quote.VATRate, int64(money.VATPart(v.Quote.Due, v.Quote.VATRate)),
+		v.Ticket.Plate, cont, sessionEntry, previousPaid)
 	if err != nil {
 		return err
 	}
@@ -441,6 +446,39 @@ func applyValidation(ctx context.Context, tx *sql.Tx, v lane.ValidationRec) erro
 	}
 	return entry(ctx, tx, lane.Transaction{At: v.At, Kind: "validation", Visit: v.Visit, Amount: v.Quote.Due, Status: v.Code,
 		Attendant: v.Attendant, Reason: v.Name})
+}
+
+// continuation is what a quote that continues an earlier stay (a
+// re-entry) stores on its visit: that ticket, the stay's first entry and
+// what it had paid; "", NULL and 0 for none.
+func continuation(q lane.Quote) (ticketID string, sessionEntry any, previousPaid int64) {
+	c := q.Continued
+	if c == nil {
+		return "", nil, 0
+	}
+	return c.TicketID, ms(c.Entry), int64(c.Paid)
+}
+
+// reprice records a visit priced again by an attendant (its class set,
+// or a re-entry) with its new price.
+func reprice(ctx context.Context, tx *sql.Tx, r lane.RepriceRec) error {
+	cont, sessionEntry, previousPaid := continuation(r.Quote)
+	res, err := tx.ExecContext(ctx, `UPDATE visits SET class = ?, fee = ?, due = ?, vat_rate = ?, vat = ?,
+		continues = ?, session_entry = ?, previous_paid = ? WHERE id = ?`,
+		r.Class, int64(r.Quote.Fee), int64(r.Quote.Due), r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)),
+		cont, sessionEntry, previousPaid, r.Visit)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: visit %d", lane.ErrNotFound, r.Visit)
+	}
+	status := r.Action
+	if r.Class != "" {
+		status += " " + r.Class
+	}
+	return entry(ctx, tx, lane.Transaction{At: r.At, Kind: "reprice", Visit: r.Visit, Amount: r.Quote.Due, Status: status,
+		Attendant: r.Attendant, Reason: r.Reason})
 }
 
 // newOrder stores an order number, its status not known yet ("new"),

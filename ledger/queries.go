@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/exitlane/exitlane/lane"
@@ -70,6 +71,51 @@ func (l *DB) Lookup(ctx context.Context, ticketID, key string) (lane.History, er
 		}
 	}
 	return h, nil
+}
+
+// LastExit finds the latest exit of a ticket carrying q.Plate or
+// numbered q.Serial (other than q.NotTicket), between q.Since and
+// q.Before, for a re-entry. Its Entry is the first entry of the stay it belongs to (a
+// visit that itself continued one keeps that stay's entry) and its Paid
+// everything that stay paid (less refunds).
+func (l *DB) LastExit(ctx context.Context, q lane.ExitQuery) (lane.Previous, bool, error) {
+	var p lane.Previous
+	cond, arg := `v.serial = ? AND v.ticket_id <> ?`, []any{q.Serial, q.NotTicket}
+	switch {
+	case q.Plate != "":
+		cond, arg = `v.plate = ? AND v.ticket_id <> ?`, []any{q.Plate, q.NotTicket}
+	case q.Serial == "":
+		return p, false, nil
+	}
+	since, before := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.Since.IsZero() {
+		since = ms(q.Since)
+	}
+	if !q.Before.IsZero() {
+		before = ms(q.Before)
+	}
+	var entry, session sql.NullInt64
+	var exit, previousPaid int64
+	err := l.db.QueryRowContext(ctx, `SELECT v.ticket_id, v.serial, v.entry_at, v.session_entry, v.previous_paid, e.at
+		FROM exits e JOIN visits v ON v.id = e.visit_id
+		WHERE `+cond+` AND e.ticket_id <> '' AND e.state IN ('pending','completed') AND e.at >= ? AND e.at <= ?
+		ORDER BY e.at DESC, e.id DESC LIMIT 1`, append(arg, since, before)...).Scan(&p.TicketID, &p.Serial, &entry, &session, &previousPaid, &exit)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return p, false, nil
+	case err != nil:
+		return p, false, fmt.Errorf("ledger: last exit: %w", err)
+	}
+	p.Entry, p.Exit = fromMS(entry), fromMS(sql.NullInt64{Int64: exit, Valid: true})
+	if session.Valid {
+		p.Entry = fromMS(session)
+	}
+	var paid int64
+	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid - refunded), 0) FROM orders WHERE ticket_id = ? AND paid > 0`, p.TicketID).Scan(&paid); err != nil {
+		return p, false, fmt.Errorf("ledger: last exit: %w", err)
+	}
+	p.Paid = money.Fils(paid + previousPaid)
+	return p, true, nil
 }
 
 // NextVisit is one more than the highest visit id recorded.

@@ -170,6 +170,14 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 			WHERE site = $1 AND lane = $2 AND visit = $3`,
 			a.site, a.lane, r.Visit, r.Code, r.Name, int64(r.Quote.Fee), int64(r.Quote.Due),
 			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
+	case lane.RepriceRec:
+		// The stay continued stays in the journal's record
+		// (rec->'Quote'->'Continued'); the visit row takes the new class
+		// and price.
+		return a.exec(ctx, `UPDATE visits SET class = $4, fee = $5, due = $6, vat_rate = $7, vat = $8
+			WHERE site = $1 AND lane = $2 AND visit = $3`,
+			a.site, a.lane, r.Visit, r.Class, int64(r.Quote.Fee), int64(r.Quote.Due),
+			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
 	case lane.OrderRec:
 		return a.order(ctx, r)
 	case lane.StatusRec:

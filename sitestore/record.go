@@ -66,6 +66,8 @@ func kindOf(rec lane.Record) (string, time.Time) {
 		return "resolve", r.At
 	case lane.ValidationRec:
 		return "validation", r.At
+	case lane.RepriceRec:
+		return "reprice", r.At
 	case lane.ShiftRec:
 		return "shift", r.At
 	}

@@ -267,6 +267,8 @@ func TestEncodeDecode(t *testing.T) {
 		lane.ExitRec{Visit: 1, TicketID: "T1", At: tns, Cause: lane.CausePaid, Amount: 1500, No: "MALL1-A-S1-1", Auth: "x", Paid: &paid},
 		lane.ShiftRec{At: t0, Attendant: "amal", Start: true},
 		lane.PulseStartRec{Auth: "x", At: tns},
+		lane.RepriceRec{Visit: 1, At: tns, Action: "reentry", Class: "bus", Attendant: "amal", Reason: "receipt",
+			Quote: lane.Quote{Fee: 5000, Due: 2000, Continued: &lane.Previous{TicketID: "T0", Serial: "7", Entry: t0, Exit: tns, Paid: 3000}}},
 	}
 	for _, r := range recs {
 		kind, data, err := Encode(r)

@@ -98,6 +98,32 @@ func (j *siteJournal) Lookup(ctx context.Context, ticketID, orderKey string) (la
 	return h, nil
 }
 
+// LastExit is the ledger's answer, or for a plate the site's when a
+// later exit of that plate is in the store (the vehicle left by another
+// lane). The store is asked within the timeout and only over a bounded
+// window (q.Since); not reached in time, the lane's own ledger decides.
+func (j *siteJournal) LastExit(ctx context.Context, q lane.ExitQuery) (lane.Previous, bool, error) {
+	p, ok, err := j.DB.LastExit(ctx, q)
+	if err != nil || q.Plate == "" || q.Since.IsZero() {
+		return p, ok, err
+	}
+	before := q.Before
+	if before.IsZero() {
+		before = time.Now()
+	}
+	sctx, cancel := context.WithTimeout(ctx, j.timeout)
+	sp, sok, serr := j.store.LastExitByPlate(sctx, q.Plate, q.NotTicket, q.Since, before)
+	cancel()
+	if serr != nil {
+		j.log.Warn("site store not reached for a re-entry; this lane's exits only", "timeout_ms", j.timeout.Milliseconds(), "err", serr)
+		return p, ok, nil
+	}
+	if sok && (!ok || sp.Exit.After(p.Exit)) {
+		return sp, true, nil
+	}
+	return p, ok, nil
+}
+
 // resolve settles an order of the ticket left open at another lane before
 // this lane makes a new one, so that one stay never has two PAID orders:
 // a paid order counts; a CREATED one is cancelled (and counts if the

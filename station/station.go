@@ -175,6 +175,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
 		HaveLoop: s.dev.loop != nil, AutoPrint: cfg.Printer.AutoPrint,
+		Classes: cfg.Tariff.Classes(), Reentry: cfg.Tariff.Reentry,
 	}, lane.Deps{
 		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal, Receipts: receipts,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,

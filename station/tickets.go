@@ -7,7 +7,6 @@ import (
 
 	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/lane"
-	"github.com/exitlane/exitlane/money"
 	"github.com/exitlane/exitlane/ticket"
 )
 
@@ -50,29 +49,36 @@ func (a *tickets) Check(code string, now time.Time) (lane.TicketInfo, string, er
 		}
 		return lane.TicketInfo{}, "", &lane.RefusedError{Kind: kind, Err: err}
 	}
-	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed, Class: t.Class}, t.ID(), nil
+	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed,
+		Class: t.Class, Plate: t.Plate}, t.ID(), nil
 }
 
-func (a *tickets) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (lane.Quote, error) {
-	stay := ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid, Class: t.Class}
-	if v, ok := a.tariff.Validation(validation); ok {
+func (a *tickets) Quote(t lane.TicketInfo, now time.Time, p lane.Pricing) (lane.Quote, error) {
+	stay := ticket.Stay{Entry: t.Entry, Exit: now, Paid: p.Paid, LastPaid: p.LastPaid, Class: t.Class, Lost: t.Lost}
+	if t.Lost && t.Entry.IsZero() {
+		stay.Entry = now // the entry is not known: the lost rule says what that costs
+	}
+	if v, ok := a.tariff.Validation(p.Validation); ok {
 		stay.Validation = v.Validation
+	}
+	if pv := p.Previous; pv != nil {
+		stay.Previous = &ticket.Visit{Entry: pv.Entry, Exit: pv.Exit, Paid: pv.Paid}
 	}
 	q, err := a.tariff.Quote(stay)
 	if err != nil {
 		return lane.Quote{}, err
 	}
-	return laneQuote(q), nil
+	lq := laneQuote(q)
+	if q.Continued && p.Previous != nil {
+		c := *p.Previous
+		lq.Continued = &c
+	}
+	return lq, nil
 }
 
 func (a *tickets) Validation(code string) (string, bool) {
 	v, ok := a.tariff.Validation(code)
 	return v.Name, ok
-}
-
-func (a *tickets) Lost(now time.Time) lane.Quote {
-	q, _ := a.tariff.Quote(ticket.Stay{Entry: now, Exit: now, Lost: true}) // the flat lost_fee: nothing to overflow
-	return laneQuote(q)
 }
 
 func laneQuote(q ticket.Quote) lane.Quote {

@@ -522,9 +522,14 @@ func TestReentry(t *testing.T) {
 			t.Errorf("%s: due %s continued %v, want %s %v\n%s", c.id, q.Due, q.Continued, c.want, c.cont, strings.Join(q.Steps, "\n"))
 		}
 	}
+	// The explanation names the window, the exit and the first entry.
+	q := mustQuote(t, tr, Stay{Entry: mon("14:30:00"), Exit: mon("15:30:00"), Previous: &Visit{Entry: mon("10:00:00"), Exit: mon("13:00:00")}})
+	if want := "re-entry within 2h of exit at 13:00: continues the stay from Mon 2024-07-01 10:00"; !strings.HasPrefix(q.Steps[0], want) {
+		t.Errorf("step %q, want it to start %q", q.Steps[0], want)
+	}
 	// A tariff without reentry never continues.
 	old := loadTariff(t, "dubai-mall")
-	q := mustQuote(t, old, Stay{Entry: mon("14:30:00"), Exit: mon("15:30:00"), Previous: &Visit{Entry: mon("10:00:00"), Exit: mon("13:00:00")}})
+	q = mustQuote(t, old, Stay{Entry: mon("14:30:00"), Exit: mon("15:30:00"), Previous: &Visit{Entry: mon("10:00:00"), Exit: mon("13:00:00")}})
 	if q.Continued || q.Due != 0 {
 		t.Errorf("no reentry window: %+v", q)
 	}
@@ -561,6 +566,14 @@ cap = "50.00"
 		if q.Due != c.want || q.LostRule != c.rule {
 			t.Errorf("%s from %s: %s (%s), want %s\n%s", c.rule, c.entry, q.Due, q.LostRule, c.want, strings.Join(q.Steps, "\n"))
 		}
+	}
+	// "stay" without a known entry says it fell back to the flat fee.
+	stay := parseTariff(t, strings.Replace(src, "%s", "stay", 1), dubai)
+	if q := mustQuote(t, stay, Stay{Entry: exit, Exit: exit, Lost: true}); q.Steps[0] != "lost ticket: the entry is not known: flat AED 150.00" {
+		t.Errorf("stay, entry unknown: %q", q.Steps)
+	}
+	if q := mustQuote(t, stay, Stay{Entry: exit.Add(-96 * time.Hour), Exit: exit, Lost: true, Class: "car"}); !strings.Contains(q.Steps[0], "the stay from the known entry (AED 200.00)") {
+		t.Errorf("stay, entry known: %q", q.Steps)
 	}
 	tr := parseTariff(t, strings.Replace(strings.Replace(src, "%s", "day", 1), `lost_fee = "150.00"`, `lost_fee = "0.00"`, 1), dubai)
 	if q := mustQuote(t, tr, Stay{Entry: exit, Exit: exit, Lost: true}); q.Due != money.AED(50) {

@@ -1,4 +1,4 @@
-// Package ticket reads parking tickets: the signed EL1 and EL2 code formats, the
+// Package ticket reads parking tickets: the signed EL1, EL2 and EL3 code formats, the
 // unsigned pattern format of third-party entry terminals, the tariff that
 // prices a stay, and the line framer that turns a barcode scanner's bytes
 // into codes (the device reader that owns the port is package scanner).
@@ -44,13 +44,17 @@ type Ticket struct {
 	// code, or a pattern's class group); "" when it carries none, which
 	// the tariff prices as DefaultClass.
 	Class string
+	// Plate is the vehicle's plate the code carries, normalised by
+	// NormPlate (an EL3 code, or a pattern's plate group); "" when it
+	// carries none. It is the vehicle's identity for a re-entry.
+	Plate string
 }
 
 // Format is how a ticket's code is read.
 type Format string
 
 const (
-	FormatSigned  Format = "signed"  // exitlane's signed EL1 or EL2 code
+	FormatSigned  Format = "signed"  // exitlane's signed EL1, EL2 or EL3 code
 	FormatPattern Format = "pattern" // a third-party code read by a pattern, unsigned
 )
 
@@ -75,20 +79,25 @@ const MinKeyLen = 16
 const (
 	signedPrefix = "EL1"
 	classPrefix  = "EL2"
+	platePrefix  = "EL3"
 	macLen       = 16 // hex characters of HMAC-SHA256 kept in the code
 )
 
-// Signed issues and checks EL1 and EL2 codes:
+// Signed issues and checks EL1, EL2 and EL3 codes:
 //
 //	EL1:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<MAC>
 //	EL2:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<CLASS>:<MAC>
+//	EL3:<SITE>:<LANE>:<SERIAL>:<ENTRY>:<CLASS>:<PLATE>:<MAC>
 //
 // SITE and LANE are 1-8 of A-Z 0-9, SERIAL 1-12 decimal digits, ENTRY Unix
 // seconds, CLASS the vehicle class as 1-12 of A-Z 0-9 (the class name in
 // upper case), MAC the first 16 upper-case hex characters of HMAC-SHA256
 // keyed with the site's ticket key over everything before the last colon.
 // EL2 only adds the class: every EL1 code stays valid, and an EL1 code is
-// priced as the default class.
+// priced as the default class. EL3 adds the vehicle's plate as 1-12 of
+// A-Z 0-9 (NormPlate), read at entry by a plate camera or typed by the
+// entry terminal; in EL3 the class and the plate may each be empty (no
+// class: the default; no plate: no identity for a re-entry).
 type Signed struct {
 	site      string
 	key       []byte
@@ -155,6 +164,48 @@ func (s *Signed) IssueClass(lane string, serial uint64, entry time.Time, class s
 	return body + ":" + s.mac(body), nil
 }
 
+// IssuePlate is IssueClass with the vehicle's plate: an EL3 code
+// carrying class (may be "") and plate, or IssueClass's code when plate
+// is "".
+func (s *Signed) IssuePlate(lane string, serial uint64, entry time.Time, class, plate string) (string, error) {
+	if plate == "" {
+		return s.IssueClass(lane, serial, entry, class)
+	}
+	return s.IssueEL3(lane, serial, entry, class, plate)
+}
+
+// IssueEL3 returns the EL3 code of a ticket: class (1-12 of a-z 0-9, or
+// "") and plate (normalised by NormPlate, or "") are both optional.
+func (s *Signed) IssueEL3(lane string, serial uint64, entry time.Time, class, plate string) (string, error) {
+	if class != "" && !ValidClass(class) {
+		return "", fmt.Errorf("ticket: class %q must be 1-12 of a-z 0-9", class)
+	}
+	p, ok := NormPlate(plate)
+	if !ok && p != "" {
+		return "", fmt.Errorf("ticket: plate %q must be 1-12 letters A-Z and digits (spaces and dashes are dropped)", plate)
+	}
+	code, err := s.Issue(lane, serial, entry)
+	if err != nil {
+		return "", err
+	}
+	body := platePrefix + code[len(signedPrefix):strings.LastIndexByte(code, ':')] + ":" + strings.ToUpper(class) + ":" + p
+	return body + ":" + s.mac(body), nil
+}
+
+// NormPlate normalises a plate as codes carry it: upper case, spaces and
+// dashes dropped ("dxb a-12345" is "DXBA12345"); ok is false unless the
+// result is 1-12 of A-Z 0-9.
+func NormPlate(plate string) (string, bool) {
+	p := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-':
+			return -1
+		}
+		return r
+	}, strings.ToUpper(strings.TrimSpace(plate)))
+	return p, validClassCode(p)
+}
+
 func (s *Signed) mac(body string) string {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte(body))
@@ -190,19 +241,31 @@ func (s *Signed) Check(code string, now time.Time) (Ticket, error) {
 	return t, nil
 }
 
-// ParseSigned splits an EL1 or EL2 code into its fields without verifying
+// ParseSigned splits an EL1, EL2 or EL3 code into its fields without verifying
 // the MAC, which it returns separately. Only the exact format is accepted:
 // upper-case, no spaces, no leading zeros in the entry, 16 hex MAC digits.
 func ParseSigned(code string) (Ticket, string, error) {
 	bad := func(why string) (Ticket, string, error) {
 		return Ticket{}, "", fmt.Errorf("parse ticket: %s: %w", why, ErrMalformed)
 	}
-	if len(code) > 80 {
+	if len(code) > 96 {
 		return bad("too long")
 	}
 	parts := strings.Split(code, ":")
-	var class string
+	var class, plate string
 	switch {
+	case len(parts) > 0 && parts[0] == platePrefix:
+		if len(parts) != 8 {
+			return bad(fmt.Sprintf("%d fields, want 8", len(parts)))
+		}
+		class, plate = parts[5], parts[6]
+		if class != "" && !validClassCode(class) {
+			return bad("class is not empty or 1-12 of A-Z 0-9")
+		}
+		if plate != "" && !validClassCode(plate) {
+			return bad("plate is not empty or 1-12 of A-Z 0-9")
+		}
+		parts = append(parts[:5], parts[7])
 	case len(parts) > 0 && parts[0] == classPrefix:
 		if len(parts) != 7 {
 			return bad(fmt.Sprintf("%d fields, want 7", len(parts)))
@@ -215,7 +278,7 @@ func ParseSigned(code string) (Ticket, string, error) {
 	case len(parts) != 6:
 		return bad(fmt.Sprintf("%d fields, want 6", len(parts)))
 	case parts[0] != signedPrefix:
-		return bad("not an EL1 or EL2 code")
+		return bad("not an EL1, EL2 or EL3 code")
 	}
 	site, lane, serial, entry, mac := parts[1], parts[2], parts[3], parts[4], parts[5]
 	if !validCode(site) {
@@ -245,6 +308,7 @@ func ParseSigned(code string) (Ticket, string, error) {
 		Serial: serial,
 		Entry:  time.Unix(sec, 0).UTC(),
 		Class:  strings.ToLower(class),
+		Plate:  plate,
 	}, mac, nil
 }
 
@@ -300,7 +364,8 @@ func upperHex(s string) bool {
 
 // Pattern reads the unsigned codes of a third-party entry terminal: a
 // regular expression with the named groups "serial" and "entry" (and
-// optionally "class", the vehicle class, read in lower case), and the
+// optionally "class", the vehicle class, read in lower case, and
+// "plate", the vehicle's plate, normalised by NormPlate), and the
 // time layout of "entry" (a Go layout evaluated in the site's zone, or
 // "unix" for Unix seconds). Such tickets cannot be authenticated: an edited
 // entry time goes unnoticed, which the admin screen states.
@@ -367,6 +432,13 @@ func (p *Pattern) Check(code string, now time.Time) (Ticket, error) {
 		if !ValidClass(t.Class) {
 			return Ticket{}, fmt.Errorf("parse ticket: class %q is not 1-12 of a-z 0-9: %w", m[i], ErrMalformed)
 		}
+	}
+	if i := p.re.SubexpIndex("plate"); i >= 0 && m[i] != "" {
+		plate, ok := NormPlate(m[i])
+		if !ok {
+			return Ticket{}, fmt.Errorf("parse ticket: plate %q is not 1-12 letters and digits: %w", m[i], ErrMalformed)
+		}
+		t.Plate = plate
 	}
 	if t.Entry.After(now.Add(p.tolerance)) {
 		return t, fmt.Errorf("check ticket %s: entry %s is in the future: %w", serial, t.Entry.Format(time.RFC3339), ErrFutureEntry)

@@ -226,11 +226,101 @@ func TestPatternClass(t *testing.T) {
 	}
 }
 
+// EL3 codes carry the class and the plate under the MAC, each may be
+// empty; EL1 and EL2 codes stay valid and carry no plate.
+func TestSignedPlate(t *testing.T) {
+	s := signer(t, "GRG01")
+	entry := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	code, err := s.IssuePlate("E1", 48213, entry, "bus", "dxb a-12345")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(code, "EL3:GRG01:E1:48213:1772431200:BUS:DXBA12345:") || len(code) != len("EL3:GRG01:E1:48213:1772431200:BUS:DXBA12345:")+16 {
+		t.Fatalf("code %q", code)
+	}
+	tk, err := s.Check(code, entry.Add(time.Hour))
+	if err != nil || tk.Class != "bus" || tk.Plate != "DXBA12345" || !tk.Signed || tk.ID() != "GRG01/E1/48213/1772431200" {
+		t.Fatalf("%+v %v", tk, err)
+	}
+	// The MAC covers the plate.
+	edited := strings.Replace(code, ":DXBA12345:", ":DXBA12346:", 1)
+	if _, err := s.Check(edited, entry.Add(time.Hour)); !errors.Is(err, ErrForged) {
+		t.Errorf("edited plate: %v", err)
+	}
+	// Class and plate may each be empty.
+	for _, c := range []struct{ class, plate, prefix string }{
+		{"", "S12", "EL3:GRG01:E1:48213:1772431200::S12:"},
+		{"", "", "EL3:GRG01:E1:48213:1772431200:::"},
+		{"car", "", "EL3:GRG01:E1:48213:1772431200:CAR::"},
+	} {
+		code, err := s.IssueEL3("E1", 48213, entry, c.class, c.plate)
+		if err != nil || !strings.HasPrefix(code, c.prefix) {
+			t.Fatalf("%+v: %q %v", c, code, err)
+		}
+		tk, err := s.Check(code, entry.Add(time.Hour))
+		if err != nil || tk.Class != c.class || tk.Plate != c.plate {
+			t.Errorf("%q: %+v %v", code, tk, err)
+		}
+	}
+	// No plate: IssuePlate gives the EL2 (or EL1) code, as before.
+	if el2, _ := s.IssuePlate("E1", 48213, entry, "bus", ""); !strings.HasPrefix(el2, "EL2:") {
+		t.Errorf("no plate: %q", el2)
+	}
+	// The longest EL3 code fits the length limit.
+	long, err := signer(t, "ABCDEFGH").IssuePlate("ABCDEFGH", 999_999_999_999, time.Unix(99_999_999_999, 0), "abcdefghijkl", "ABCDEFGHIJKL")
+	if err != nil || len(long) > 96 {
+		t.Fatalf("%q (%d) %v", long, len(long), err)
+	}
+	if _, err := signer(t, "ABCDEFGH").Check(long, time.Unix(99_999_999_999, 0)); err != nil {
+		t.Errorf("longest code: %v", err)
+	}
+	for _, bad := range []string{"ABCDEFGHIJKLM", "DXB/1", "دبي"} {
+		if _, err := s.IssuePlate("E1", 1, entry, "", bad); err == nil {
+			t.Errorf("plate %q issued", bad)
+		}
+	}
+	mac := code[strings.LastIndexByte(code, ':')+1:]
+	for _, c := range []string{
+		"EL3:GRG01:E1:48213:1772431200:BUS:" + mac,               // no plate field
+		"EL3:GRG01:E1:48213:1772431200:BUS:dxba12345:" + mac,     // lower case
+		"EL3:GRG01:E1:48213:1772431200:BUS:DXB A12345:" + mac,    // a space
+		"EL3:GRG01:E1:48213:1772431200:BUS:ABCDEFGHIJKLM:" + mac, // too long
+		"EL3:GRG01:E1:48213:1772431200:BUS:DXBA12345:X:" + mac,   // a field too many
+		"EL2:GRG01:E1:48213:1772431200:BUS:DXBA12345:" + mac,     // EL2 with a plate
+		"EL4:GRG01:E1:48213:1772431200:BUS:DXBA12345:" + mac,     // unknown version
+	} {
+		if _, err := s.Check(c, entry.Add(time.Hour)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want malformed", c, err)
+		}
+	}
+}
+
+// A pattern's optional plate group gives the plate, normalised.
+func TestPatternPlate(t *testing.T) {
+	p, err := NewPattern(`(?P<serial>\d{8})(?P<entry>\d{12})(?:/(?P<plate>[A-Za-z0-9 -]+))?`, "060102150405", dubai, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := at("2026-03-02 12:00:00")
+	tk, err := p.Check("00012345260302093000/dxb A-12345", now)
+	if err != nil || tk.Plate != "DXBA12345" {
+		t.Fatalf("%+v %v", tk, err)
+	}
+	if tk, err := p.Check("00012345260302093000", now); err != nil || tk.Plate != "" {
+		t.Errorf("no plate: %+v %v", tk, err)
+	}
+	if _, err := p.Check("00012345260302093000/ABCDEFGHIJKLM", now); !errors.Is(err, ErrMalformed) {
+		t.Errorf("13-character plate: %v", err)
+	}
+}
+
 func FuzzSignedCheck(f *testing.F) {
 	s := signer(f, "GRG01")
 	good, _ := s.Issue("E1", 48213, time.Unix(1772431200, 0))
 	classed, _ := s.IssueClass("E1", 48213, time.Unix(1772431200, 0), "motorcycle")
-	for _, seed := range []string{good, classed, "", "EL1:::::", "EL2::::::", "EL1:A:B:1:1:0123456789ABCDEF", good + "\r", strings.ToLower(good)} {
+	plated, _ := s.IssuePlate("E1", 48213, time.Unix(1772431200, 0), "bus", "DXB A 12345")
+	bare, _ := s.IssueEL3("E1", 48213, time.Unix(1772431200, 0), "", "")
+	for _, seed := range []string{good, classed, plated, bare, "EL3:::::::", "EL1:::::", "EL2::::::", "EL1:A:B:1:1:0123456789ABCDEF", good + "\r", strings.ToLower(good)} {
 		f.Add(seed)
 	}
 	now := time.Unix(1772431200+3600, 0)
@@ -243,6 +333,9 @@ func FuzzSignedCheck(f *testing.F) {
 				serial = serial*10 + uint64(c-'0')
 			}
 			again, ierr := s.IssueClass(tk.Lane, serial, tk.Entry, tk.Class)
+			if strings.HasPrefix(code, "EL3:") {
+				again, ierr = s.IssueEL3(tk.Lane, serial, tk.Entry, tk.Class, tk.Plate)
+			}
 			if ierr != nil || (again != code && strings.TrimLeft(tk.Serial, "0") == tk.Serial) {
 				t.Fatalf("accepted %q but re-issue gives %q (%v)", code, again, ierr)
 			}
@@ -258,11 +351,13 @@ func FuzzSignedCheck(f *testing.F) {
 }
 
 func FuzzPatternCheck(f *testing.F) {
-	p, err := NewPattern(`(?P<serial>\d{8})(?P<entry>\d{12})`, "060102150405", dubai, 0)
+	p, err := NewPattern(`(?P<serial>\d{8})(?P<entry>\d{12})(?:/(?P<plate>[A-Za-z0-9 -]*))?`, "060102150405", dubai, 0)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add("00012345260302093000")
+	f.Add("00012345260302093000/DXB A-12345")
+	f.Add("00012345260302093000/ - ")
 	f.Add("")
 	f.Add("99999999999999999999")
 	now := at("2026-03-02 12:00:00")
@@ -276,6 +371,9 @@ func FuzzPatternCheck(f *testing.F) {
 		}
 		if tk.Serial == "" || tk.Entry.After(now.Add(DefaultTolerance)) {
 			t.Fatalf("bad ticket %+v", tk)
+		}
+		if p, ok := NormPlate(tk.Plate); tk.Plate != "" && (!ok || p != tk.Plate) {
+			t.Fatalf("plate %q not normalised", tk.Plate)
 		}
 	})
 }

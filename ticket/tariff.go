@@ -585,8 +585,9 @@ func (t *Tariff) Quote(s Stay) (Quote, error) {
 		if gap := s.Entry.Sub(p.Exit); gap >= 0 && gap <= t.Reentry {
 			entry = p.Entry
 			q.Continued, q.SessionEntry, q.PreviousPaid = true, p.Entry, max(p.Paid, 0)
-			step("re-entry %s after the exit at %s (within %s): continues the stay that entered %s",
-				fmtDur(gap.Truncate(time.Second)), p.Exit.In(t.loc()).Format("Mon 2006-01-02 15:04"), fmtDur(t.Reentry), p.Entry.In(t.loc()).Format("Mon 2006-01-02 15:04"))
+			step("re-entry within %s of exit at %s: continues the stay from %s (entered again %s after the exit on %s)",
+				fmtDur(t.Reentry), p.Exit.In(t.loc()).Format("15:04"), p.Entry.In(t.loc()).Format("Mon 2006-01-02 15:04"),
+				fmtDur(gap.Truncate(time.Second)), p.Exit.In(t.loc()).Format("Mon 2006-01-02"))
 		}
 	}
 	if d := s.Exit.Sub(entry); d > 0 {
@@ -667,6 +668,10 @@ func (t *Tariff) lost(q *Quote, sc *Schedule, s Stay, entry time.Time, step func
 	}
 	if what == "" {
 		q.Fee = sc.LostFee
+		if sc.Lost == LostStay {
+			step("lost ticket: the entry is not known: flat %s", sc.LostFee)
+			return nil
+		}
 		step("lost ticket: flat %s", sc.LostFee)
 		return nil
 	}

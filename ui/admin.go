@@ -98,8 +98,11 @@ type Admin struct {
 	scrollTab int
 	reason    string
 	code      string
-	before    []int64 // paging stack of "before" ids; last is the current page
-	pending   sync.WaitGroup
+	// the actions tab's vehicle class ("": car), a lost ticket's known
+	// entry as typed, and the earlier ticket's number for a re-entry
+	class, entry, prior string
+	before              []int64 // paging stack of "before" ids; last is the current page
+	pending             sync.WaitGroup
 
 	idleStop func() bool
 	size     fyne.Size
@@ -772,6 +775,7 @@ func (a *Admin) act(label string, x lane.Action) {
 				// A reason (and a typed code) belongs to one action: kept,
 				// it would be recorded silently on the next one.
 				a.reason, a.code = "", ""
+				a.class, a.entry, a.prior = "", "", ""
 			}
 			a.rebuild()
 		}
@@ -791,6 +795,8 @@ func (a *Admin) act(label string, x lane.Action) {
 
 // describe turns a lane error into words for the attendant.
 func (a *Admin) describe(err error) string {
+	var ce *lane.ClassError
+	var re *lane.ReentryError
 	switch {
 	case errors.Is(err, lane.ErrReasonRequired):
 		return a.tr.T("admin.err.reason")
@@ -798,6 +804,18 @@ func (a *Admin) describe(err error) string {
 		return a.tr.T("admin.err.not_now")
 	case errors.Is(err, lane.ErrAmount):
 		return a.tr.T("admin.err.amount")
+	case errors.As(err, &ce):
+		return a.tr.T("admin.err.class", "class", ce.Class, "classes", strings.Join(ce.Classes, ", "))
+	case errors.As(err, &re):
+		if re.Exit.IsZero() {
+			return a.tr.T("admin.err.no_exit", "serial", re.Serial)
+		}
+		if re.Window <= 0 {
+			return a.tr.T("admin.err.no_reentry")
+		}
+		return a.tr.T("admin.err.reentry_window", "serial", re.Serial, "exit", re.Exit.In(a.opt.Location).Format("2006-01-02 15:04"), "window", a.tr.duration(re.Window))
+	case errors.Is(err, lane.ErrEntryAfterNow):
+		return a.tr.T("admin.err.entry_after_now")
 	case errors.Is(err, lane.ErrNotFound):
 		return a.tr.T("admin.err.not_found")
 	case errors.Is(err, lane.ErrStopped):
@@ -841,17 +859,52 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		label := t(key)
 		return a.button(label, imp, func() { f(label) })
 	}
+	// The vehicle class of a lost ticket or of the visit being served:
+	// the tariff's classes, car by default.
+	classes := a.snap.Classes
+	if len(classes) == 0 {
+		classes = []string{lane.DefaultClass}
+	}
+	class := widget.NewSelect(classes, func(s string) { a.touch(); a.class = s })
+	class.Selected = lane.DefaultClass
+	if contains(classes, a.class) {
+		class.Selected = a.class
+	}
+	cls := func() string { return class.Selected }
+	// A lost ticket's entry time, when known another way, in the site's
+	// zone; blank: unknown.
+	entry := widget.NewEntry()
+	entry.SetPlaceHolder(t("admin.entry_placeholder", "example", a.opt.Now().In(a.opt.Location).Format(entryLayout)))
+	entry.Text = a.entry
+	entry.OnChanged = func(s string) { a.touch(); a.entry = s }
+	prior := widget.NewEntry()
+	prior.SetPlaceHolder(t("admin.prior_placeholder"))
+	prior.Text = a.prior
+	prior.OnChanged = func(s string) { a.touch(); a.prior = s }
+	lost := func(l string) {
+		at, ok := a.entryTime()
+		if !ok {
+			a.message, a.msgErr = t("admin.refused", "action", l, "why", t("admin.err.entry_format", "format", entryFormat)), true
+			a.rebuild()
+			return
+		}
+		a.act(l, lane.LostTicket{Attendant: id, Reason: r(), Class: cls(), Entry: at})
+	}
 	laneBtn := btn("admin.a.close", widget.WarningImportance, func(l string) { a.act(l, lane.CloseLane{Attendant: id, Reason: r()}) })
 	if !a.snap.LaneOpen {
 		laneBtn = btn("admin.a.open_lane", widget.SuccessImportance, func(l string) { a.act(l, lane.OpenLane{Attendant: id}) })
 	}
 	buttons := []fyne.CanvasObject{
 		btn("admin.a.open", widget.HighImportance, func(l string) { a.act(l, lane.ManualOpen{Attendant: id, Reason: r()}) }),
-		btn("admin.a.lost", widget.MediumImportance, func(l string) { a.act(l, lane.LostTicket{Attendant: id, Reason: r()}) }),
+		btn("admin.a.lost", widget.MediumImportance, lost),
 		btn("admin.a.exempt", widget.MediumImportance, func(l string) { a.act(l, lane.Exempt{Attendant: id, Reason: r()}) }),
 		btn("admin.a.unable", widget.MediumImportance, func(l string) { a.act(l, lane.UnableToCollect{Attendant: id, Reason: r()}) }),
 		btn("admin.a.override", widget.MediumImportance, func(l string) { a.act(l, lane.Override{Attendant: id, Reason: r()}) }),
 		btn("admin.a.code", widget.MediumImportance, func(l string) { a.act(l, lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
+		btn("admin.a.class", widget.MediumImportance, func(l string) { a.act(l, lane.SetClass{Attendant: id, Class: cls(), Reason: r()}) }),
+		btn("admin.a.reentry", widget.MediumImportance, func(l string) {
+			a.act(l, lane.Reentry{Attendant: id, Serial: strings.TrimSpace(a.prior), Reason: r()})
+		}),
 		laneBtn,
 		btn("admin.a.clear", widget.MediumImportance, func(l string) { a.act(l, lane.ClearFault{Attendant: id}) }),
 		btn("admin.a.start_shift", widget.MediumImportance, func(l string) { a.act(l, lane.StartShift{Attendant: id}) }),
@@ -866,7 +919,8 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		l.Wrap = true
 		return l
 	}
-	form := container.NewVBox(label(reasonLabel), sel, typed, label(t("admin.code_label")), code)
+	form := container.NewVBox(label(reasonLabel), sel, typed, label(t("admin.code_label")), code,
+		label(t("admin.class_label")), class, label(t("admin.entry_label")), entry, label(t("admin.prior_label")), prior)
 	// The buttons in a grid of fixed cells: as many columns as fit.
 	width := a.size.Width - 2*theme.Size(theme.SizeNamePadding) - scrollInset()
 	if width <= 0 {
@@ -890,6 +944,24 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		return a.vscroll(split)
 	}
 	return a.vscroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid(width))))
+}
+
+// entryLayout is how an attendant types a lost ticket's known entry, in
+// the site's zone; entryFormat is how the screen names it.
+const (
+	entryLayout = "2006-01-02 15:04"
+	entryFormat = "YYYY-MM-DD HH:MM"
+)
+
+// entryTime reads the lost ticket's known entry: zero when blank, ok
+// false when it is not a time in entryLayout.
+func (a *Admin) entryTime() (time.Time, bool) {
+	s := strings.Join(strings.Fields(a.entry), " ")
+	if s == "" {
+		return time.Time{}, true
+	}
+	at, err := time.ParseInLocation(entryLayout, s, a.opt.Location)
+	return at, err == nil
 }
 
 // splitLayout puts its first child in a column first wide (on the right
