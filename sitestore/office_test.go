@@ -43,7 +43,7 @@ func TestLaneStatusPublishListen(t *testing.T) {
 	// missed, so publish until one is heard (each is an upsert).
 	st := LaneStatus{Lane: "A", Seq: 1, LaneTime: t0, State: "fee_due", Screen: "AED 15.00 due, QR shown",
 		Visit: 7, Ticket: "S-7", Fee: 1500, Due: 1500, OrderNo: "MALL1-A-7-1", Deadline: t0.Add(3 * time.Minute),
-		Devices: map[string]string{DevScanner: DevUp, DevRelay: DevUp, DevLoop: DevAbsent, DevPayBy: DevDown},
+		Devices:  map[string]string{DevScanner: DevUp, DevRelay: DevUp, DevLoop: DevAbsent, DevPayBy: DevDown},
 		LaneOpen: true, Ready: true, Unresolved: 2, StoreBehind: 3, OldestUnshipped: t0.Add(-time.Second),
 		LastVisit: t0.Add(-time.Minute), Version: "v1.2.3"}
 	waitFor(t, "the first publication heard", func() bool {
