@@ -9,6 +9,7 @@
 // devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
 // notify.go (PayBy notifications), site.go and replicate.go (the site
 // store), listen.go (the office's notifications through the site store),
+// office.go (the lane's status for the office, and the office's commands),
 // metrics.go (figures and health, [metrics] listen); the ledger needs
 // none, since *ledger.DB implements lane.Journal with lane's own types.
 // Package lane imports none of them; "exitlane run", the
