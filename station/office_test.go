@@ -188,8 +188,9 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 }
 
 // TestOfficeRemoteOpenAndExpiry: a command given while the lane was
-// stopped expires instead of firing when it starts; with remote_open an
-// open_barrier pulses once.
+// stopped expires instead of firing when it starts, one an earlier run
+// took is answered as interrupted; with remote_open an open_barrier
+// pulses once.
 func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -197,6 +198,14 @@ func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	rig, cfg, store := officeLane(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// Taken by an earlier run that stopped before answering.
+	cut, err := store.SubmitCommand(ctx, sitestore.Command{Lane: "X1", Kind: sitestore.CmdCloseLane, Actor: "ann", Reason: "night"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took, err := store.TakeCommands(ctx, "X1"); err != nil || len(took) != 1 {
+		t.Fatalf("took %+v, %v", took, err)
+	}
 	// Given while the lane was stopped, three minutes ago.
 	stale, err := store.SubmitCommand(ctx, sitestore.Command{Lane: "X1", Kind: sitestore.CmdOpenBarrier, Actor: "ann", Reason: "stuck car"})
 	if err != nil {
@@ -213,6 +222,12 @@ func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	c, err := store.WaitCommand(ctx, stale)
 	if err != nil || c.OK || c.Result != sitestore.ResultExpired {
 		t.Fatalf("stale command: %+v, %v", c, err)
+	}
+	if c, err := store.WaitCommand(ctx, cut); err != nil || c.OK || c.Result != sitestore.ResultInterrupted {
+		t.Fatalf("command of an earlier run: %+v, %v", c, err)
+	}
+	if st := r.Snapshot().State; st != lane.Idle {
+		t.Fatalf("lane %s after start", st)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if n, _ := rig.Pulses(); n != 0 {
