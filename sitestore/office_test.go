@@ -57,10 +57,10 @@ func TestLaneStatusPublishListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Seq, st.State, st.Screen = 2, "open", "Please drive on"
+	n := heardN()
 	if err := s.PublishLaneStatus(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	n := heardN()
 	waitFor(t, "the second publication heard", func() bool { return heardN() > n })
 
 	got, now, err := s.LaneStatuses(ctx)
