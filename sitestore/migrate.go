@@ -61,9 +61,21 @@ var embedded = func() []migration {
 	return ms
 }()
 
-// known is the highest migration this exitlane embeds; the embedded
-// migrations are numbered 1..known without gaps (TestMigrationsNumbered).
+// known is the highest migration this exitlane embeds. The embedded
+// migrations are numbered in increasing order (TestMigrationsNumbered);
+// a number may be missing while parallel branches each hold their own
+// (each is applied when it arrives), so a schema is current when every
+// embedded migration, and no other, is recorded.
 func known() int { return embedded[len(embedded)-1].version }
+
+// embeddedVersions are the numbers of the embedded migrations.
+func embeddedVersions() []int32 {
+	out := make([]int32, len(embedded))
+	for i, m := range embedded {
+		out[i] = int32(m.version)
+	}
+	return out
+}
 
 // Migration is one applied migration.
 type Migration struct {
@@ -144,14 +156,15 @@ func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
 	return out, nil
 }
 
-// schemaVersion returns the highest recorded migration and how many of
-// 1..known are recorded (0, 0 for a database never migrated).
-func (s *Store) schemaVersion(ctx context.Context) (version, applied int, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT COALESCE(max(version), 0), count(*) FILTER (WHERE version <= $1)
-		FROM schema_migrations`, known()).Scan(&version, &applied)
+// schemaVersion returns the highest recorded migration, how many of the
+// embedded ones are recorded, and how many are recorded in all (0, 0, 0
+// for a database never migrated).
+func (s *Store) schemaVersion(ctx context.Context) (version, applied, recorded int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(max(version), 0), count(*) FILTER (WHERE version = ANY($1)), count(*)
+		FROM schema_migrations`, embeddedVersions()).Scan(&version, &applied, &recorded)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table: never migrated
-		return 0, 0, nil
+		return 0, 0, 0, nil
 	}
-	return version, applied, err
+	return version, applied, recorded, err
 }

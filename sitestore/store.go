@@ -62,7 +62,7 @@ var (
 // knows. It matches ErrSchemaNewer or ErrSchemaNotCurrent.
 type SchemaError struct {
 	Version int // highest migration recorded in the database (0: none)
-	Applied int // how many are recorded
+	Applied int // how many of this exitlane's are recorded
 	Known   int // highest migration this exitlane embeds
 }
 
@@ -70,7 +70,7 @@ func (e *SchemaError) Error() string {
 	if e.Version > e.Known {
 		return fmt.Sprintf("sitestore: schema version %d is newer than this exitlane knows (%d): upgrade exitlane", e.Version, e.Known)
 	}
-	return fmt.Sprintf("sitestore: schema not current (version %d, %d of %d migrations applied): run exitlane store migrate", e.Version, e.Applied, e.Known)
+	return fmt.Sprintf("sitestore: schema not current (version %d, %d of %d migrations applied): run exitlane store migrate", e.Version, e.Applied, len(embedded))
 }
 
 // Is matches ErrSchemaNewer or ErrSchemaNotCurrent.
@@ -182,11 +182,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Check reports whether the store can be reached and its schema is the
 // one this exitlane knows (exitlane config check; the lane's health).
 func (s *Store) Check(ctx context.Context) error {
-	v, n, err := s.schemaVersion(ctx)
+	v, n, all, err := s.schemaVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("sitestore: check: %w", err)
 	}
-	if v != known() || n != known() {
+	if v != known() || n != len(embedded) || all != n {
 		s.schemaOK.Store(false)
 		return &SchemaError{Version: v, Applied: n, Known: known()}
 	}
