@@ -196,7 +196,14 @@ func synced(t *testing.T, s *sitestore.Store, lanes ...*testLane) {
 				t.Fatalf("lane %s seq %d: store has %d %s %s, ledger %s %s", l.id, o.Seq, js[i].Seq, js[i].Kind, data, o.Kind, o.Data)
 			}
 		}
-		if h := l.ship.Health(); !h.Up || h.Behind != 0 {
+		// The shipper books what it shipped just after the store's
+		// commit: its health catches up a moment after the store.
+		h := l.ship.Health()
+		for (!h.Up || h.Behind != 0) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+			h = l.ship.Health()
+		}
+		if !h.Up || h.Behind != 0 {
 			t.Errorf("lane %s health %+v, want up and 0 behind", l.id, h)
 		}
 	}
