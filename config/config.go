@@ -189,6 +189,10 @@ type SiteStore struct {
 	// Timeout is the most a scan or an exit waits for the store before the
 	// lane decides offline from its own ledger.
 	Timeout time.Duration `toml:"timeout"`
+	// RemoteOpen lets the site office open this lane's barrier (an
+	// open_barrier command). Off by default: an opening from afar is an
+	// opening nobody at the lane decided.
+	RemoteOpen bool `toml:"remote_open"`
 }
 
 // Enabled reports whether a site store is configured.

@@ -12,8 +12,8 @@ func TestSiteStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SiteStore.Enabled() || c.SiteStore.Timeout != 300*time.Millisecond {
-		t.Errorf("example: site store %+v, want none with timeout 300ms", c.SiteStore)
+	if c.SiteStore.Enabled() || c.SiteStore.Timeout != 300*time.Millisecond || c.SiteStore.RemoteOpen {
+		t.Errorf("example: site store %+v, want none with timeout 300ms, no remote opening", c.SiteStore)
 	}
 	set := func(url, timeout string) func(string) string {
 		return func(s string) string {
@@ -25,8 +25,17 @@ func TestSiteStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.SiteStore.Enabled() || c.SiteStore.Timeout != 150*time.Millisecond || c.SiteStore.URL != "postgres://lane:secret@db.site:5432/exitlane" {
+	if !c.SiteStore.Enabled() || c.SiteStore.Timeout != 150*time.Millisecond || c.SiteStore.URL != "postgres://lane:secret@db.site:5432/exitlane" ||
+		c.SiteStore.RemoteOpen {
 		t.Errorf("site store %+v", c.SiteStore)
+	}
+	// The office may open this barrier only where the lane says so.
+	c, err = Load(lay(t, func(s string) string {
+		s = set("postgres://lane:secret@db.site:5432/exitlane", "300ms")(s)
+		return strings.Replace(s, "remote_open = false", "remote_open = true", 1)
+	}))
+	if err != nil || !c.SiteStore.RemoteOpen {
+		t.Errorf("remote_open = true: %+v, %v", c.SiteStore, err)
 	}
 	for _, tc := range []struct{ url, timeout, want string }{
 		{"mysql://db/x", "300ms", `site_store.url: the scheme "mysql"`},

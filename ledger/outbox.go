@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,4 +63,17 @@ func (l *DB) HasExit(ctx context.Context, visit int64) (bool, error) {
 		return false, fmt.Errorf("ledger: has exit: %w", err)
 	}
 	return n > 0, nil
+}
+
+// LastVisitAt is when the latest visit started (zero: none yet), for the
+// lane's status at the office.
+func (l *DB) LastVisitAt(ctx context.Context) (time.Time, error) {
+	var at sql.NullInt64
+	if err := l.db.QueryRowContext(ctx, `SELECT started_at FROM visits ORDER BY id DESC LIMIT 1`).Scan(&at); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("ledger: last visit: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at.Int64).UTC(), nil
 }

@@ -75,3 +75,17 @@ func TestOutbox(t *testing.T) {
 		t.Errorf("HasExit(1) = %v, HasExit(2) = %v", has, none)
 	}
 }
+
+func TestLastVisitAt(t *testing.T) {
+	l, _ := open(t)
+	ctx := context.Background()
+	if at, err := l.LastVisitAt(ctx); err != nil || !at.IsZero() {
+		t.Fatalf("empty ledger: %v, %v", at, err)
+	}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.FixedZone("+04", 4*3600))
+	rec(t, l, lane.VisitRec{Visit: 1, At: at, TicketID: "T1", Ticket: lane.TicketInfo{Serial: "1"}})
+	rec(t, l, lane.VisitRec{Visit: 2, At: at.Add(time.Minute), TicketID: "T2", Ticket: lane.TicketInfo{Serial: "2"}})
+	if got, err := l.LastVisitAt(ctx); err != nil || !got.Equal(at.Add(time.Minute)) || got.Location() != time.UTC {
+		t.Fatalf("last visit at %v, %v", got, err)
+	}
+}

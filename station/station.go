@@ -9,6 +9,7 @@
 // devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
 // notify.go (PayBy notifications), site.go and replicate.go (the site
 // store), listen.go (the office's notifications through the site store),
+// office.go (the lane's status for the office, and the office's commands),
 // metrics.go (figures and health, [metrics] listen); the ledger needs
 // none, since *ledger.DB implements lane.Journal with lane's own types.
 // Package lane imports none of them; "exitlane run", the
@@ -98,7 +99,11 @@ type Station struct {
 	notify    *notifier        // nil: no notification listener
 	store     *sitestore.Store // nil: no site store
 	ship      *shipper
-	parts     parts // the goroutines Run started that have not ended
+	// storeTimeout bounds a status write ([site_store] timeout);
+	// remoteOpen: the office may open the barrier (office.go).
+	storeTimeout time.Duration
+	remoteOpen   bool
+	parts        parts // the goroutines Run started that have not ended
 
 	metrics   *metrics.Lane   // the lane's figures (metrics.go)
 	mserv     *metrics.Server // nil: no metrics listener
@@ -204,7 +209,10 @@ func (s *Station) openStore(ctx context.Context, cfg *config.Config, pay lane.Pa
 	if err != nil {
 		return nil, fmt.Errorf("station: site store: %w", err)
 	}
-	s.store = st
+	s.store, s.storeTimeout, s.remoteOpen = st, cfg.SiteStore.Timeout, cfg.SiteStore.RemoteOpen
+	if s.storeTimeout <= 0 {
+		s.storeTimeout = time.Second
+	}
 	cctx, cancel := context.WithTimeout(ctx, max(cfg.SiteStore.Timeout, 2*time.Second))
 	err = st.Check(cctx)
 	cancel()
@@ -278,6 +286,8 @@ func (s *Station) Run(ctx context.Context) error {
 	if s.ship != nil {
 		s.parts.goRun(partShipper, func() { s.ship.run(laneCtx) })
 		s.parts.goRun(partStoreListener, func() { s.listenStore(laneCtx) })
+		s.parts.goRun(partStatus, func() { s.publishStatus(laneCtx) })
+		s.parts.goRun(partCommands, func() { s.runCommands(laneCtx) })
 	}
 	s.runMetrics(laneCtx)
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
@@ -297,7 +307,11 @@ const (
 	partHalt          = "barrier halt"
 	partShipper       = "site store shipper"
 	partStoreListener = "site store listener"
-	partMetrics       = "metrics"
+	// The office's view of the lane and its commands (office.go).
+	partStatus          = "site store status"
+	partCommands        = "office commands"
+	partCommandListener = "office command listener"
+	partMetrics         = "metrics"
 )
 
 // stop ends the parts in order, within the stop limit: the notification
@@ -349,7 +363,8 @@ func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
 // ended: "lane runner" (with what it is busy with, e.g. "lane runner
 // (pulse)"), "notification listener", "relay link", "loop link", "loop",
 // "scanner", "device events", "relay watch", "printer link", "printer
-// watch", "site store shipper", "barrier halt". A lane that
+// watch", "site store shipper", "site store listener", "site store
+// status", "office commands", "office command listener", "barrier halt". A lane that
 // stopped cleanly has none.
 func (s *Station) Running() []string {
 	names := s.parts.names()
@@ -410,7 +425,8 @@ func (s *Station) release() error {
 		}
 	}
 	if s.store != nil {
-		if s.parts.isRunning(partShipper) || s.parts.isRunning(partRunner) {
+		if s.parts.isRunning(partShipper) || s.parts.isRunning(partRunner) || s.parts.isRunning(partStatus) ||
+			s.parts.isRunning(partCommands) || s.parts.isRunning(partCommandListener) || s.parts.isRunning(partStoreListener) {
 			// Closing the pool waits for its connections in use.
 			s.log.Warn("site store connections left to the process exit (its user did not stop)")
 		} else {
