@@ -118,10 +118,16 @@ func NewConsole(cfg *config.Config, store *sitestore.Store, o ConsoleOptions) (*
 	}
 	c := &Console{cfg: cfg, store: store, log: o.Logger, now: o.Now, tls: o.TLS, wait: o.CommandWait, tick: o.Tick,
 		loc: cfg.Site.Location, hub: newHub(), streams: make(chan struct{})}
+	var err error
+	if c.loc == nil && cfg.Site.Timezone != "" {
+		// A config built in code rather than loaded.
+		if c.loc, err = time.LoadLocation(cfg.Site.Timezone); err != nil {
+			return nil, fmt.Errorf("office: %w", err)
+		}
+	}
 	if c.loc == nil {
 		c.loc = time.UTC
 	}
-	var err error
 	if c.dummyHash, err = HashPassword("not a password of anyone"); err != nil {
 		return nil, err
 	}

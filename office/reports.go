@@ -232,6 +232,18 @@ func (c *Console) BuildReport(ctx context.Context, q ReportQuery) (Report, error
 	if r.Takings, err = c.store.Takings(ctx, r.From, r.To); err != nil {
 		return r, err
 	}
+	// Net is what was collected less its VAT, as the lanes' reports say;
+	// a store without VAT figures leaves it to be worked out here.
+	net := func(t *lane.Totals) {
+		if t.Net == 0 {
+			t.Net = t.Collected - t.VAT
+		}
+	}
+	net(&r.Takings.Site)
+	for id, t := range r.Takings.Lanes {
+		net(&t)
+		r.Takings.Lanes[id] = t
+	}
 	orders, err := c.store.Orders(ctx, r.From, r.To)
 	if err != nil {
 		return r, err
