@@ -200,8 +200,11 @@ func (c *Console) laneAlarms(ctx context.Context) ([]sitestore.Alarm, error) {
 			out = append(out, sitestore.Alarm{Kind: AlarmPayByFailing, Lane: st.Lane, Detail: "PayBy not answering the lane"})
 		}
 		if replicationBehind(st, now) {
-			out = append(out, sitestore.Alarm{Kind: AlarmReplication, Lane: st.Lane,
-				Detail: strconv.FormatInt(st.StoreBehind, 10) + " records not yet in the store, oldest " + ago(now, st.OldestUnshipped)})
+			d := strconv.FormatInt(st.StoreBehind, 10) + " records not yet in the store"
+			if !st.OldestUnshipped.IsZero() {
+				d += ", the oldest from " + ago(now, st.OldestUnshipped)
+			}
+			out = append(out, sitestore.Alarm{Kind: AlarmReplication, Lane: st.Lane, Detail: d})
 		}
 	}
 	return out, nil
