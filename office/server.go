@@ -91,6 +91,11 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle("POST "+cfg.Office.NotifyPath, NotifyHandler(s.store, pub, NotifyOptions{
 		Reply: payby.Reply(cfg.Office.NotifyReply), Logger: log.With("component", "notify"), Metrics: s.m}))
+	// Only POST on the endpoint (not the console's 404).
+	mux.HandleFunc(cfg.Office.NotifyPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	})
 	health := metrics.Handler(s.m.Registry(), s.readiness())
 	if cfg.Metrics.Listen != "" || o.MetricsListener != nil {
 		if s.msrv, err = metrics.Listen(cfg.Metrics.Listen, o.MetricsListener, health); err != nil {
