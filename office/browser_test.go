@@ -142,8 +142,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if res := sam.String(`document.getElementById("result").textContent`); !strings.HasPrefix(res, "Done") {
 		t.Fatalf("close lane: %s", res)
 	}
-	sam.Navigate(base + "/alarms")
-	sam.WaitFor("the lane-closed alarm", `document.body.innerText.includes("Lane closed")`, wait)
+	// The alarms page is not live: reload until the evaluator's tick
+	// has raised the alarm.
+	simtest.WaitFor(t, "the lane-closed alarm", wait, func() bool {
+		sam.Navigate(base + "/alarms")
+		sam.WaitFor("the alarms page", `document.readyState === "complete" && !!document.getElementById("alarm-count")`, wait)
+		v, _ := sam.Eval(`document.body.innerText.includes("Lane closed")`)
+		return string(v) == "true"
+	})
 	sam.WaitFor("the header's badge", `document.getElementById("alarm-count").textContent !== "0"`, wait)
 
 	got := strings.Join(consoleAudit(t, store), "\n")
