@@ -530,6 +530,42 @@ func (s *Store) FinishCommand(ctx context.Context, id int64, ok bool, result str
 	return nil
 }
 
+// ResultInterrupted is the result of a command its lane took and never
+// answered: the lane stopped while carrying it out.
+const ResultInterrupted = "interrupted: the lane stopped while carrying it out; see the lane's audit"
+
+// InterruptTaken finishes laneID's commands taken and never answered (not
+// OK, ResultInterrupted) and returns their ids. A lane calls it when it
+// starts, before it takes any: nothing of its own is in flight then, so
+// what it finds was taken by an earlier run that stopped mid-action.
+// Whether the action happened is in the lane's ledger (its audit).
+func (s *Store) InterruptTaken(ctx context.Context, laneID string) ([]int64, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE lane_commands SET done_at = now(), ok = false, result = $3
+			WHERE site = $1 AND lane = $2 AND taken_at IS NOT NULL AND done_at IS NULL RETURNING id`, s.site, laneID, ResultInterrupted)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, CommandDoneChannel, strconv.FormatInt(id, 10)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sitestore: interrupt taken commands of %s: %w", laneID, err)
+	}
+	return ids, nil
+}
+
 // Command returns command id (ErrNotFound: none at this site).
 func (s *Store) Command(ctx context.Context, id int64) (Command, error) {
 	if err := s.ready(ctx); err != nil {

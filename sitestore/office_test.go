@@ -57,10 +57,10 @@ func TestLaneStatusPublishListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Seq, st.State, st.Screen = 2, "open", "Please drive on"
+	n := heardN()
 	if err := s.PublishLaneStatus(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	n := heardN()
 	waitFor(t, "the second publication heard", func() bool { return heardN() > n })
 
 	got, now, err := s.LaneStatuses(ctx)
@@ -455,5 +455,51 @@ func TestCommandsList(t *testing.T) {
 	}
 	if lim, _ := s.Commands(ctx, t0, time.Time{}, 2); len(lim) != 2 || lim[0].ID != ids[2] {
 		t.Fatalf("limited %+v", lim)
+	}
+}
+
+// TestInterruptTaken: a lane that starts answers what an earlier run took
+// and never answered; others' and answered commands are left alone.
+func TestInterruptTaken(t *testing.T) {
+	s := newStore(t)
+	ctx := ctxT(t)
+	submit := func(l string) int64 {
+		id, err := s.SubmitCommand(ctx, Command{Lane: l, Kind: CmdCloseLane, Actor: "ann", Reason: "r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	taken, answered, taken2, other := submit("A"), submit("A"), submit("A"), submit("B")
+	if got, err := s.TakeCommands(ctx, "A"); err != nil || len(got) != 3 {
+		t.Fatalf("took %+v, %v", got, err)
+	}
+	if _, err := s.TakeCommands(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishCommand(ctx, answered, true, "lane closed"); err != nil {
+		t.Fatal(err)
+	}
+	waiting := submit("A") // after the takes: not taken
+	ids, err := s.InterruptTaken(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || !(ids[0] == taken && ids[1] == taken2 || ids[0] == taken2 && ids[1] == taken) {
+		t.Fatalf("interrupted %v, want %d and %d (taken, unanswered)", ids, taken, taken2)
+	}
+	for _, id := range ids {
+		if c, _ := s.Command(ctx, id); c.OK || c.Result != ResultInterrupted || c.Done.IsZero() {
+			t.Fatalf("command %d: %+v", id, c)
+		}
+	}
+	if c, _ := s.Command(ctx, answered); !c.OK || c.Result != "lane closed" {
+		t.Fatalf("answered command changed: %+v", c)
+	}
+	if c, _ := s.Command(ctx, waiting); !c.Taken.IsZero() || !c.Done.IsZero() {
+		t.Fatalf("waiting command changed: %+v", c)
+	}
+	if c, _ := s.Command(ctx, other); !c.Done.IsZero() {
+		t.Fatalf("lane B's command changed: %+v", c)
 	}
 }

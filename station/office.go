@@ -255,7 +255,8 @@ func screenText(s lane.Snapshot) string {
 
 // runCommands carries out the office's commands for this lane until ctx
 // ends: at once when the store announces one (ListenCommands), and every
-// commandPoll in case an announcement was missed.
+// commandPoll in case an announcement was missed. It first answers the
+// commands an earlier run took and never answered (InterruptTaken).
 func (s *Station) runCommands(ctx context.Context) {
 	laneID := s.r.Params().Lane
 	wake := make(chan struct{}, 1)
@@ -274,6 +275,7 @@ func (s *Station) runCommands(ctx context.Context) {
 	})
 	clog := &storeLog{log: s.log.With("component", "office_commands"), what: "office commands"}
 	var unfinished []finished // carried out, the answer not yet stored
+	started := false          // InterruptTaken done
 	poll := time.NewTicker(commandPoll)
 	defer poll.Stop()
 	for {
@@ -288,6 +290,22 @@ func (s *Station) runCommands(ctx context.Context) {
 			continue // the store is down; take nothing new meanwhile
 		}
 		tctx, cancel := context.WithTimeout(ctx, commandTimeout)
+		if !started {
+			// Before the first take: what an earlier run took and never
+			// answered was interrupted by its stop.
+			ids, err := s.store.InterruptTaken(tctx, laneID)
+			if err != nil {
+				cancel()
+				if ctx.Err() == nil {
+					clog.failed(err)
+				}
+				continue
+			}
+			if len(ids) > 0 {
+				clog.log.Warn("office commands taken by an earlier run and never answered: answered as interrupted; the lane's audit says whether they were carried out", "commands", ids)
+			}
+			started = true
+		}
 		cmds, err := s.store.TakeCommands(tctx, laneID)
 		cancel()
 		if err != nil {

@@ -6,6 +6,8 @@ package station_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,8 +190,9 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 }
 
 // TestOfficeRemoteOpenAndExpiry: a command given while the lane was
-// stopped expires instead of firing when it starts; with remote_open an
-// open_barrier pulses once.
+// stopped expires instead of firing when it starts, one an earlier run
+// took is answered as interrupted; with remote_open an open_barrier
+// pulses once.
 func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -197,6 +200,14 @@ func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	rig, cfg, store := officeLane(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// Taken by an earlier run that stopped before answering.
+	cut, err := store.SubmitCommand(ctx, sitestore.Command{Lane: "X1", Kind: sitestore.CmdCloseLane, Actor: "ann", Reason: "night"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took, err := store.TakeCommands(ctx, "X1"); err != nil || len(took) != 1 {
+		t.Fatalf("took %+v, %v", took, err)
+	}
 	// Given while the lane was stopped, three minutes ago.
 	stale, err := store.SubmitCommand(ctx, sitestore.Command{Lane: "X1", Kind: sitestore.CmdOpenBarrier, Actor: "ann", Reason: "stuck car"})
 	if err != nil {
@@ -213,6 +224,12 @@ func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 	c, err := store.WaitCommand(ctx, stale)
 	if err != nil || c.OK || c.Result != sitestore.ResultExpired {
 		t.Fatalf("stale command: %+v, %v", c, err)
+	}
+	if c, err := store.WaitCommand(ctx, cut); err != nil || c.OK || c.Result != sitestore.ResultInterrupted {
+		t.Fatalf("command of an earlier run: %+v, %v", c, err)
+	}
+	if st := r.Snapshot().State; st != lane.Idle {
+		t.Fatalf("lane %s after start", st)
 	}
 	time.Sleep(300 * time.Millisecond)
 	if n, _ := rig.Pulses(); n != 0 {
@@ -232,4 +249,68 @@ func TestOfficeRemoteOpenAndExpiry(t *testing.T) {
 		return storeCount(t, store, `SELECT count(*) FROM barrier_events WHERE actor = 'office:sam' AND cause = 'manual'
 			AND reason = 'stuck car' AND state = 'pulsed'`) == 1
 	})
+}
+
+// TestOfficeStatusStoreDownAndBack: with the store down the lane goes on
+// (a scan is served), logs the failed status write once, not per attempt,
+// and publishes again, saying so once, when the store is back.
+func TestOfficeStatusStoreDownAndBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	rig := simtest.New(t, "1s")
+	cfg, err := config.Load(rig.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := pgtest.NewCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	url, err := c.CreateDB(ctx, "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sitestore.New(url, sitestore.Options{Site: "GRG01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SiteStore.URL, cfg.SiteStore.Timeout = url, 500*time.Millisecond
+	logs := &syncBuffer{}
+	r, _ := start(t, cfg, station.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	simtest.WaitFor(t, "idle status at the store", 10*time.Second, func() bool {
+		st := statusOf(t, store)
+		return st.State == "idle" && st.Ready && st.Devices[sitestore.DevScanner] == sitestore.DevUp
+	})
+
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Changes while down: the scan is served; no write until a heartbeat.
+	if err := rig.Scanner.Send(rig.Ticket(t, 2001, 2*time.Hour+10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	simtest.WaitFor(t, "QR while the store is down", 10*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	time.Sleep(11 * time.Second) // two heartbeats at least
+	failed := strings.Count(logs.String(), "site store: lane status failed")
+	if failed != 1 {
+		t.Fatalf("the failed status write logged %d times, want once:\n%s", failed, logs.String())
+	}
+
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	simtest.WaitFor(t, "fee due at the store after it is back", 15*time.Second, func() bool {
+		st := statusOf(t, store)
+		return st.State == "fee_due" && st.OrderNo == "GRG01-X1-2001-1"
+	})
+	if n := strings.Count(logs.String(), "site store: lane status works again"); n != 1 {
+		t.Fatalf("recovery logged %d times, want once", n)
+	}
+	if n := strings.Count(logs.String(), "site store: lane status failed"); n != 1 {
+		t.Fatalf("the failed status write logged %d times in all, want once", n)
+	}
 }
