@@ -1,10 +1,11 @@
 package main
 
-// "exitlane office": the site's office server over the site store. For
-// now it serves PayBy's one notification endpoint for every lane (each
-// notification verified, recorded in the store and announced to the lane
-// waiting for it), with /metrics, /healthz and /readyz; the web console
-// is to come.
+// "exitlane office": the site's office server over the site store: the
+// web console (docs/office.md), PayBy's one notification endpoint for
+// every lane (each notification verified, recorded in the store and
+// announced to the lane waiting for it), with /metrics, /healthz and
+// /readyz. "exitlane office add-user|passwd|users|disable-user" manage
+// the console's users (cmd_office_users.go).
 
 import (
 	"fmt"
@@ -17,11 +18,16 @@ import (
 )
 
 func runOffice(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if c, ok := officeUserCommands()[args[0]]; ok {
+			return c.run(args[1:], stdin, stdout, stderr)
+		}
+	}
 	fs := newFlags("office", stderr)
 	cfgPath := fs.String("config", "", "the site's TOML config `file` (site.toml: [site], [site_store], [office], [metrics], [log])")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: [log] level)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane office --config site.toml [--log-level L]\n\nServes PayBy's notification endpoint for every lane of the site: each\nnotification is verified on its raw body, recorded in the site store and\nannounced to the lane waiting for the order (LISTEN/NOTIFY). Also serves\n/metrics, /healthz and /readyz. SIGINT or SIGTERM stop it.")
+		fmt.Fprintln(fs.Output(), "usage: exitlane office --config site.toml [--log-level L]\n       exitlane office add-user|passwd|users|disable-user --config site.toml ...\n\nServes the site's web console and PayBy's notification endpoint for every\nlane of the site: each notification is verified on its raw body, recorded in the site store and\nannounced to the lane waiting for the order (LISTEN/NOTIFY). Also serves\n/metrics, /healthz and /readyz. SIGINT or SIGTERM stop it.")
 		fs.PrintDefaults()
 	}
 	if code, done := parseFlags(fs, args); done {

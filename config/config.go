@@ -277,6 +277,20 @@ type Office struct {
 	// NotifyReply is "json" ({"response":"SUCCESS"}, the default) or
 	// "plain" (the bare word SUCCESS), as [payby] notify_reply.
 	NotifyReply string `toml:"notify_reply"`
+
+	// The web console (docs/office.md). SessionIdle ends a session
+	// unused that long (default 30m), SessionMax any session that old
+	// (default 12h).
+	SessionIdle time.Duration `toml:"session_idle"`
+	SessionMax  time.Duration `toml:"session_max"`
+	// LockoutFailures failed log-ins in a row lock a name for
+	// LockoutPeriod (defaults 5 and 15m).
+	LockoutFailures int           `toml:"lockout_failures"`
+	LockoutPeriod   time.Duration `toml:"lockout_period"`
+	// RemoteOpen lets supervisors and admins open a lane's barrier from
+	// the console (default false). The lane must allow it too
+	// ([site_store] remote_open in its own config).
+	RemoteOpen bool `toml:"remote_open"`
 }
 
 // Log configures logging.

@@ -74,8 +74,9 @@ func Default() *Config {
 				"Staff vehicle",
 			},
 		},
-		Log:    Log{Level: "info", Format: "text"},
-		Office: Office{Listen: "127.0.0.1:8480", NotifyPath: "/payby/notify", NotifyReply: "json"},
+		Log: Log{Level: "info", Format: "text"},
+		Office: Office{Listen: "127.0.0.1:8480", NotifyPath: "/payby/notify", NotifyReply: "json",
+			SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, LockoutFailures: 5, LockoutPeriod: 15 * time.Minute},
 	}
 }
 
@@ -570,6 +571,18 @@ func (c *Config) validateOffice(p *Problems) {
 	}
 	if o.NotifyReply != "json" && o.NotifyReply != "plain" {
 		p.add("office.notify_reply: %q is not \"json\" or \"plain\"", o.NotifyReply)
+	}
+	if o.SessionIdle < time.Minute || o.SessionIdle > 24*time.Hour {
+		p.add("office.session_idle: %s is not between 1m and 24h", o.SessionIdle)
+	}
+	if o.SessionMax < o.SessionIdle || o.SessionMax > 7*24*time.Hour {
+		p.add("office.session_max: %s is not between session_idle and 168h", o.SessionMax)
+	}
+	if o.LockoutFailures < 1 || o.LockoutFailures > 100 {
+		p.add("office.lockout_failures: %d is not between 1 and 100", o.LockoutFailures)
+	}
+	if o.LockoutPeriod < time.Minute || o.LockoutPeriod > 24*time.Hour {
+		p.add("office.lockout_period: %s is not between 1m and 24h", o.LockoutPeriod)
 	}
 	if !c.forOffice {
 		return

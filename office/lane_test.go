@@ -171,7 +171,7 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 	simtest.WaitFor(t, "QR "+no, 10*time.Second, func() bool { return r.Snapshot().MerchantOrderNo == no })
 	var cut int
 	if err := store.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut != 1 {
+		WHERE datname = current_database() AND query LIKE 'LISTEN%payby%' AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut != 1 {
 		t.Fatalf("cut %d listeners: %v", cut, err)
 	}
 	if err := rig.Sandbox.Pay(no); err != nil {

@@ -1,8 +1,8 @@
-// Package office is the site's office server ("exitlane office"): one
+// Package office is the site's office server ("exitlane office"): the
+// web console over the site store (console.go, docs/office.md), one
 // public PayBy notifyUrl for every lane of the site, recorded in the site
 // store and announced to the lane that waits for the order, with the
-// office's /metrics, /healthz and /readyz. The web console over the site
-// store is to be built on it.
+// office's /metrics, /healthz and /readyz.
 package office
 
 import (

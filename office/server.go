@@ -24,6 +24,11 @@ type Options struct {
 	// MetricsListener likewise for [metrics] listen. The server closes
 	// them.
 	Listener, MetricsListener net.Listener
+	// Now is the console's clock (default time.Now).
+	Now func() time.Time
+	// Tick is the console's alarm and live-page period (default 3 s);
+	// CommandWait how long an action's page waits for its lane (10 s).
+	Tick, CommandWait time.Duration
 }
 
 // Server is the office server: the notification endpoint at [office]
@@ -38,6 +43,7 @@ type Server struct {
 	srv   *http.Server
 	ln    net.Listener
 	msrv  *metrics.Server // nil: metrics on srv
+	con   *Console
 	tls   bool
 	mu    sync.Mutex
 	state int // 0 opened, 1 running, 2 closed
@@ -85,6 +91,11 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err er
 	mux := http.NewServeMux()
 	mux.Handle("POST "+cfg.Office.NotifyPath, NotifyHandler(s.store, pub, NotifyOptions{
 		Reply: payby.Reply(cfg.Office.NotifyReply), Logger: log.With("component", "notify"), Metrics: s.m}))
+	// Only POST on the endpoint (not the console's 404).
+	mux.HandleFunc(cfg.Office.NotifyPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	})
 	health := metrics.Handler(s.m.Registry(), s.readiness())
 	if cfg.Metrics.Listen != "" || o.MetricsListener != nil {
 		if s.msrv, err = metrics.Listen(cfg.Metrics.Listen, o.MetricsListener, health); err != nil {
@@ -95,23 +106,43 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err er
 			mux.Handle("GET "+p, health)
 		}
 	}
+	s.tls = cfg.Office.TLSCertFile != ""
+	if s.con, err = NewConsole(cfg, s.store, ConsoleOptions{Logger: log.With("component", "console"), Now: o.Now, TLS: s.tls,
+		Tick: o.Tick, CommandWait: o.CommandWait}); err != nil {
+		return nil, err
+	}
+	mux.Handle("/", s.con.Handler())
 	if s.ln = o.Listener; s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.Office.Listen); err != nil {
 			return nil, fmt.Errorf("office: listen: %w", err)
 		}
 	}
-	s.tls = cfg.Office.TLSCertFile != ""
-	s.srv = &http.Server{Handler: securityHeaders(mux), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	// No WriteTimeout: the console's live stream (/events) stays open;
+	// it sets a deadline on each of its writes instead.
+	s.srv = &http.Server{Handler: securityHeaders(mux, s.tls), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.srv.RegisterOnShutdown(s.con.CloseStreams)
 	return s, nil
 }
 
-// securityHeaders sets the headers every answer of the office carries.
-func securityHeaders(h http.Handler) http.Handler {
+// csp allows the console's own files only: no inline script or style,
+// no frame, forms posted only to the console.
+const csp = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+
+// securityHeaders sets the headers every answer of the office carries
+// (HSTS when served over TLS).
+func securityHeaders(h http.Handler, tls bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Cache-Control", "no-store")
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Content-Security-Policy", csp)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		if tls {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.ServeHTTP(w, r)
 	})
 }
@@ -171,6 +202,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.msrv != nil {
 		s.msrv.Serve()
 	}
+	cctx, stopConsole := context.WithCancel(ctx)
+	consoleDone := make(chan struct{})
+	go func() {
+		defer close(consoleDone)
+		s.con.Run(cctx)
+	}()
+	defer func() {
+		stopConsole()
+		<-consoleDone
+	}()
 	attrs := []any{"addr", s.ln.Addr().String(), "notify_path", s.cfg.Office.NotifyPath, "tls", s.tls}
 	if s.msrv != nil {
 		attrs = append(attrs, "metrics_addr", s.msrv.Addr().String())

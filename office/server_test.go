@@ -39,11 +39,18 @@ func officeConfig(t *testing.T, url string) *config.Config {
 // run opens and runs an office on loopback; it stops at the test's cleanup.
 func run(t *testing.T, cfg *config.Config) (*office.Server, string) {
 	t.Helper()
+	return runWith(t, cfg, office.Options{})
+}
+
+// runWith is run with options (the listener is the test's).
+func runWith(t *testing.T, cfg *config.Config, o office.Options) (*office.Server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := office.Open(context.Background(), cfg, office.Options{Listener: ln})
+	o.Listener = ln
+	srv, err := office.Open(context.Background(), cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
