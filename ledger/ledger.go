@@ -336,12 +336,9 @@ func (l *DB) Record(ctx context.Context, rec lane.Record) error {
 
 // toOutbox appends rec to the outbox under the next seq, in the record's
 // own transaction (immediate, so seqs follow commit order without gaps).
-// A pulse start is the lane's own crash marker: the site store learns the
-// pulse's outcome from its PulseRec.
+// Every record is shipped, the pulse start too: the site store then knows
+// a pulse started and never completed (a crash inside the hold).
 func toOutbox(ctx context.Context, tx *sql.Tx, rec lane.Record) error {
-	if _, ok := rec.(lane.PulseStartRec); ok {
-		return nil
-	}
 	kind, data, err := lane.EncodeRecord(rec)
 	if err != nil {
 		return err

@@ -185,6 +185,8 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 		return a.exec(ctx, `INSERT INTO barrier_events (site, lane, auth, at, cause, actor, reason, visit)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			a.site, a.lane, r.Auth, r.At.UTC(), r.Cause.String(), actor(r.Attendant), r.Reason, visit)
+	case lane.PulseStartRec:
+		return a.pulseStart(ctx, r)
 	case lane.PulseRec:
 		return a.pulse(ctx, r)
 	case lane.AuditRec:
@@ -503,6 +505,21 @@ func (a applier) claimOnApply(ctx context.Context, r lane.ExitRec, exitID int64)
 			a.site, r.TicketID, a.lane, r.Visit, r.At.UTC(), exitID)
 	}
 	return fmt.Errorf("claim for ticket %s keeps changing", r.TicketID)
+}
+
+// pulseStart records that an authorised pulse is being sent (its ON
+// frame follows). The lane's ledger accepted it only for an authorisation
+// waiting for its pulse, so the store keeps the first start it is told of.
+func (a applier) pulseStart(ctx context.Context, r lane.PulseStartRec) error {
+	tag, err := a.tx.Exec(ctx, `UPDATE barrier_events SET started_at = COALESCE(started_at, $4)
+		WHERE site = $1 AND lane = $2 AND auth = $3`, a.site, a.lane, r.Auth, r.At.UTC())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pulse start of unknown authorisation %s", r.Auth)
+	}
+	return nil
 }
 
 func (a applier) pulse(ctx context.Context, r lane.PulseRec) error {

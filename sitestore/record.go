@@ -11,8 +11,7 @@ import (
 // Encode serialises a lane record as the journal keeps it: its kind
 // (visit, order, status, exit, ...) and its JSON, with every instant in
 // UTC (lane.EncodeRecord, the encoding a lane's outbox keeps too). Decode
-// then Encode gives the same bytes. Records the store does not model
-// (lane.PulseStartRec: the pulse's outcome arrives as lane.PulseRec) are
+// then Encode gives the same bytes. A record the store does not know is
 // refused.
 func Encode(rec lane.Record) (kind string, data []byte, err error) {
 	rec = deref(rec)
@@ -55,6 +54,8 @@ func kindOf(rec lane.Record) (string, time.Time) {
 		return "exit", r.At
 	case lane.OpenRec:
 		return "open", r.At
+	case lane.PulseStartRec:
+		return "pulse_start", r.At
 	case lane.PulseRec:
 		return "pulse", r.At
 	case lane.AuditRec:

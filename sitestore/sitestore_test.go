@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -265,6 +266,7 @@ func TestEncodeDecode(t *testing.T) {
 		visitRec(1, "T1", tns, 1500, 0),
 		lane.ExitRec{Visit: 1, TicketID: "T1", At: tns, Cause: lane.CausePaid, Amount: 1500, No: "MALL1-A-S1-1", Auth: "x", Paid: &paid},
 		lane.ShiftRec{At: t0, Attendant: "amal", Start: true},
+		lane.PulseStartRec{Auth: "x", At: tns},
 	}
 	for _, r := range recs {
 		kind, data, err := Encode(r)
@@ -453,7 +455,28 @@ func TestApplyDerivedTables(t *testing.T) {
 			Attendant: "amal", Reason: "PayBy down", Auth: "A-2"},
 		lane.PulseRec{Auth: "A-2", At: t0.Add(2*time.Hour + 2*time.Minute), OK: true},
 		lane.OpenRec{Auth: "A-m1", At: t0.Add(3 * time.Hour), Cause: lane.CauseManual, Attendant: "amal", Reason: "barrier test"},
-		lane.PulseRec{Auth: "A-m1", At: t0.Add(3 * time.Hour), OK: true})
+		lane.PulseStartRec{Auth: "A-m1", At: t0.Add(3*time.Hour + time.Second)})
+	// Started, not done: the lane crashed inside the hold, were it to stop here.
+	var started *time.Time
+	var state string
+	if err := s.Pool().QueryRow(ctx, `SELECT started_at, state FROM barrier_events WHERE auth = 'A-m1'`).Scan(&started, &state); err != nil {
+		t.Fatal(err)
+	}
+	if started == nil || !started.Equal(t0.Add(3*time.Hour+time.Second)) || state != "authorised" {
+		t.Fatalf("pulse start: started_at %v state %s", started, state)
+	}
+	a.write(lane.PulseRec{Auth: "A-m1", At: t0.Add(3 * time.Hour), OK: true})
+	if st := one[string](t, s, `SELECT state FROM barrier_events WHERE auth = 'A-m1'`); st != "pulsed" {
+		t.Fatalf("barrier %s after its pulse", st)
+	}
+	// A start of an authorisation the store never received is an error
+	// (the lane's ledger refuses one too), and nothing of it is applied.
+	if err := s.Apply(ctx, "A", a.seq+1, lane.PulseStartRec{Auth: "A-none", At: t0}); err == nil || !strings.Contains(err.Error(), "unknown authorisation") {
+		t.Fatalf("a start of an unknown authorisation: %v", err)
+	}
+	if last, err := s.LastSeq(ctx, "A"); err != nil || last != a.seq {
+		t.Fatalf("last seq %d (%v) after a refused record, want %d", last, err, a.seq)
+	}
 	var validation string
 	var fee, due int64
 	if err := s.Pool().QueryRow(ctx, `SELECT validation, fee, due FROM visits WHERE visit = 2`).Scan(&validation, &fee, &due); err != nil {

@@ -245,6 +245,26 @@ func TestSiteExitAtAThenScanAtB(t *testing.T) {
 	if inc, err := s.Incidents(context.Background(), false); err != nil || len(inc) != 0 {
 		t.Errorf("incidents %v %v", inc, err)
 	}
+	// The pulse starts were shipped: A's two pulses started and ended,
+	// B's exit is authorised and not started.
+	rows, err := s.Pool().Query(context.Background(), `SELECT auth, started_at IS NOT NULL, state FROM barrier_events
+		WHERE site = $1 ORDER BY auth`, testSite)
+	must(t, err)
+	type ev struct {
+		auth    string
+		started bool
+		state   string
+	}
+	var got []ev
+	for rows.Next() {
+		var e ev
+		must(t, rows.Scan(&e.auth, &e.started, &e.state))
+		got = append(got, e)
+	}
+	must(t, rows.Err())
+	if want := []ev{{"A-1", true, "pulsed"}, {"A-2", true, "failed"}, {"B-2", false, "authorised"}}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("barrier events in the store %v, want %v", got, want)
+	}
 }
 
 // Both lanes claim one ticket at once, 100 times: exactly one exit each
