@@ -5,12 +5,17 @@ package main
 // --listen so a phone on the LAN can pay; pty emulators of the scanner and
 // the relay board; a fresh ledger in a temporary directory, or --data)
 // with its lane, the kiosk in a window and the developer simulation panel
-// in a second one.
+// in a second one. With --lanes N, N lanes of one site share the sandbox
+// and a PostgreSQL site store (--store URL, or a cluster the simulation
+// starts in its data directory); each lane has its own pty devices and
+// ledger, the kiosk window shows lane X1, and the panel presents tickets
+// at any lane.
 
 import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,8 +37,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	headless := fs.Bool("headless", false, "no windows: run the simulated lane and log (for soak tests)")
 	noPanel := fs.Bool("no-panel", false, "only the kiosk window, no simulation panel (measurements, demos on one screen)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	lanes := fs.Int("lanes", 1, fmt.Sprintf("`N` lanes (X1..XN, at most %d) of one site, sharing the sandbox and a PostgreSQL site store", sim.MaxLanes))
+	store := fs.String("store", "", "the site store's PostgreSQL `URL` (default with --lanes > 1: a cluster started in the data directory, stopped at exit)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless]")
+		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless]")
 		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
@@ -47,6 +54,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &w, &h); err != nil || w < 320 || h < 240 {
 		fmt.Fprintf(stderr, "exitlane sim: --size %q: want WxH, e.g. 1920x1080\n", *size)
+		return exitUsage
+	}
+	if *lanes < 1 || *lanes > sim.MaxLanes {
+		fmt.Fprintf(stderr, "exitlane sim: --lanes %d: between 1 and %d\n", *lanes, sim.MaxLanes)
 		return exitUsage
 	}
 	if *lang != ui.LangEnglish && *lang != ui.LangArabic {
@@ -68,7 +79,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, cancel := signalContext()
 	defer cancel()
-	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger})
+	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger, Lanes: *lanes, StoreURL: *store})
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
@@ -86,7 +97,14 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	go world.Run(ctx)
 	fmt.Fprintf(stdout, "exitlane sim: data in %s\n", world.Dir())
 	fmt.Fprintf(stdout, "PayBy sandbox: %s (orders and checkout links on its front page)\n", world.SandboxURL())
-	fmt.Fprintf(stdout, "scanner pty: %s  relay pty: %s (lcus)\n", world.Scanner().Path(), world.Relay().Path())
+	for _, l := range world.Lanes() {
+		fmt.Fprintf(stdout, "lane %s: scanner pty: %s  relay pty: %s (lcus)  ledger: %s\n", l.ID(), l.Scanner().Path(), l.Relay().Path(), l.Config().Ledger.Path)
+	}
+	if c := world.StoreCluster(); c != nil {
+		fmt.Fprintf(stdout, "site store: PostgreSQL in %s on 127.0.0.1:%d, %s (stopped at exit)\n", c.Dir(), c.Port(), world.StoreURL())
+	} else if world.StoreURL() != "" {
+		fmt.Fprintf(stdout, "site store: %s\n", redactURL(world.StoreURL()))
+	}
 	fmt.Fprintf(stdout, "attendant admin: long press the kiosk's top-left corner; attendant %q, PIN %s\n", sim.Attendant, sim.PIN)
 	go world.PrintCheckouts(ctx, stdout)
 
@@ -110,6 +128,25 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				s := r.Snapshot()
 				fyne.Do(func() { panel.Show(s) })
 			})
+			// The panel shows every lane: redraw when another changes too.
+			for _, l := range world.Lanes()[1:] {
+				ch, unsubscribe := l.Runner().Subscribe()
+				go func() {
+					defer unsubscribe()
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case _, ok := <-ch:
+							if !ok {
+								return
+							}
+							s := r.Snapshot()
+							fyne.Do(func() { panel.Show(s) })
+						}
+					}
+				}()
+			}
 		},
 	})
 	world.OnRelayFrame(nil)
@@ -118,4 +155,13 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// redactURL hides a password in a connection URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
 }

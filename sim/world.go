@@ -20,9 +20,11 @@ import (
 	"time"
 
 	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/internal/pgcluster"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/payby"
 	"github.com/exitlane/exitlane/payby/sandbox"
+	"github.com/exitlane/exitlane/sitestore"
 	"github.com/exitlane/exitlane/station"
 	"github.com/exitlane/exitlane/ticket"
 	"github.com/exitlane/exitlane/ui"
@@ -43,40 +45,90 @@ type WorldOptions struct {
 	// (0.0.0.0:8480) lets a phone open the checkout behind the QR.
 	Listen string
 	// Logger receives the sandbox's log and, unless Open is given its
-	// own, the lane's; nil discards them.
+	// own, the lanes'; nil discards them.
 	Logger *slog.Logger
+	// Lanes is how many lanes of one site share the sandbox and the site
+	// store: X1, X2, ... (0: one, X1). Each has its own pty scanner and
+	// relay board and its own SQLite ledger.
+	Lanes int
+	// StoreURL is the site store (PostgreSQL) the lanes join; the world
+	// migrates it. Empty with several lanes: the world starts a cluster of
+	// its own in Dir/pg (the PostgreSQL server binaries must be installed:
+	// ErrNoPostgres otherwise) and stops it at Close. Empty with one lane:
+	// no site store, the lane alone, as today.
+	StoreURL string
 }
 
-// World is everything around a simulated lane: the PayBy sandbox (and
-// the proxy that can cut it off), the pty scanner and LCUS relay board,
-// the keys, and the lane's config. Open opens a lane on it; the World
-// implements ui.SimControls for the developer simulation panel.
+// MaxLanes is the most lanes a world simulates.
+const MaxLanes = 16
+
+// ErrNoPostgres: several lanes need a site store, no StoreURL was given
+// and the PostgreSQL server binaries are not installed.
+var ErrNoPostgres = errors.New("sim: several lanes share a PostgreSQL site store: install the PostgreSQL server (Debian: apt-get install postgresql) or give its URL (--store)")
+
+// World is everything around the simulated lanes of one site: the PayBy
+// sandbox (and the proxy that can cut it off), each lane's pty scanner and
+// LCUS relay board and config, the keys, and the site store shared by the
+// lanes (a cluster of the world's own, or a given URL). Open opens the
+// lanes; the World implements ui.SimControls for the developer simulation
+// panel, acting at the lane chosen with SetLane (lane 1 at first).
 type World struct {
 	dir       string
 	temp      bool
-	cfgPath   string
-	cfg       *config.Config
 	sb        *sandbox.Server
 	srv       *http.Server
 	publicURL string
 	proxy     *payByProxy
-	scanner   *Scanner
-	relay     *Relay
 	issuer    *ticket.Signed
 	log       *slog.Logger
-	st        *station.Station
-	r         *lane.Runner
+	lanes     []*WorldLane
+	cluster   *pgcluster.Cluster // nil: none of the world's own
+	storeURL  string             // "": no site store
 
 	serial  atomic.Uint64
 	onFrame atomic.Pointer[func()]
 
 	mu       sync.Mutex
+	cur      int    // the lane the panel's controls act at
 	last     string // last valid code presented
 	lastKind ui.TicketKind
-	scanIn   bool
-	relayIn  bool
 	mode     ui.PayByMode
 }
+
+// WorldLane is one lane of the world: its devices, its config and, once
+// the world is open, its station.
+type WorldLane struct {
+	id      string
+	cfgPath string
+	cfg     *config.Config
+	scanner *Scanner
+	relay   *Relay
+	st      *station.Station
+	r       *lane.Runner
+
+	scanIn, relayIn bool // under World.mu
+}
+
+// ID is the lane's site.lane (X1, X2, ...).
+func (l *WorldLane) ID() string { return l.id }
+
+// Config is the lane's config (with the simulation's attendant).
+func (l *WorldLane) Config() *config.Config { return l.cfg }
+
+// ConfigPath is the config file the world wrote for the lane.
+func (l *WorldLane) ConfigPath() string { return l.cfgPath }
+
+// Scanner is the lane's scanner emulator.
+func (l *WorldLane) Scanner() *Scanner { return l.scanner }
+
+// Relay is the lane's relay-board emulator.
+func (l *WorldLane) Relay() *Relay { return l.relay }
+
+// Runner is the lane's runner (nil before Open).
+func (l *WorldLane) Runner() *lane.Runner { return l.r }
+
+// Station is the lane's station (nil before Open).
+func (l *WorldLane) Station() *station.Station { return l.st }
 
 // NewWorld makes the keys (or reads them from Dir), starts the sandbox,
 // the proxy and the device emulators, and writes the lane's config
@@ -88,7 +140,14 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
 	}
-	w := &World{dir: o.Dir, log: o.Logger, scanIn: true, relayIn: true, mode: ui.PayByOK}
+	n := o.Lanes
+	if n == 0 {
+		n = 1
+	}
+	if n < 1 || n > MaxLanes {
+		return nil, fmt.Errorf("sim: %d lanes: between 1 and %d", o.Lanes, MaxLanes)
+	}
+	w := &World{dir: o.Dir, log: o.Logger, mode: ui.PayByOK, storeURL: o.StoreURL}
 	defer func() {
 		if err != nil {
 			w.Close()
@@ -155,39 +214,61 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 	if w.proxy, err = newPayByProxy(ln.Addr().String()); err != nil {
 		return nil, err
 	}
-	if w.scanner, err = NewScanner(ScannerOptions{}); err != nil {
-		return nil, err
-	}
-	if w.relay, err = NewRelay("lcus", RelayOptions{OnFrame: func(Frame) { w.relayFrame() }}); err != nil {
-		return nil, err
-	}
 	if w.issuer, err = ticket.NewSigned("SIM", tkey, ticket.DefaultTolerance); err != nil {
 		return nil, err
+	}
+	if w.storeURL == "" && n > 1 {
+		if err = w.startStore(); err != nil {
+			return nil, err
+		}
+	}
+	if w.storeURL != "" {
+		if err = migrateStore(w.storeURL); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := ui.HashPIN(PIN)
 	if err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf(simConfig, "http://"+w.proxy.Addr()+sandbox.APIPrefix, w.scanner.Path(), w.relay.Path())
-	w.cfgPath = filepath.Join(w.dir, "sim.toml")
-	if err = os.WriteFile(w.cfgPath, []byte(text), 0o600); err != nil {
-		return nil, err
+	for i := range n {
+		l := &WorldLane{id: fmt.Sprintf("X%d", i+1), scanIn: true, relayIn: true}
+		w.lanes = append(w.lanes, l)
+		if l.scanner, err = NewScanner(ScannerOptions{}); err != nil {
+			return nil, err
+		}
+		if l.relay, err = NewRelay("lcus", RelayOptions{OnFrame: func(Frame) { w.relayFrame() }}); err != nil {
+			return nil, err
+		}
+		// Lane 1 keeps the one-lane world's file names.
+		cfgName, ledgerName := "sim.toml", "lane.db"
+		if i > 0 {
+			cfgName, ledgerName = "sim-"+l.id+".toml", "lane-"+l.id+".db"
+		}
+		text := fmt.Sprintf(simConfig, l.id, "http://"+w.proxy.Addr()+sandbox.APIPrefix, l.scanner.Path(), l.relay.Path(), ledgerName)
+		if w.storeURL != "" {
+			text += fmt.Sprintf("[site_store]\nurl = %q\ntimeout = \"300ms\"\n", w.storeURL)
+		}
+		l.cfgPath = filepath.Join(w.dir, cfgName)
+		if err = os.WriteFile(l.cfgPath, []byte(text), 0o600); err != nil {
+			return nil, err
+		}
+		if l.cfg, err = config.Load(l.cfgPath); err != nil {
+			return nil, err
+		}
+		// Added here rather than in the file: config.Load does not yet accept
+		// [[admin.attendants]] tables (reported to the config owner).
+		l.cfg.Admin.Attendants = append(l.cfg.Admin.Attendants, config.Attendant{ID: Attendant, Name: "Simulation attendant", PINHash: hash})
 	}
-	if w.cfg, err = config.Load(w.cfgPath); err != nil {
-		return nil, err
-	}
-	// Added here rather than in the file: config.Load does not yet accept
-	// [[admin.attendants]] tables (reported to the config owner).
-	w.cfg.Admin.Attendants = append(w.cfg.Admin.Attendants, config.Attendant{ID: Attendant, Name: "Simulation attendant", PINHash: hash})
 	return w, nil
 }
 
-// simConfig is the simulated lane's config: base URL, scanner and relay
-// ports.
+// simConfig is a simulated lane's config: lane id, base URL, scanner and
+// relay ports, ledger file.
 const simConfig = `# written by "exitlane sim"
 [site]
 id = "SIM"
-lane = "X1"
+lane = %q
 name = "Simulation Mall Garage"
 merchant = "exitlane simulation"
 timezone = "Asia/Dubai"
@@ -220,7 +301,7 @@ port = %q
 board = "lcus"
 pulse = "500ms"
 [ledger]
-path = "lane.db"
+path = %q
 [lane]
 notice = "6s"
 opened = "8s"
@@ -256,42 +337,130 @@ func loadOrMakeKey(path string) (*rsa.PrivateKey, error) {
 	return k, os.WriteFile(path, pem, 0o600)
 }
 
-// Open opens the world's lane (station.Open on Config), logging to the
-// world's logger unless o names another. Run runs it.
+// startStore starts the world's own PostgreSQL cluster in Dir/pg (kept
+// with a --data directory, removed with a temporary one) and creates the
+// site's database.
+func (w *World) startStore() error {
+	if _, err := pgcluster.BinDir(); err != nil {
+		return ErrNoPostgres
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*pgcluster.StartTimeout)
+	defer cancel()
+	if os.Geteuid() == 0 {
+		// As root the server runs as postgres, which must pass through
+		// the world's directory (its files stay 0600).
+		if err := os.Chmod(w.dir, 0o711); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Join(w.dir, "pg")
+	c, err := pgcluster.New(ctx, pgcluster.Options{Dir: dir})
+	if errors.Is(err, pgcluster.ErrUnreachable) {
+		// A parent of the data directory is closed to postgres (/root).
+		w.log.Warn("the postgres user cannot reach the data directory; the site store is a throwaway cluster in a temporary directory", "err", err)
+		os.Remove(dir) // empty
+		c, err = pgcluster.New(ctx, pgcluster.Options{})
+	}
+	if err != nil {
+		return fmt.Errorf("sim: site store: %w", err)
+	}
+	w.cluster = c
+	if w.storeURL, err = c.EnsureDB(ctx, "exitlane_sim"); err != nil {
+		return fmt.Errorf("sim: site store: %w", err)
+	}
+	w.log.Info("site store started", "dir", c.Dir(), "port", c.Port())
+	return nil
+}
+
+// migrateStore brings the site store's schema up to date.
+func migrateStore(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := sitestore.New(url, sitestore.Options{Site: "SIM"})
+	if err != nil {
+		return fmt.Errorf("sim: site store: %w", err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		return fmt.Errorf("sim: site store: %w", err)
+	}
+	return nil
+}
+
+// Open opens the world's lanes (station.Open on each lane's config). o is
+// lane 1's options (the kiosk's badge filter, a failpoint, a trace); the
+// other lanes get only its logger. The logger defaults to the world's.
 func (w *World) Open(ctx context.Context, o station.Options) error {
-	if w.st != nil {
-		return errors.New("sim: the lane is already open")
+	if w.lanes[0].st != nil {
+		return errors.New("sim: the lanes are already open")
 	}
 	if o.Logger == nil {
 		o.Logger = w.log
 	}
-	st, err := station.Open(ctx, w.cfg, o)
-	if err != nil {
-		return err
+	for i, l := range w.lanes {
+		lo := o
+		if i > 0 {
+			lo = station.Options{Logger: o.Logger}
+		}
+		st, err := station.Open(ctx, l.cfg, lo)
+		if err != nil {
+			return fmt.Errorf("lane %s: %w", l.id, err)
+		}
+		l.st, l.r = st, st.Runner()
 	}
-	w.st, w.r = st, st.Runner()
 	return nil
 }
 
-// Runner is the open lane's runner (nil before Open).
-func (w *World) Runner() *lane.Runner { return w.r }
+// Runner is lane 1's runner (nil before Open).
+func (w *World) Runner() *lane.Runner { return w.lanes[0].r }
 
-// Run runs the open lane until ctx ends (see station.Station.Run).
+// Lanes are the world's lanes, X1 first.
+func (w *World) Lanes() []*WorldLane { return w.lanes }
+
+// Lane is lane id (nil: none).
+func (w *World) Lane(id string) *WorldLane {
+	for _, l := range w.lanes {
+		if l.id == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// StoreURL is the site store the lanes join ("": none).
+func (w *World) StoreURL() string { return w.storeURL }
+
+// StoreCluster is the world's own PostgreSQL cluster (nil: none, or a
+// store given by URL).
+func (w *World) StoreCluster() *pgcluster.Cluster { return w.cluster }
+
+// Run runs the open lanes until ctx ends (see station.Station.Run).
 func (w *World) Run(ctx context.Context) error {
-	if w.st == nil {
+	if w.lanes[0].st == nil {
 		return errNoLane
 	}
-	return w.st.Run(ctx)
+	errs := make([]error, len(w.lanes))
+	var wg sync.WaitGroup
+	for i, l := range w.lanes {
+		wg.Go(func() { errs[i] = l.st.Run(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 var errNoLane = errors.New("sim: no lane open")
 
-// Close stops and closes the lane, then the sandbox, the proxy and the
-// emulators, and removes a temporary directory.
+// Close stops and closes the lanes, then the site store's cluster, the
+// sandbox, the proxy and the emulators, and removes a temporary directory.
 func (w *World) Close() error {
-	var err error
-	if w.st != nil {
-		err = w.st.Close()
+	var errs []error
+	for _, l := range w.lanes {
+		if l.st != nil {
+			errs = append(errs, l.st.Close())
+		}
+	}
+	if w.cluster != nil {
+		errs = append(errs, w.cluster.Close())
 	}
 	if w.srv != nil {
 		w.srv.Close()
@@ -302,27 +471,29 @@ func (w *World) Close() error {
 	if w.proxy != nil {
 		w.proxy.Close()
 	}
-	if w.scanner != nil {
-		w.scanner.Close()
-	}
-	if w.relay != nil {
-		w.relay.Close()
+	for _, l := range w.lanes {
+		if l.scanner != nil {
+			l.scanner.Close()
+		}
+		if l.relay != nil {
+			l.relay.Close()
+		}
 	}
 	if w.temp && w.dir != "" {
 		os.RemoveAll(w.dir)
 	}
-	return err
+	return errors.Join(errs...)
 }
 
-// Dir is where the world keeps its keys, config and ledger.
+// Dir is where the world keeps its keys, configs and ledgers.
 func (w *World) Dir() string { return w.dir }
 
-// Config is the lane's config (with the simulation's attendant).
-func (w *World) Config() *config.Config { return w.cfg }
+// Config is lane 1's config (with the simulation's attendant).
+func (w *World) Config() *config.Config { return w.lanes[0].cfg }
 
-// ConfigPath is the config file NewWorld wrote (without the attendant,
-// which config files cannot yet declare).
-func (w *World) ConfigPath() string { return w.cfgPath }
+// ConfigPath is lane 1's config file (without the attendant, which config
+// files cannot yet declare).
+func (w *World) ConfigPath() string { return w.lanes[0].cfgPath }
 
 // SandboxURL is the sandbox's public base URL (orders and checkout links
 // on its front page).
@@ -331,18 +502,18 @@ func (w *World) SandboxURL() string { return w.publicURL }
 // Sandbox is the PayBy sandbox.
 func (w *World) Sandbox() *sandbox.Server { return w.sb }
 
-// Scanner is the scanner emulator.
-func (w *World) Scanner() *Scanner { return w.scanner }
+// Scanner is lane 1's scanner emulator.
+func (w *World) Scanner() *Scanner { return w.lanes[0].scanner }
 
-// Relay is the relay-board emulator.
-func (w *World) Relay() *Relay { return w.relay }
+// Relay is lane 1's relay-board emulator.
+func (w *World) Relay() *Relay { return w.lanes[0].relay }
 
 // Issue issues a signed ticket of the simulated site, entry lane E1.
 func (w *World) Issue(serial uint64, entry time.Time) (string, error) {
 	return w.issuer.Issue("E1", serial, entry)
 }
 
-// OnRelayFrame sets f to be called after every frame the relay board
+// OnRelayFrame sets f to be called after every frame a relay board
 // receives (the panel redraws: relay frames arrive between snapshots); nil
 // removes it. f runs on the emulator's goroutine and must not block.
 func (w *World) OnRelayFrame(f func()) {
@@ -359,27 +530,37 @@ func (w *World) relayFrame() {
 	}
 }
 
-// PrintCheckouts prints each new order's checkout URL (the QR's content)
-// until ctx ends, so a developer can open it in a browser or on a phone.
+// PrintCheckouts prints each new order's checkout URL (the QR's content),
+// at every lane, until ctx ends, so a developer can open it in a browser
+// or on a phone. The order number names its lane.
 func (w *World) PrintCheckouts(ctx context.Context, out io.Writer) {
-	if w.r == nil {
-		return
-	}
-	ch, cancel := w.r.Subscribe()
-	defer cancel()
-	last := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s, ok := <-ch:
-			if !ok {
-				return
-			}
-			if s.TokenURL != "" && s.TokenURL != last {
-				last = s.TokenURL
-				fmt.Fprintf(out, "checkout for %s (%s): %s\n", s.MerchantOrderNo, s.Due, s.TokenURL)
-			}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, l := range w.lanes {
+		if l.r == nil {
+			continue
 		}
+		ch, cancel := l.r.Subscribe()
+		wg.Go(func() {
+			defer cancel()
+			last := ""
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case s, ok := <-ch:
+					if !ok {
+						return
+					}
+					if s.TokenURL != "" && s.TokenURL != last {
+						last = s.TokenURL
+						mu.Lock()
+						fmt.Fprintf(out, "checkout for %s (%s): %s\n", s.MerchantOrderNo, s.Due, s.TokenURL)
+						mu.Unlock()
+					}
+				}
+			}
+		})
 	}
+	wg.Wait()
 }

@@ -58,6 +58,18 @@ type SimControls interface {
 	SetPayBy(PayByMode) error
 	// Status is the simulation's state for display.
 	Status() SimStatus
+	// SetLane makes the controls act at lane id (one of Status().Lanes):
+	// its scanner, its phone, its devices.
+	SetLane(id string) error
+}
+
+// SimLane is one lane of a simulated site (exitlane sim --lanes N).
+type SimLane struct {
+	ID          string
+	Snapshot    lane.Snapshot
+	RelayOn     bool
+	RelayPulses int
+	Store       string // the site store as the lane sees it: "up", "down, 12 behind", ...
 }
 
 // SimStatus is what the panel shows besides the lane's snapshot.
@@ -79,6 +91,10 @@ type SimStatus struct {
 	RelayPath       string
 	LedgerPath      string
 	SandboxCheckout string // page listing open orders
+	// Lane is the lane the controls act at, Lanes the site's lanes. With
+	// one lane Lanes is empty and the panel shows no chooser.
+	Lane  string
+	Lanes []SimLane
 }
 
 // SimPanel is the developer simulation panel (exitlane sim only).
@@ -190,8 +206,25 @@ func (p *SimPanel) rebuild() {
 		widget.NewButton("2 h 17", func() { p.minutes = "137"; p.rebuild() }),
 		widget.NewButton("26 h", func() { p.minutes = "1560"; p.rebuild() }),
 	)
-	tickets := container.NewVBox(
-		section("Ticket at the scanner"),
+	title := "Ticket at the scanner"
+	var chooser []fyne.CanvasObject
+	if len(st.Lanes) > 1 {
+		// The site's lanes share the sandbox and the site store; the
+		// controls act at the chosen lane, and the kiosk window shows lane 1.
+		title = "Ticket at the scanner of " + st.Lane
+		var bs []fyne.CanvasObject
+		for _, l := range st.Lanes {
+			b := widget.NewButton(l.ID, func() { p.run("lane "+l.ID, func() error { return p.ctl.SetLane(l.ID) }) })
+			if l.ID == st.Lane {
+				b.Importance = widget.HighImportance
+				s = l.Snapshot
+			}
+			bs = append(bs, b)
+		}
+		chooser = []fyne.CanvasObject{section("Lane"), container.NewGridWithColumns(min(len(bs), 6), bs...), widget.NewSeparator()}
+	}
+	tickets := container.NewVBox(append(chooser,
+		section(title),
 		container.NewBorder(nil, nil, widget.NewLabel("entered minutes ago"), nil, mins),
 		presets,
 		container.NewGridWithColumns(3,
@@ -201,7 +234,7 @@ func (p *SimPanel) rebuild() {
 			btn("Garbage bytes", present(TicketGarbage)),
 			btn("Lost (attendant)", present(TicketLost)),
 		),
-	)
+	)...)
 	phone := container.NewVBox(
 		section("Driver's phone"),
 		container.NewGridWithColumns(3,
@@ -250,7 +283,27 @@ func (p *SimPanel) rebuild() {
 	laneText.TextSize = 17
 	msg := canvas.NewText(p.message, colWarning)
 	msg.TextSize = 16
-	status := container.NewVBox(
+	var site []fyne.CanvasObject
+	if len(st.Lanes) > 1 {
+		var lines []string
+		for _, l := range st.Lanes {
+			mark := " "
+			if l.ID == st.Lane {
+				mark = "›"
+			}
+			relay := "off"
+			if l.RelayOn {
+				relay = "ON"
+			}
+			due := ""
+			if l.Snapshot.Due != 0 {
+				due = " due " + l.Snapshot.Due.String()
+			}
+			lines = append(lines, fmt.Sprintf("%s %-4s %-8s relay %-3s %2d pulses  store %s%s", mark, l.ID, l.Snapshot.State, relay, l.RelayPulses, l.Store, due))
+		}
+		site = []fyne.CanvasObject{section("Site"), monoLines(lines, 13)}
+	}
+	status := container.NewVBox(append(site,
 		section("State"),
 		laneText, relayText,
 		small(orNone("sandbox: ", st.SandboxURL)),
@@ -259,7 +312,7 @@ func (p *SimPanel) rebuild() {
 		section("Ledger (newest first)"),
 		monoLines(lastN(st.Ledger, 12), 13),
 		msg,
-	)
+	)...)
 	controls := container.NewVBox(tickets, widget.NewSeparator(), phone)
 	// The controls keep their minimum width and the devices and status take
 	// the rest: two equal grid columns made the panel 1400 px wide, and a

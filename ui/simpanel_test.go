@@ -2,10 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/exitlane/exitlane/lane"
@@ -39,6 +41,49 @@ func (f *fakeSim) SetPayBy(m PayByMode) error {
 	return nil
 }
 func (f *fakeSim) Status() SimStatus { return f.st }
+func (f *fakeSim) SetLane(id string) error {
+	f.calls = append(f.calls, "lane "+id)
+	f.st.Lane = id
+	return nil
+}
+
+// With several lanes the panel has a lane chooser and a line per lane;
+// the controls act at the chosen lane, whose state the panel shows.
+func TestSimPanelLanes(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	open := baseSnap()
+	open.State = lane.Open
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", Lane: "X1",
+		Lanes: []SimLane{{ID: "X1", Snapshot: feeSnap(), Store: "up"}, {ID: "X2", Snapshot: open, RelayOn: true, RelayPulses: 3, Store: "down, 4 behind"}}}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(1280, 900))
+	p.Show(baseSnap())
+	has := func(sub string) bool {
+		return walk(w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+			tx, ok := o.(*canvas.Text)
+			return ok && strings.Contains(tx.Text, sub)
+		})
+	}
+	for _, want := range []string{"Ticket at the scanner of X1", "Lane: fee_due", "X2   open     relay ON   3 pulses  store down, 4 behind"} {
+		if !has(want) {
+			t.Errorf("no text %q", want)
+		}
+	}
+	tapButton(t, w, "X2")
+	tapButton(t, w, "Present ticket")
+	if want := "[lane X2 present valid 2h17m0s]"; fmt.Sprint(f.calls) != want {
+		t.Errorf("calls %v, want %s", f.calls, want)
+	}
+	if !has("Ticket at the scanner of X2") || !has("Lane: open") {
+		t.Error("the panel does not show the chosen lane")
+	}
+	if h := p.Content().MinSize().Height; h > 900 {
+		t.Errorf("panel min height %v with two lanes, want at most 900", h)
+	}
+}
 
 func TestSimPanel(t *testing.T) {
 	a := test.NewTempApp(t)
