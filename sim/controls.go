@@ -92,10 +92,12 @@ func (w *World) Present(kind ui.TicketKind, ago time.Duration) (string, error) {
 	return code, l.scanner.Send(code)
 }
 
-// Pay implements ui.SimControls: it presses Pay or Decline on the order's
-// checkout page over HTTP, as the driver's phone does.
-func (w *World) Pay(decline bool) error {
-	l := w.sel()
+// Pay implements ui.SimControls: it pays (or declines) at the chosen lane.
+func (w *World) Pay(decline bool) error { return w.sel().Pay(decline) }
+
+// Pay presses Pay or Decline on the checkout page of the order the lane
+// shows, over HTTP, as the driver's phone does.
+func (l *WorldLane) Pay(decline bool) error {
 	if l.r == nil {
 		return errNoLane
 	}
