@@ -3,6 +3,8 @@
 #
 #   make run    the whole lane in simulation (sandbox PayBy, pty devices, SQLite)
 #   make test   every test; what .ci/run calls
+#   make deb    the Debian package bin/exitlane_<version>_amd64.deb (docs/install.md)
+#   make test-deb  build, lintian, install, upgrade and purge it here (root; .ci/run)
 
 SHELL := /bin/bash
 GO ?= go
@@ -16,11 +18,13 @@ BUILD_PACKAGES := ca-certificates gcc libc6-dev pkg-config \
 TEST_PACKAGES := $(BUILD_PACKAGES) xvfb xauth x11-apps imagemagick zbar-tools chromium openssl postgresql
 # Running the kiosk under X: the software GL driver.
 RUN_PACKAGES := $(BUILD_PACKAGES) libgl1-mesa-dri xvfb xauth
+# The Debian package: dpkg-shlibdeps (dpkg-dev) and objcopy (binutils).
+DEB_PACKAGES := $(BUILD_PACKAGES) dpkg-dev binutils
 
 # Every package but the Fyne UI, tested again under the race detector.
 RACE_PKGS = $$($(GO) list ./... | grep -v -e '/ui$$')
 
-.PHONY: run test deps-build deps-test deps-run build vet fmt-check bench package
+.PHONY: run test deps-build deps-test deps-run deps-deb build vet fmt-check bench package deb test-deb
 
 run: deps-run
 	$(GO) mod download
@@ -46,9 +50,17 @@ bench:
 package: deps-build
 	./scripts/package.sh
 
+deb: deps-deb
+	./scripts/build-deb.sh
+
+test-deb: deps-deb
+	./scripts/test-deb.sh
+
 deps-build:
 	@./scripts/apt-install.sh $(BUILD_PACKAGES)
 deps-test:
 	@./scripts/apt-install.sh $(TEST_PACKAGES)
 deps-run:
 	@./scripts/apt-install.sh $(RUN_PACKAGES)
+deps-deb:
+	@./scripts/apt-install.sh $(DEB_PACKAGES)

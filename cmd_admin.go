@@ -31,10 +31,10 @@ func runAddAttendant(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "with the PIN's bcrypt hash to paste into the lane's config file.")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
-	if *id == "" || fs.NArg() > 0 {
+	if *id == "" {
 		fs.Usage()
 		return exitUsage
 	}

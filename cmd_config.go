@@ -40,6 +40,9 @@ func runConfig(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if c.SiteStore.Enabled() {
 				fmt.Fprintln(stdout, "site store reachable, schema current")
 			}
+			for _, w := range c.Warnings() {
+				fmt.Fprintln(stdout, "warning:", w)
+			}
 			return exitOK
 		}},
 	}, args, stdin, stdout, stderr)

@@ -112,3 +112,23 @@ func TestConfigCheckReportsKeys(t *testing.T) {
 		t.Fatalf("%d\n%s", code, errOut)
 	}
 }
+
+// "config check" accepts tariff.reentry but says the lane cannot apply it.
+func TestConfigCheckWarnsReentry(t *testing.T) {
+	cfg := testConfig(t)
+	out, errOut, code := runCLI("config", "check", cfg)
+	if code != exitOK || strings.Contains(out, "warning:") {
+		t.Fatalf("without reentry: exit %d\n%s%s", code, out, errOut)
+	}
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = runCLI("config", "check", cfg)
+	if code != exitOK || !strings.Contains(out, ": ok (") || !strings.Contains(out, "warning: tariff.reentry: 2h0m0s is not applied at the lane") {
+		t.Fatalf("with reentry: exit %d\n%s%s", code, out, errOut)
+	}
+}

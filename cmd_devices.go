@@ -54,7 +54,7 @@ func runDevices(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(fs.Output(), "usage: exitlane devices [--json]\n\nLists serial ports with USB VID:PID, serial number and product name, and the\n/dev/exitlane-* names (udev rules in deploy/udev) that point at them.")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	if fs.NArg() != 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/money"
 	"github.com/exitlane/exitlane/ticket"
 )
@@ -51,8 +52,31 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: exitlane fee --config F --entry T [--exit T] [--lost] [--validation D] [--paid A --paid-at T] [--class C] [--previous-entry T --previous-exit T [--previous-paid A]] [--json]")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
+	}
+	// Amounts and durations are checked as the config loader checks them:
+	// never negative (a negative validation would lengthen the stay).
+	var paid money.Fils
+	if *paidS != "" {
+		var err error
+		if paid, err = money.ParseNonNegative(*paidS); err != nil {
+			fmt.Fprintln(stderr, "exitlane fee: --paid:", err)
+			return exitUsage
+		}
+	}
+	var valTime time.Duration
+	valIsTime := false
+	if _, err := time.ParseDuration(*valS); err == nil { // written as a duration, not a code
+		if valTime, err = config.ParseDuration(*valS); err != nil {
+			fmt.Fprintln(stderr, "exitlane fee: --validation:", err)
+			return exitUsage
+		}
+		valIsTime = true
+	}
+	if *paidAtS != "" && *paidS == "" {
+		fmt.Fprintln(stderr, "exitlane fee: --paid-at needs --paid")
+		return exitUsage
 	}
 	c, code := loadConfig(*cfgPath, stderr, "tariff")
 	if c == nil {
@@ -85,8 +109,8 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *valS != "" {
-		if d, err := time.ParseDuration(*valS); err == nil {
-			stay.Validation.Time = d
+		if valIsTime {
+			stay.Validation.Time = valTime
 		} else if v, ok := c.Tariff.Validation(*valS); ok {
 			stay.Validation = v.Validation
 		} else {
@@ -95,10 +119,7 @@ func runFee(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if *paidS != "" {
-		if stay.Paid, err = money.Parse(*paidS); err != nil {
-			fmt.Fprintln(stderr, "exitlane fee: --paid:", err)
-			return exitUsage
-		}
+		stay.Paid = paid
 		if *paidAtS == "" {
 			fmt.Fprintln(stderr, "exitlane fee: --paid needs --paid-at")
 			return exitUsage

@@ -79,7 +79,7 @@ func (c *conn) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.partnerID, "partner-id", "", "merchant `id` (overrides the config)")
 	fs.StringVar(&c.key, "key", "", "merchant private key PEM `file` (overrides the config)")
 	fs.StringVar(&c.paybyPub, "payby-pub", "", "PayBy public key PEM `file` (overrides the config)")
-	fs.DurationVar(&c.timeout, "timeout", 0, "per-call timeout (default: the config's, else 10s)")
+	durationVar(fs, &c.timeout, "timeout", 0, "per-call timeout `duration` (default: the config's, else 10s)")
 	fs.BoolVar(&c.verbose, "v", false, "log each call to stderr")
 }
 
@@ -140,7 +140,10 @@ func pick(flagValue, configValue string) string {
 	return configValue
 }
 
-// printResult prints v as indented JSON, or err with PayBy's details.
+// printResult prints v as indented JSON, or err with PayBy's details. A
+// request the client refused before sending it (an order number PayBy
+// would refuse, a zero amount, a subject too long) came from the command
+// line: a usage error.
 func printResult(v any, err error, stdout, stderr io.Writer) int {
 	if v != nil && !isNil(v) {
 		enc := json.NewEncoder(stdout)
@@ -153,6 +156,8 @@ func printResult(v any, err error, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "exitlane payby:", err)
 	switch {
+	case errors.Is(err, payby.ErrInvalidRequest):
+		return exitUsage
 	case errors.Is(err, payby.ErrAmbiguous):
 		fmt.Fprintln(stderr, "  the outcome is unknown: run 'exitlane payby get' for the order before doing anything else")
 	case payby.IsAlreadyPaid(err):
@@ -225,7 +230,7 @@ func runPayByCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	no := fs.String("order", "", "merchant order `number` (unique per QR; A-Z a-z 0-9 - _)")
 	amount := fs.String("amount", "", "amount in AED, e.g. 12.50")
 	subject := fs.String("subject", "", "subject, at most 12 characters (default: the config's, else \"Parking fee\")")
-	expire := fs.Duration("expire", 10*time.Minute, "how long the order can be paid")
+	expire := durationFlag(fs, "expire", 10*time.Minute, "the `duration` for which the order can be paid")
 	notify := fs.String("notify-url", "", "notification URL (default: the config's)")
 	store := fs.String("store", "", "store id (default: the config's site id)")
 	terminal := fs.String("terminal", "", "terminal id (default: the config's lane)")
@@ -242,9 +247,13 @@ func runPayByCreate(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		fs.Usage()
 		return exitUsage
 	}
-	fils, err := money.Parse(*amount)
+	fils, err := money.ParseNonNegative(*amount)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane payby create: --amount:", err)
+		return exitUsage
+	}
+	if *expire <= 0 {
+		fmt.Fprintln(stderr, "exitlane payby create: --expire must be more than 0")
 		return exitUsage
 	}
 	cl, code := c.client(stderr)
@@ -288,7 +297,7 @@ func runPayByRefund(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		fs.Usage()
 		return exitUsage
 	}
-	fils, err := money.Parse(*amount)
+	fils, err := money.ParseNonNegative(*amount)
 	if err != nil {
 		fmt.Fprintln(stderr, "exitlane payby refund: --amount:", err)
 		return exitUsage
@@ -339,7 +348,7 @@ func runPayBySandbox(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	merchantName := fs.String("merchant-name", "", "merchant shown on the checkout page when an order names none")
 	notifyScale := fs.Int("notify-scale", 60, "divide PayBy's notification retry intervals (2m, 10m, ...) by `N`")
 	var f sandbox.Faults
-	fs.DurationVar(&f.Latency, "latency", 0, "add this latency to every API call")
+	durationVar(fs, &f.Latency, "latency", 0, "add this `latency` to every API call")
 	fs.IntVar(&f.HTTP5xx, "fault-5xx", 0, "answer the next `N` API calls with HTTP 503 (-1: all)")
 	fs.IntVar(&f.GatewayErrors, "fault-gateway", 0, "answer the next `N` API calls with an unsigned gateway error (-1: all)")
 	fs.StringVar(&f.GatewayCode, "gateway-code", "500", "head `code` of --fault-gateway errors (500, 504, 402, 58001, ...)")
@@ -360,6 +369,19 @@ func runPayBySandbox(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if len(pos) != 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	if *notifyScale < 1 {
+		fmt.Fprintf(stderr, "exitlane payby sandbox: --notify-scale %d: 1 or more\n", *notifyScale)
+		return exitUsage
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"fault-5xx", f.HTTP5xx}, {"fault-gateway", f.GatewayErrors}, {"fault-lost", f.LostResponses}, {"fault-bad-sign", f.BadSignatures}} {
+		if n.v < sandbox.Always {
+			fmt.Fprintf(stderr, "exitlane payby sandbox: --%s %d: a number of calls, or -1 for all\n", n.name, n.v)
+			return exitUsage
+		}
 	}
 	keys, err := sandbox.LoadKeyDir(*keyDir, *merchantPub)
 	if err != nil {

@@ -49,7 +49,7 @@ func newRelayFlags(name string, stderr io.Writer) *relayFlags {
 		baud:      fs.Int("baud", 9600, "baud rate"),
 		channel:   fs.Int("channel", 1, "relay channel, from 1"),
 		channels:  fs.Int("channels", 0, "relays on the board (state reads 1..N; default: --channel only)"),
-		pulse:     fs.Duration("pulse", barrier.DefaultPulse, "contact closure, 100ms to 3s"),
+		pulse:     durationFlag(fs, "pulse", barrier.DefaultPulse, "contact closure `duration`, 100ms to 3s"),
 		activeLow: fs.Bool("active-low", false, "the board closes the contact when the relay is switched off"),
 		address:   fs.Int("address", 1, "Modbus slave address (modbus boards)"),
 		verbose:   fs.Bool("v", false, "log every device event"),
@@ -91,6 +91,14 @@ func (f *relayFlags) resolve(stderr io.Writer) (code int, ok bool) {
 		fmt.Fprintf(stderr, "%s: --port (or --config) is required\n", f.fs.Name())
 		return exitUsage, false
 	}
+	if err := (serialport.Config{Baud: *f.baud}).Validate(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", f.fs.Name(), err)
+		return exitUsage, false
+	}
+	if *f.channels < 0 {
+		fmt.Fprintf(stderr, "%s: --channels %d: a number of relays\n", f.fs.Name(), *f.channels)
+		return exitUsage, false
+	}
 	return exitOK, true
 }
 
@@ -126,7 +134,7 @@ func runRelayPulse(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		fmt.Fprintln(f.fs.Output(), "usage: exitlane relay pulse --port P --board B [--channel N] [--pulse D]\n\nSends one barrier pulse: contact closed, held for --pulse, opened again.\nBoards that can report state are read back after each change.")
 		f.fs.PrintDefaults()
 	}
-	if code, done := parseFlags(f.fs, args); done {
+	if code, done := parseNoArgs(f.fs, args); done {
 		return code
 	}
 	if code, ok := f.resolve(stderr); !ok {
@@ -160,7 +168,7 @@ func runRelayState(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		fmt.Fprintln(f.fs.Output(), "usage: exitlane relay state --port P --board B [--channel N | --channels N]\n\nReads relay states back (KMtronic, Numato, Devantech, Modbus; LCUS boards\ncannot tell). Sends queries only: no relay is switched.")
 		f.fs.PrintDefaults()
 	}
-	if code, done := parseFlags(f.fs, args); done {
+	if code, done := parseNoArgs(f.fs, args); done {
 		return code
 	}
 	if code, ok := f.resolve(stderr); !ok {
@@ -223,7 +231,7 @@ Lines typed on stdin control the board:
   gpio N 0|1   (Numato GPIO input, e.g. a simulated vehicle loop)`)
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	out := &syncWriter{w: stdout}

@@ -26,15 +26,11 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	headless := fs.Bool("headless", false, "no display: log JSON lines to stderr")
 	level := fs.String("log-level", "", "debug, info, warn or error (default: [log] level)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane run --config FILE [--headless] [--log-level L]\n\nRuns the lane: scanner, PayBy, relay, ledger. --headless runs it with no\ndisplay and logs JSON lines to stderr (service installs, soak tests, CI).\nSIGINT or SIGTERM stop it cleanly; a pulse in progress completes.")
+		fmt.Fprintln(fs.Output(), "usage: exitlane run --config FILE [--headless] [--log-level L]\n\nRuns the lane: scanner, PayBy, relay, ledger. --headless runs it with no\ndisplay and logs JSON lines to stderr (service installs, soak tests, CI).\nSIGINT or SIGTERM stop it: a pulse in progress completes, the relay is\nswitched off, the ledger is closed; the process exits within 10 s whatever\nstill runs, naming it in the log (a second signal exits at once).")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	cfg, code := loadConfig(*cfgPath, stderr)
 	if cfg == nil {
@@ -55,16 +51,14 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitFailure
 		}
 	}
-	var logger *slog.Logger
-	if *headless || cfg.Log.Format == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: sl}))
-	}
+	logger := slog.New(runLogHandler(stderr, *headless || cfg.Log.Format == "json", sl))
 	logger = logger.With("site", cfg.Site.ID) // the station adds "lane"
 
-	ctx, cancel := signalContext()
-	defer cancel()
+	// SIGINT or SIGTERM end ctx; the process exits at most exitLimit
+	// later, whatever still runs (stop.go).
+	stop := stopOnSignal(logger, exitLimit)
+	defer stop.release()
+	ctx := stop.ctx
 	badges := &badgeHook{}
 	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
 	if !*headless {
@@ -76,21 +70,30 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exitlane run: %v\n", err)
 		return exitFailure
 	}
-	defer st.Close() // stops the lane: a pulse in progress completes
+	stop.lane(st.Running)
 	go st.Run(ctx)
+	notifySystemd(ctx, st.Runner(), logger) // READY=1, watchdog, STOPPING=1
+	code = exitOK
 	if *headless {
 		<-ctx.Done()
-		logger.Info("stopping on signal")
-		return exitOK
+	} else {
+		done := stop.part("display")
+		err = runDisplay(ctx, cfg, logger, st.Runner(), displayOptions{
+			Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started,
+		})
+		done()
+		if err != nil {
+			logger.Error("display", "err", err)
+			code = exitFailure
+		}
 	}
-	err = runDisplay(ctx, cfg, logger, st.Runner(), displayOptions{
-		Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started,
-	})
-	if err != nil {
-		logger.Error("display", "err", err)
+	// Close stops the lane within station.StopLimit: a pulse in progress
+	// completes, the relay is switched off, the ledger is closed.
+	if err := st.Close(); err != nil {
+		logger.Error("lane did not stop cleanly", "err", err)
 		return exitFailure
 	}
-	return exitOK
+	return code
 }
 
 // failpointFromEnv reads EXITLANE_FAILPOINT ("write:exit" or

@@ -7,10 +7,10 @@ package main
 // out with exactly one pulse, and nobody pays twice.
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/internal/proctest"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
@@ -28,9 +29,19 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string
 	binPath string
 	binErr  error
 )
+
+// TestMain removes the binary buildBinary built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // buildBinary builds exitlane once per test run.
 func buildBinary(t *testing.T) string {
@@ -41,10 +52,12 @@ func buildBinary(t *testing.T) string {
 			binErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "exitlane")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		binDir, binPath = dir, filepath.Join(dir, "exitlane")
+		// A cold build compiles GLFW's and SQLite's C code: minutes on a
+		// loaded machine.
+		out, err := proctest.CombinedOutput(t, exec.Command("go", "build", "-o", binPath, "."), 15*time.Minute)
 		if err != nil {
-			binErr = errors.New(string(out))
+			binErr = fmt.Errorf("%v\n%s", err, out)
 		}
 	})
 	if binErr != nil {
@@ -53,100 +66,62 @@ func buildBinary(t *testing.T) string {
 	return binPath
 }
 
+// stopWait is how long a test waits for "exitlane run" to exit after
+// SIGTERM: the documented limit, and a margin for a loaded machine. Past
+// it, proctest dumps the process's goroutines into the failure.
+const stopWait = exitLimit + 10*time.Second
+
 // laneProc is one run of "exitlane run --headless".
 type laneProc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
-	err   error
+	*proctest.Proc
+	t *testing.T
 }
 
 func startProc(t *testing.T, bin, cfg, failpoint string) *laneProc {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--headless", "--config", cfg, "--log-level", "debug")
 	cmd.Env = append(os.Environ(), "EXITLANE_FAILPOINT="+failpoint)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &laneProc{t: t, cmd: cmd, done: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
+	p := &laneProc{Proc: proctest.Start(t, cmd), t: t}
 	p.waitLog("lane running", "")
 	p.waitLog("device up", "relay")
 	p.waitLog("scanner up", "scanner")
 	return p
 }
 
-// waitLog waits for a JSON log line with msg (and component, if given).
-func (p *laneProc) waitLog(msg, component string) {
-	p.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg && (component == "" || m["component"] == component) {
-				p.mu.Unlock()
-				return
-			}
-		}
-		p.mu.Unlock()
-		select {
-		case <-p.done:
-			p.t.Fatalf("exitlane exited (%v) before %q:\n%s", p.err, msg, p.log())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	p.t.Fatalf("no %q in the log:\n%s", msg, p.log())
+// logRecord is one JSON log line of the lane ("" fields when absent).
+func logRecord(line string) (map[string]any, bool) {
+	var m map[string]any
+	return m, json.Unmarshal([]byte(line), &m) == nil
 }
 
-func (p *laneProc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
+// waitLog waits for a JSON log line with msg (and component, if given).
+func (p *laneProc) waitLog(msg, component string) map[string]any {
+	p.t.Helper()
+	l := p.WaitLine(30*time.Second, fmt.Sprintf("log %q %s", msg, component), func(l string) bool {
+		m, ok := logRecord(l)
+		return ok && m["msg"] == msg && (component == "" || m["component"] == component)
+	})
+	m, _ := logRecord(l)
+	return m
 }
+
+func (p *laneProc) log() string { return p.Stderr() }
 
 // waitKilled waits for the failpoint's SIGKILL.
 func (p *laneProc) waitKilled() {
 	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.t.Fatalf("exitlane was not killed at its failpoint:\n%s", p.log())
-	}
+	err := p.Wait(30 * time.Second)
 	var ee *exec.ExitError
-	if !errors.As(p.err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		p.t.Fatalf("exitlane ended with %v, want SIGKILL:\n%s", p.err, p.log())
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		p.t.Fatalf("exitlane ended with %v, want SIGKILL:\n%s", err, p.log())
 	}
 }
 
 // stop ends the process with SIGTERM and waits.
 func (p *laneProc) stop() {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.t.Fatal("exitlane did not stop on SIGTERM")
+	if err := p.Stop(syscall.SIGTERM, stopWait); err != nil {
+		p.t.Fatalf("exitlane stopped with %v:\n%s", err, p.log())
 	}
 }
 

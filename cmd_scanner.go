@@ -27,14 +27,14 @@ func runScannerRead(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	port := fs.String("port", "", "serial `port` of the scanner (e.g. /dev/exitlane-scanner)")
 	baud := fs.Int("baud", 9600, "baud rate")
 	parity := fs.String("parity", "none", "parity: none, even, odd")
-	dedup := fs.Duration("dedup", ticket.DefaultDedup, "the same code again within this is one read (0: off)")
+	dedup := durationFlag(fs, "dedup", ticket.DefaultDedup, "the same code again within this `duration` is one read (0: off)")
 	count := fs.Int("count", 0, "stop after this many codes (0: run until Ctrl-C)")
 	verbose := fs.Bool("v", false, "log duplicates and device events")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: exitlane scanner read --port P [--baud N] [--parity none|even|odd]\n\nPrints each code as the lane would read it, each dropped line with the\nreason, and the port going down and up, until Ctrl-C.")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	if *cfgPath != "" {
@@ -59,6 +59,10 @@ func runScannerRead(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	}
 	if *port == "" {
 		fmt.Fprintln(stderr, "exitlane scanner read: --port (or --config) is required")
+		return exitUsage
+	}
+	if *count < 0 {
+		fmt.Fprintf(stderr, "exitlane scanner read: --count %d: a number of codes (0: until Ctrl-C)\n", *count)
 		return exitUsage
 	}
 	pc := serialport.Config{Baud: *baud, Parity: *parity}
@@ -116,7 +120,7 @@ read --port") at the printed path. Lines starting with "!" are commands:
   !unplug   make the scanner vanish;  !replug  bring it back`)
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	ends := map[string]string{"crlf": "\r\n", "cr": "\r", "lf": "\n"}

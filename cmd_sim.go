@@ -39,17 +39,15 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	lanes := fs.Int("lanes", 1, fmt.Sprintf("`N` lanes (X1..XN, at most %d) of one site, sharing the sandbox and a PostgreSQL site store", sim.MaxLanes))
 	store := fs.String("store", "", "the site store's PostgreSQL `URL` (default with --lanes > 1: a cluster started in the data directory, stopped at exit)")
+	printer := fs.Int("printer", 0, "add a receipt printer emulator of paper `WIDTH` 58 or 80 mm to every lane (a VAT-registered site; receipts saved as receipt-NNN.txt/.png in the data directory); 0: none")
+	autoPrint := fs.Bool("auto-print", true, "with --printer, print every paid exit's receipt (false: only when the driver asks)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless]")
+		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless] [--printer 58|80]")
 		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &w, &h); err != nil || w < 320 || h < 240 {
@@ -58,6 +56,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *lanes < 1 || *lanes > sim.MaxLanes {
 		fmt.Fprintf(stderr, "exitlane sim: --lanes %d: between 1 and %d\n", *lanes, sim.MaxLanes)
+		return exitUsage
+	}
+	if *printer != 0 && *printer != 58 && *printer != 80 {
+		fmt.Fprintf(stderr, "exitlane sim: --printer %d: 58 or 80 (mm), or 0 for none\n", *printer)
 		return exitUsage
 	}
 	if *lang != ui.LangEnglish && *lang != ui.LangArabic {
@@ -77,14 +79,25 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, cancel := signalContext()
-	defer cancel()
-	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger, Lanes: *lanes, StoreURL: *store})
+	// SIGINT or SIGTERM end ctx; the process exits at most exitLimit
+	// later, whatever still runs (stop.go).
+	stop := stopOnSignal(logger, exitLimit)
+	defer stop.release()
+	ctx := stop.ctx
+	world, err := sim.NewWorld(sim.WorldOptions{Dir: *data, Listen: *listen, Logger: logger, Lanes: *lanes, StoreURL: *store,
+		Printer: *printer, AutoPrint: *autoPrint})
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	defer world.Close() // the lane first, then the sandbox and the devices
+	defer func() {
+		// The lane first (within station.StopLimit), then the sandbox and
+		// the devices.
+		if err := world.Close(); err != nil {
+			logger.Error("lane did not stop cleanly", "err", err)
+		}
+	}()
+	stop.lane(world.Running)
 	badges := &badgeHook{}
 	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
 	if !*headless {
@@ -99,6 +112,9 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "PayBy sandbox: %s (orders and checkout links on its front page)\n", world.SandboxURL())
 	for _, l := range world.Lanes() {
 		fmt.Fprintf(stdout, "lane %s: scanner pty: %s  relay pty: %s (lcus)  ledger: %s\n", l.ID(), l.Scanner().Path(), l.Relay().Path(), l.Config().Ledger.Path)
+		if p := l.Printer(); p != nil {
+			fmt.Fprintf(stdout, "lane %s: printer pty: %s (%d mm); receipts in %s\n", l.ID(), p.Path(), p.Width(), world.Dir())
+		}
 	}
 	if c := world.StoreCluster(); c != nil {
 		fmt.Fprintf(stdout, "site store: PostgreSQL in %s on 127.0.0.1:%d, %s (stopped at exit)\n", c.Dir(), c.Port(), world.StoreURL())
@@ -117,6 +133,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctl = nil
 	}
 	r := world.Runner()
+	done := stop.part("display")
 	err = runDisplay(ctx, world.Config(), logger, r, displayOptions{
 		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Badges: badges, Started: started,
 		OnReady: func(_ fyne.App, _ *ui.Station, panel *ui.SimPanel) {
@@ -149,6 +166,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		},
 	})
+	done()
 	world.OnRelayFrame(nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,11 +58,9 @@ func siteRig(t *testing.T) (*simtest.Rig, *pgtest.Cluster, *sitestore.Store) {
 
 // count counts the log lines with msg whose fields hold want.
 func (p *laneProc) count(msg string, want map[string]any) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := 0
 next:
-	for _, l := range p.lines {
+	for _, l := range p.Lines() {
 		var m map[string]any
 		if json.Unmarshal([]byte(l), &m) != nil || m["msg"] != msg {
 			continue
@@ -149,10 +148,8 @@ func TestSiteReplayKilledRealBinary(t *testing.T) {
 		seen, err = store.LastSeq(ctx, "X1")
 		return err == nil && seen > 0
 	})
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
+	p.Signal(syscall.SIGKILL)
+	<-p.Done()
 	killedAt, err := store.LastSeq(ctx, "X1")
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func openStore(name string, args []string, stdout, stderr io.Writer) (*sitestore
 		fmt.Fprintf(stderr, "usage: exitlane store %s --config F\n", name)
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return nil, nil, code
 	}
 	c, code := loadConfig(*cfgPath, stderr, "site_store")

@@ -30,7 +30,7 @@ func runTariffHolidays(args []string, stdin io.Reader, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "usage: exitlane tariff holidays --config F [--year Y]")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	c, code := loadConfig(*cfgPath, stderr, "tariff")

@@ -40,7 +40,11 @@ func runTicketIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 	lane := fs.String("lane", "E1", "entry `lane` code")
 	png := fs.String("png", "", "also write a printable ticket to this PNG `file`")
 	class := fs.String("class", "", "vehicle `class` carried in the code (an EL2 code; default: none, an EL1 code)")
-	if code, done := parseFlags(fs, args); done {
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: exitlane ticket issue --config F [--entry T] [--serial N] [--lane L] [--class C] [--png FILE]")
+		fs.PrintDefaults()
+	}
+	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
 	c, code := loadConfig(*cfgPath, stderr, "ticket", "tariff")

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/exitlane/exitlane/internal/proctest"
 )
 
 func TestTicketIssueCheck(t *testing.T) {
@@ -29,7 +32,7 @@ func TestTicketIssueCheck(t *testing.T) {
 		t.Fatalf("forged: %d\n%s", code, out)
 	}
 	if zbar, err := exec.LookPath("zbarimg"); err == nil {
-		got, err := exec.Command(zbar, "--raw", "-q", png).Output()
+		got, err := proctest.Output(t, exec.Command(zbar, "--raw", "-q", png), time.Minute)
 		if err != nil || strings.TrimSpace(string(got)) != tcode {
 			t.Fatalf("zbarimg read %q (%v), want %q", got, err, tcode)
 		}

@@ -108,7 +108,8 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 	log := logger.With("component", "ui")
 
 	st := ui.NewStation(r, gateFromConfig(cfg, auditLedger(r, log)),
-		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, Logger: log},
+		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, SiteNameAr: cfg.Site.NameAr, Logger: log,
+			Panel: ui.Panel{DiagonalInches: float32(cfg.Display.DiagonalInches), DPI: float32(cfg.Display.DPI)}},
 		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe()})
 	// An attendant's badge scanned at the lane opens the PIN pad instead
 	// of reaching the lane as a ticket.

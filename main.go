@@ -22,7 +22,12 @@ import (
 	"time"
 
 	"github.com/exitlane/exitlane/config"
+	"github.com/exitlane/exitlane/internal/localefix"
 )
+
+// Every package, Fyne's included, has initialised: put back the locale
+// that localefix spelled "C" for Fyne's init (see package localefix).
+func init() { localefix.Restore() }
 
 // Exit codes, the same for every subcommand.
 const (
@@ -48,12 +53,16 @@ func commands() map[string]command {
 		{name: "fee", summary: "price a stay with the configured tariff", run: runFee},
 		{name: "ticket", summary: "issue or check ticket codes", run: runTicket},
 		{name: "tariff", summary: "show the tariff's calendar", run: runTariff},
+		{name: "report", summary: "shift, day, unresolved and order reports (lane or site)", run: runReport},
+		{name: "version", summary: "print the version, commit and build date", run: runVersion},
 		{name: "config", summary: "check a config file", run: runConfig},
 		{name: "store", summary: "the site store shared by a site's lanes (migrate, status)", run: runStore},
+		{name: "office", summary: "the site's office server: PayBy's notification endpoint for every lane, metrics and health", run: runOffice},
 		{name: "payby", summary: "PayBy sandbox, merchant keys, and order tools", run: runPayBy},
 		{name: "devices", summary: "list serial ports with USB ids (for commissioning)", run: runDevices},
 		{name: "relay", summary: "pulse, read or emulate the barrier relay board", run: runRelay},
 		{name: "scanner", summary: "read from or emulate the barcode scanner", run: runScanner},
+		{name: "ledger", summary: "the lane's ledger: backup (while the lane runs), check", run: runLedger},
 		{name: "admin", summary: "attendant tools (add-attendant: make a PIN hash)", run: runAdmin},
 	} {
 		cs[c.name] = c
@@ -146,6 +155,50 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 		return exitUsage, true
 	}
 	return exitOK, false
+}
+
+// parseNoArgs is parseFlags for a command that takes no positional
+// arguments: one is a usage error (a mistyped flag, or a value with a
+// space in it, must not be silently ignored).
+func parseNoArgs(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if code, done := parseFlags(fs, args); done {
+		return code, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q: this command takes flags only\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return exitUsage, true
+	}
+	return exitOK, false
+}
+
+// durationValue is a duration flag written as in the config file
+// (config.ParseDuration): with its unit, never negative. A bad value is a
+// usage error, like any flag that does not parse.
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+func (d *durationValue) Set(s string) error {
+	v, err := config.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+// durationFlag defines a durationValue flag with a default.
+func durationFlag(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
+	p := new(time.Duration)
+	durationVar(fs, p, name, value, usage)
+	return p
+}
+
+// durationVar defines a durationValue flag stored in p.
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var((*durationValue)(p), name, usage)
 }
 
 // flagSet reports which flags were given on the command line, so values

@@ -1,8 +1,9 @@
 // Package assets holds the files the kiosk embeds so that it depends on
-// nothing installed on the machine: the application icon, an
-// Arabic-capable font (Noto Sans Arabic, SIL Open Font License, see
-// fonts/OFL.txt) and the driver-screen translations, kept as data (one
-// JSON file per language under i18n/).
+// nothing installed on the machine: an Arabic-capable font (Noto Sans
+// Arabic, SIL Open Font License, see fonts/OFL.txt) and the driver-screen
+// translations, kept as data (one JSON file per language under i18n/).
+// The application icon, icon.png, is not embedded: fyne package puts it
+// in the bundle (FyneApp.toml).
 //
 // The package has no Fyne dependency; ui wraps these bytes as resources.
 package assets
@@ -13,12 +14,10 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
-
-//go:embed icon.png
-var icon []byte
 
 //go:embed fonts/NotoSansArabic-Regular.ttf
 var fontRegular []byte
@@ -26,14 +25,8 @@ var fontRegular []byte
 //go:embed fonts/NotoSansArabic-Bold.ttf
 var fontBold []byte
 
-//go:embed fonts/OFL.txt
-var fontLicence string
-
 //go:embed i18n/*.json
 var i18nFS embed.FS
-
-// Icon is the application icon, a 512x512 PNG.
-func Icon() []byte { return icon }
 
 // FontRegular and FontBold are Noto Sans Arabic. It covers Arabic letters,
 // digits and common punctuation; Fyne falls back to its bundled Noto Sans
@@ -44,11 +37,47 @@ func FontRegular() []byte { return fontRegular }
 func FontBold() []byte { return fontBold }
 
 // FontLicence is the text of the font's licence, shipped with the binary.
-func FontLicence() string { return fontLicence }
 
-// Catalog maps message keys to the text of one language. Texts may hold
-// placeholders written {name}.
-type Catalog map[string]string
+// Catalog maps message keys to the texts of one language.
+type Catalog map[string]Text
+
+// Text is one message: its text for each CLDR plural category of the
+// language ("zero", "one", "two", "few", "many", "other"). A message that
+// does not depend on a count has only "other"; in the JSON file it is a
+// plain string, and a counted message is an object of categories, the
+// format of github.com/nicksnyder/go-i18n: {"one": "1 hour", "other":
+// "{count} hours"}. Texts may hold placeholders written {name}.
+type Text map[string]string
+
+// Plural categories a Text may have (CLDR).
+var PluralCategories = []string{"zero", "one", "two", "few", "many", "other"}
+
+// Other is the text for counts of the "other" category, and the text of a
+// message without a count.
+func (t Text) Other() string { return t["other"] }
+
+// UnmarshalJSON reads a plain string or an object of plural categories.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = Text{"other": s}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("a text is a string or an object of plural categories: %w", err)
+	}
+	for k := range m {
+		if !slices.Contains(PluralCategories, k) {
+			return fmt.Errorf("%q is not a CLDR plural category (%s)", k, strings.Join(PluralCategories, ", "))
+		}
+	}
+	if _, ok := m["other"]; !ok {
+		return fmt.Errorf(`a counted text needs its "other" form`)
+	}
+	*t = m
+	return nil
+}
 
 var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 
@@ -74,20 +103,14 @@ func Translations(lang string) (Catalog, error) {
 	return ParseCatalog(b)
 }
 
-// ParseCatalog reads a translation file: one JSON object of strings.
+// ParseCatalog reads a translation file: one JSON object whose values are
+// strings or objects of plural categories (see Text).
 func ParseCatalog(b []byte) (Catalog, error) {
 	var c Catalog
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parse translations: %w", err)
 	}
 	return c, nil
-}
-
-// Placeholders returns the sorted placeholders of a text ("{amount}", ...).
-func Placeholders(text string) []string {
-	p := placeholder.FindAllString(text, -1)
-	sort.Strings(p)
-	return p
 }
 
 // Format replaces each {name} in text with args[name].

@@ -3,10 +3,19 @@ package assets
 import (
 	"bytes"
 	"image/png"
+	"os"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 )
+
+// placeholders returns the sorted placeholders of a text ("{amount}", ...).
+func placeholders(text string) []string {
+	p := placeholder.FindAllString(text, -1)
+	sort.Strings(p)
+	return p
+}
 
 func TestCatalogsAgree(t *testing.T) {
 	langs := Languages()
@@ -27,11 +36,25 @@ func TestCatalogsAgree(t *testing.T) {
 			t.Errorf("ar lacks %q", k)
 			continue
 		}
-		if strings.TrimSpace(a) == "" || strings.TrimSpace(v) == "" {
+		if strings.TrimSpace(a.Other()) == "" || strings.TrimSpace(v.Other()) == "" {
 			t.Errorf("%q is empty", k)
 		}
-		if !slices.Equal(Placeholders(v), Placeholders(a)) {
-			t.Errorf("%q placeholders differ: en %v ar %v", k, Placeholders(v), Placeholders(a))
+		if !slices.Equal(placeholders(v.Other()), placeholders(a.Other())) {
+			t.Errorf("%q placeholders differ: en %v ar %v", k, placeholders(v.Other()), placeholders(a.Other()))
+		}
+		// A plural form may leave out {count} ("ساعتان", two hours) but
+		// has no placeholder its "other" form lacks.
+		for lang, text := range map[string]Text{"en": v, "ar": a} {
+			for cat, form := range text {
+				for _, p := range placeholders(form) {
+					if !slices.Contains(placeholders(text.Other()), p) {
+						t.Errorf("%s %q %s: placeholder %s is not in the other form", lang, k, cat, p)
+					}
+				}
+			}
+		}
+		if (len(v) > 1) != (len(a) > 1) {
+			t.Errorf("%q is counted in one language only", k)
 		}
 	}
 	for k := range ar {
@@ -59,7 +82,13 @@ func TestFormat(t *testing.T) {
 }
 
 func TestEmbedded(t *testing.T) {
-	if _, err := png.Decode(bytes.NewReader(Icon())); err != nil {
+	// Not embedded: fyne package bundles the icon (FyneApp.toml), and the
+	// linker dropped an embedded licence nothing read.
+	icon, err := os.ReadFile("icon.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(icon)); err != nil {
 		t.Errorf("icon: %v", err)
 	}
 	for name, b := range map[string][]byte{"regular": FontRegular(), "bold": FontBold()} {
@@ -67,14 +96,34 @@ func TestEmbedded(t *testing.T) {
 			t.Errorf("font %s is not a TrueType file", name)
 		}
 	}
-	if !strings.Contains(FontLicence(), "SIL Open Font License") {
-		t.Error("licence text missing")
+	if licence, err := os.ReadFile("fonts/OFL.txt"); err != nil || !strings.Contains(string(licence), "SIL Open Font License") {
+		t.Errorf("font licence: %v", err)
 	}
 }
 
 func TestParseCatalogRejectsNonStrings(t *testing.T) {
 	if _, err := ParseCatalog([]byte(`{"a": 1}`)); err == nil {
 		t.Error("want error for a number value")
+	}
+}
+
+func TestParseCatalogPlurals(t *testing.T) {
+	c, err := ParseCatalog([]byte(`{"h": {"one": "1 hour", "other": "{count} hours"}, "p": "plain"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c["h"]["one"] != "1 hour" || c["h"].Other() != "{count} hours" || c["p"].Other() != "plain" || len(c["p"]) != 1 {
+		t.Errorf("parsed %v", c)
+	}
+	for _, bad := range []string{
+		`{"h": {"one": "1 hour"}}`,             // no other
+		`{"h": {"single": "x", "other": "y"}}`, // not a category
+		`{"h": {"one": 1, "other": "y"}}`,      // not a string
+		`{"h": ["x"]}`,
+	} {
+		if _, err := ParseCatalog([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
 	}
 }
 
@@ -86,7 +135,9 @@ func FuzzParseCatalog(f *testing.F) {
 			return
 		}
 		for _, v := range c {
-			_ = Format(v, map[string]string{"x": "1"})
+			for _, form := range v {
+				_ = Format(form, map[string]string{"x": "1"})
+			}
 		}
 	})
 }

@@ -32,7 +32,16 @@ type Config struct {
 	SiteStore SiteStore `toml:"site_store"`
 	Lane      Lane      `toml:"lane"`
 	Admin     Admin     `toml:"admin"`
+	Display   Display   `toml:"display"`
 	Log       Log       `toml:"log"`
+	// Metrics is the /metrics, /healthz and /readyz listener (a lane's or
+	// the office's); off unless configured.
+	Metrics Metrics `toml:"metrics"`
+	// Office configures "exitlane office" (site.toml); lanes ignore it.
+	Office Office `toml:"office"`
+
+	// forOffice: loaded with the Office option (no lane of its own).
+	forOffice bool
 }
 
 // Site names the car park and this lane.
@@ -43,6 +52,9 @@ type Site struct {
 	Lane string `toml:"lane"`
 	// Name is shown to drivers and sent to PayBy as the store name.
 	Name string `toml:"name"`
+	// NameAr is the site's name in Arabic, shown beside Name on the
+	// driver screens ("" shows Name alone).
+	NameAr string `toml:"name_ar"`
 	// Merchant is the legal merchant name shown on the checkout.
 	Merchant string `toml:"merchant"`
 	// Timezone is an IANA zone name; day types are evaluated in it.
@@ -203,6 +215,23 @@ type Admin struct {
 	Attendants      []Attendant   `toml:"attendants"`
 }
 
+// Display describes the kiosk's panel, so that text and touch targets
+// keep their physical minimum sizes (capital letters 4 mm high, buttons
+// 10 mm) at any resolution. Give one of the two; with neither, the screens
+// assume DefaultDPI.
+type Display struct {
+	// DiagonalInches is the visible diagonal of the panel, from its data
+	// sheet; with the screen's pixel size it gives the density.
+	DiagonalInches float64 `toml:"diagonal_inches"`
+	// DPI is the panel's density in pixels per inch.
+	DPI float64 `toml:"dpi"`
+}
+
+// DefaultDPI is the density assumed when [display] gives neither the
+// diagonal nor the density: that of a 15.6-inch 1920x1080 or a 7-inch
+// 800x480 panel, the denser kiosk panels, so that text is never too small.
+const DefaultDPI = 140
+
 // Attendant is one person who may use the admin screen.
 type Attendant struct {
 	ID   string `toml:"id"`
@@ -211,6 +240,39 @@ type Attendant struct {
 	PINHash string `toml:"pin_hash"`
 	// Badge is the code on the attendant's badge, scanned to open admin.
 	Badge string `toml:"badge"`
+}
+
+// Metrics configures the listener of /metrics (Prometheus' text format),
+// /healthz and /readyz. It is off by default: the figures say who paid
+// what and when, so they are served only where configured.
+type Metrics struct {
+	// Listen is the listener's address, like "127.0.0.1:9464"; empty:
+	// none. An address other than loopback must name its host
+	// ("0.0.0.0:9464", or one interface's address): ":9464" is refused.
+	Listen string `toml:"listen"`
+}
+
+// Office configures the site's office server ("exitlane office --config
+// site.toml"): PayBy's one notification endpoint for every lane of the
+// site, recorded in the site store and announced to the lanes.
+type Office struct {
+	// Listen is the server's address (default "127.0.0.1:8480"). Plain
+	// HTTP only on loopback (behind a TLS proxy); on any other address,
+	// TLSCertFile and TLSKeyFile are required.
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile are the certificate chain and its key
+	// (PEM); both or neither.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// NotifyPath is the path of PayBy's notifications, the path of every
+	// lane's [payby] notify_url (default "/payby/notify").
+	NotifyPath string `toml:"notify_path"`
+	// PayByPublicKeyFile is PayBy's RSA public key (PEM): it verifies
+	// every notification on its raw body before anything else.
+	PayByPublicKeyFile string `toml:"payby_public_key_file"`
+	// NotifyReply is "json" ({"response":"SUCCESS"}, the default) or
+	// "plain" (the bare word SUCCESS), as [payby] notify_reply.
+	NotifyReply string `toml:"notify_reply"`
 }
 
 // Log configures logging.

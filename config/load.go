@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // the site's zone must not depend on the machine's tzdata
@@ -72,7 +74,8 @@ func Default() *Config {
 				"Staff vehicle",
 			},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:    Log{Level: "info", Format: "text"},
+		Office: Office{Listen: "127.0.0.1:8480", NotifyPath: "/payby/notify", NotifyReply: "json"},
 	}
 }
 
@@ -87,6 +90,7 @@ type Option func(*options)
 type options struct {
 	sections map[string]bool // nil: all
 	unknown  []string        // names given to Sections that are no section
+	office   bool
 }
 
 // Sections makes Load read and validate only the named sections, and
@@ -105,6 +109,16 @@ func Sections(names ...string) Option {
 			}
 			o.sections[n] = true
 		}
+	}
+}
+
+// ForOffice loads a site's office config (site.toml for "exitlane
+// office"): [site] without a lane, [site_store] (required), [office],
+// [metrics] and [log]; the lane's sections are not read.
+func ForOffice() Option {
+	return func(o *options) {
+		Sections("site_store", "office", "metrics", "log")(o)
+		o.office = true
 	}
 }
 
@@ -144,6 +158,7 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	}
 	c := Default()
 	c.Path = path
+	c.forOffice = o.office
 	probs := &Problems{File: path}
 	for _, n := range o.unknown {
 		probs.add("config.Sections: %q is not a section", n)
@@ -169,7 +184,8 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 	sections := map[string]any{
 		"site": &c.Site, "ticket": &c.Ticket, "tariff": &c.Tariff, "payby": &c.PayBy,
 		"scanner": &c.Scanner, "relay": &c.Relay, "loop": &c.Loop, "printer": &c.Printer, "ledger": &c.Ledger,
-		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "log": &c.Log,
+		"site_store": &c.SiteStore, "lane": &c.Lane, "admin": &c.Admin, "display": &c.Display, "log": &c.Log,
+		"metrics": &c.Metrics, "office": &c.Office,
 	}
 	bad := map[string]bool{}
 	names := make([]string, 0, len(top))
@@ -241,7 +257,8 @@ func Parse(data []byte, path string, opts ...Option) (*Config, error) {
 
 // resolve makes relative file names relative to dir.
 func (c *Config) resolve(dir string) {
-	for _, p := range []*string{&c.Ticket.KeyFile, &c.PayBy.PrivateKeyFile, &c.PayBy.PublicKeyFile, &c.Ledger.Path} {
+	for _, p := range []*string{&c.Ticket.KeyFile, &c.PayBy.PrivateKeyFile, &c.PayBy.PublicKeyFile, &c.Ledger.Path,
+		&c.Office.PayByPublicKeyFile, &c.Office.TLSCertFile, &c.Office.TLSKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) && *p != ":memory:" {
 			*p = filepath.Join(dir, *p)
 		}
@@ -268,7 +285,10 @@ var validators = []struct {
 	{"site_store", (*Config).validateSiteStore},
 	{"lane", (*Config).validateLane},
 	{"admin", (*Config).validateAdmin},
+	{"display", (*Config).validateDisplay},
 	{"log", (*Config).validateLog},
+	{"metrics", (*Config).validateMetrics},
+	{"office", (*Config).validateOffice},
 }
 
 // validate checks the sections load says were loaded.
@@ -284,7 +304,7 @@ func (c *Config) validateSite(p *Problems) {
 	if !codeRE.MatchString(c.Site.ID) {
 		p.add("site.id: %q must be 1-8 of A-Z 0-9", c.Site.ID)
 	}
-	if !codeRE.MatchString(c.Site.Lane) {
+	if !codeRE.MatchString(c.Site.Lane) && !(c.forOffice && c.Site.Lane == "") {
 		p.add("site.lane: %q must be 1-8 of A-Z 0-9", c.Site.Lane)
 	}
 	loc := time.UTC
@@ -468,6 +488,10 @@ func (c *Config) validatePrinter(p *Problems) {
 	if c.Printer.Timeout < time.Second || c.Printer.Timeout > 30*time.Second {
 		p.add("printer.timeout: %s is not between 1s and 30s", c.Printer.Timeout)
 	}
+	// A tax invoice prints the rate as a whole percent (receipt.Receipt).
+	if c.Printer.Port != "" && c.Site.TRN != "" && c.Tariff.VATPercent%100 != 0 {
+		p.add("tariff.vat_percent: %s with a printer and site.tax_registration_number: the receipt's tax invoice prints whole VAT rates only", c.Tariff.VATPercent)
+	}
 }
 
 func (c *Config) validateLedger(p *Problems) {
@@ -492,6 +516,75 @@ func (c *Config) validateSiteStore(p *Problems) {
 	}
 	if s.Timeout < 10*time.Millisecond || s.Timeout > 10*time.Second {
 		p.add("site_store.timeout: %s is not between 10ms and 10s", s.Timeout)
+	}
+}
+
+func (c *Config) validateMetrics(p *Problems) {
+	if c.Metrics.Listen != "" {
+		checkListen(p, "metrics.listen", c.Metrics.Listen, `like "127.0.0.1:9464"`)
+	}
+}
+
+// checkListen checks a listener's address: a host and a port, the host
+// an IP address or "localhost". An empty host would bind every interface
+// without anyone having said so.
+func checkListen(p *Problems, key, addr, like string) (loopback, ok bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add("%s: %q is not host:port, %s", key, addr, like)
+		return false, false
+	}
+	ok = true
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		p.add("%s: %q: the port must be 1-65535", key, addr)
+		ok = false
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "":
+		p.add(`%s: %q binds every interface: name the host, "127.0.0.1%s" for this machine only or "0.0.0.0%s" to expose it`, key, addr, addr, addr)
+		return false, false
+	case host == "localhost":
+		return true, ok
+	case ip == nil:
+		p.add(`%s: %q: the host must be an IP address or "localhost"`, key, addr)
+		return false, false
+	default:
+		return ip.IsLoopback(), ok
+	}
+}
+
+func (c *Config) validateOffice(p *Problems) {
+	o := c.Office
+	loopback, ok := checkListen(p, "office.listen", o.Listen, `like "127.0.0.1:8480"`)
+	switch {
+	case (o.TLSCertFile == "") != (o.TLSKeyFile == ""):
+		p.add("office.tls_cert_file, office.tls_key_file: give both or neither")
+	case o.TLSCertFile != "":
+		if _, err := os.Stat(o.TLSCertFile); err != nil {
+			p.add("office.tls_cert_file: %v", err)
+		}
+		if err := checkSecretFile(o.TLSKeyFile); err != nil {
+			p.add("office.tls_key_file: %v", err)
+		}
+	case ok && !loopback:
+		p.add("office.listen: %q is not loopback: plain HTTP is served only on loopback (behind a TLS proxy); set tls_cert_file and tls_key_file", o.Listen)
+	}
+	if !strings.HasPrefix(o.NotifyPath, "/") || strings.ContainsAny(o.NotifyPath, " ?#") {
+		p.add(`office.notify_path: %q must be a path like "/payby/notify"`, o.NotifyPath)
+	}
+	if o.NotifyReply != "json" && o.NotifyReply != "plain" {
+		p.add("office.notify_reply: %q is not \"json\" or \"plain\"", o.NotifyReply)
+	}
+	if !c.forOffice {
+		return
+	}
+	if o.PayByPublicKeyFile == "" {
+		p.add("office.payby_public_key_file: missing (PayBy's RSA public key, PEM: it verifies the notifications)")
+	} else if _, err := os.Stat(o.PayByPublicKeyFile); err != nil {
+		p.add("office.payby_public_key_file: %v", err)
+	}
+	if !c.SiteStore.Enabled() {
+		p.add("site_store.url: missing: the office records notifications in the site store and tells the lanes through it")
 	}
 }
 
@@ -530,6 +623,19 @@ func (c *Config) validateAdmin(p *Problems) {
 		if !strings.HasPrefix(a.PINHash, "$2a$") && !strings.HasPrefix(a.PINHash, "$2b$") && !strings.HasPrefix(a.PINHash, "$2y$") {
 			p.add("%s.pin_hash: not a bcrypt hash (make one with: exitlane admin add-attendant)", key)
 		}
+	}
+}
+
+func (c *Config) validateDisplay(p *Problems) {
+	d := c.Display
+	if d.DiagonalInches != 0 && (d.DiagonalInches < 3 || d.DiagonalInches > 100) {
+		p.add("display.diagonal_inches: %g is not between 3 and 100 (the panel's visible diagonal in inches)", d.DiagonalInches)
+	}
+	if d.DPI != 0 && (d.DPI < 50 || d.DPI > 600) {
+		p.add("display.dpi: %g is not between 50 and 600 (pixels per inch)", d.DPI)
+	}
+	if d.DiagonalInches != 0 && d.DPI != 0 {
+		p.add("display.dpi: give diagonal_inches or dpi, not both")
 	}
 }
 

@@ -586,3 +586,34 @@ bands = [{ from = "06:00", rule = "increments", increment = %s, increment_price 
 		t.Fatalf("vat 7.7: %v %v", c, err)
 	}
 }
+
+// [display] gives the panel's size or density, not both, in a plausible
+// range; site.name_ar is read.
+func TestDisplayAndArabicName(t *testing.T) {
+	c, err := Load(lay(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Display.DiagonalInches != 21.5 || c.Display.DPI != 0 || c.Site.NameAr != "مواقف مول المثال" {
+		t.Errorf("display %+v, name_ar %q", c.Display, c.Site.NameAr)
+	}
+	for _, tc := range []struct{ edit, want string }{
+		{"diagonal_inches = 2", "display.diagonal_inches: 2 is not between 3 and 100"},
+		{"diagonal_inches = 150", "display.diagonal_inches: 150 is not between 3 and 100"},
+		{"diagonal_inches = 7\ndpi = 133", "display.dpi: give diagonal_inches or dpi, not both"},
+		{"dpi = 20", "display.dpi: 20 is not between 50 and 600"},
+		{`dpi = "high"`, `display: line `},
+	} {
+		path := lay(t, func(s string) string {
+			return strings.Replace(s, "diagonal_inches = 21.5", tc.edit, 1)
+		})
+		msg := mustProblems(t, path)
+		if !strings.Contains(msg, path+": "+tc.want) || !strings.Contains(msg, "display.") {
+			t.Errorf("%s: want %q in:\n%s", tc.edit, tc.want, msg)
+		}
+	}
+	path := lay(t, func(s string) string { return strings.Replace(s, "diagonal_inches = 21.5", "dpi = 133", 1) })
+	if c, err := Load(path); err != nil || c.Display.DPI != 133 {
+		t.Errorf("dpi = 133: %+v, %v", c, err)
+	}
+}

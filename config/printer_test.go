@@ -64,6 +64,16 @@ func TestPrinterConfig(t *testing.T) {
 			},
 		},
 		{
+			name: "a tax invoice with a VAT rate that is not whole",
+			edits: []string{
+				`port = ""                    # e.g. /dev/exitlane-printer`, `port = "/dev/exitlane-printer" #`,
+				`address = ""`, `address = "Sheikh Zayed Road, Dubai"`,
+				`tax_registration_number = ""`, `tax_registration_number = "100123456700003"`,
+				"[tariff]\n", "[tariff]\nvat_percent = \"7.7\"\n",
+			},
+			want: []string{"tariff.vat_percent: 7.7% with a printer and site.tax_registration_number: the receipt's tax invoice prints whole VAT rates only"},
+		},
+		{
 			name:  "a TRN that is not one",
 			edits: []string{`tax_registration_number = ""`, `tax_registration_number = "TRN-1234"`},
 			want: []string{
@@ -98,5 +108,23 @@ func TestPrinterConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// tariff.reentry loads, and is named as a setting the lane cannot apply.
+func TestReentryWarning(t *testing.T) {
+	c, err := Load(lay(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Fatalf("the example warns: %q", w)
+	}
+	c, err = Load(lay(t, func(s string) string { return strings.Replace(s, "[tariff]\n", "[tariff]\nreentry = \"2h\"\n", 1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "tariff.reentry: 2h0m0s is not applied at the lane") || !strings.Contains(w[0], "no plate") {
+		t.Fatalf("warnings: %q", w)
 	}
 }

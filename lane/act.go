@@ -18,6 +18,8 @@ func (m *Machine) act(now time.Time, a Action) []Command {
 	case CallAttendant:
 		m.called = true
 		return nil
+	case Receipt:
+		return m.receipt(x)
 	case ManualOpen:
 		return m.manualOpen(now, x)
 	case Exempt:

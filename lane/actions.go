@@ -53,6 +53,12 @@ type (
 	NewQR struct{}
 	// CallAttendant raises Snapshot.AttendantCalled.
 	CallAttendant struct{}
+	// Receipt asks for the receipt of the paid exit on screen (Visit is
+	// Snapshot.Visit): printed in the background, its progress in
+	// Snapshot.Receipt. Refused with ErrNotNow when no receipt is
+	// offered (no printer, not a paid exit, another visit, already
+	// printed or printing).
+	Receipt struct{ Visit int64 }
 )
 
 // Attendant actions (from the PIN-protected admin screen). Each carries the
@@ -107,6 +113,7 @@ type (
 func (Cancel) actionName() string          { return "cancel" }
 func (NewQR) actionName() string           { return "new_qr" }
 func (CallAttendant) actionName() string   { return "call_attendant" }
+func (Receipt) actionName() string         { return "receipt" }
 func (ManualOpen) actionName() string      { return "manual_open" }
 func (LostTicket) actionName() string      { return "lost_ticket" }
 func (Exempt) actionName() string          { return "exempt" }
@@ -147,10 +154,18 @@ type Totals struct {
 	Exits    int
 	// ByCause counts exits and sums the amounts of each cause (paid:
 	// collected; unable_to_collect: owed; others: the fee waived).
-	ByCause   map[Cause]CauseTotal
-	Collected money.Fils // paid orders
-	Refunded  money.Fils
-	Owed      money.Fils // unable to collect
+	ByCause map[Cause]CauseTotal
+	// Collected is what paid orders brought in (gross, VAT included);
+	// VAT is the VAT it includes, the sum of each payment's VAT at the
+	// rate its tariff included (money.VATPart per payment, as receipts
+	// show it), and Net is Collected less VAT.
+	Collected money.Fils
+	VAT, Net  money.Fils
+	// Refunded is what was refunded, RefundedVAT the VAT it included (at
+	// the rate of the order refunded).
+	Refunded    money.Fils
+	RefundedVAT money.Fils
+	Owed        money.Fils // unable to collect
 	// Openings counts barrier openings that are no vehicle's exit (manual
 	// opens with a reason).
 	Openings int
@@ -160,6 +175,8 @@ type Totals struct {
 type CauseTotal struct {
 	Count  int
 	Amount money.Fils
+	// VAT is the VAT included in Amount (the sum over the exits).
+	VAT money.Fils
 }
 
 // ShiftReport is one attendant shift with its totals.

@@ -529,7 +529,7 @@ func (j *fakeJournal) Unresolved(ctx context.Context) ([]Unresolved, error) {
 	return out, nil
 }
 
-// authorisedPulses counts barrier rows (every one must match one pulse).
+// authorisations counts barrier rows (every one must match one pulse).
 func (j *fakeJournal) authorisations() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()

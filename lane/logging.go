@@ -127,6 +127,7 @@ func (r *Runner) logStep(now time.Time, ev Event, cmds []Command, b before) {
 	r.logDevice(DevRelay, b.health.Relay, m.health.Relay)
 	r.logDevice(DevScanner, b.health.Scanner, m.health.Scanner)
 	r.logDevice(DevLoop, b.health.Loop, m.health.Loop)
+	r.logDevice(DevPrinter, b.health.Printer, m.health.Printer)
 	r.watchPayBy(now, m.health.PayBy)
 }
 

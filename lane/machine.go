@@ -46,6 +46,10 @@ type Params struct {
 	FirstVisit int64
 	// HaveLoop: a vehicle loop is configured (Open ends when it clears).
 	HaveLoop bool
+	// HavePrinter: a receipt printer is configured (the runner sets it
+	// when Deps.Receipts is given); a paid exit then offers a receipt.
+	// AutoPrint prints it without the driver asking (printer.auto_print).
+	HavePrinter, AutoPrint bool
 	// Epoch prefixes barrier authorisation ids so they stay unique across
 	// restarts (the runner uses its start time); may be empty in tests.
 	Epoch string
@@ -148,15 +152,19 @@ type visit struct {
 	everShown bool
 
 	validationName string
+	// receipt is the receipt of the visit's exit (Opening, Open).
+	receipt ReceiptState
 }
 
 // NewMachine returns a machine in Idle with the given parameters.
 func NewMachine(p Params) *Machine {
 	p = p.withDefaults()
 	return &Machine{p: p, state: Idle, next: p.FirstVisit, laneOpen: true,
-		health: Health{Loop: loopHealth(p.HaveLoop)}}
+		health: Health{Loop: loopHealth(p.HaveLoop), Printer: loopHealth(p.HavePrinter)}}
 }
 
+// loopHealth is the health of an optional device before it reports:
+// unknown if configured, absent if not.
 func loopHealth(have bool) DeviceState {
 	if have {
 		return DeviceUnknown
@@ -206,6 +214,8 @@ func (m *Machine) Step(now time.Time, ev Event) []Command {
 		return m.act(now, e.Action)
 	case Validated:
 		return m.validated(now, e)
+	case ReceiptDone:
+		return m.receiptDone(e)
 	}
 	return nil
 }
@@ -429,14 +439,51 @@ func (m *Machine) checked(now time.Time, e Checked) []Command {
 
 // authoriseExit ends the visit with its exit: one ledger row (with the
 // payment, if paid) authorises one pulse.
+//
+// A paid exit offers a receipt when a printer is configured, and with
+// AutoPrint prints it at once: after the pulse, in the background, so
+// that no printer can delay or stop the exit.
 func (m *Machine) authoriseExit(now time.Time, cause Cause, amount money.Fils, no, by, reason string, paid *StatusRec) []Command {
 	v := m.v
 	auth := m.becomeOpening(v, v.id, cause)
-	return []Command{
+	cmds := []Command{
 		Write{Visit: v.id, Rec: ExitRec{Visit: v.id, TicketID: v.ticketID, At: now, Cause: cause, Amount: amount,
-			No: no, Attendant: by, Reason: reason, Override: v.override, Auth: auth, Paid: paid}},
+			No: no, Attendant: by, Reason: reason, Override: v.override, Auth: auth, Paid: paid, VATRate: v.quote.VATRate}},
 		Pulse{Visit: v.id, Auth: auth, Cause: cause},
 	}
+	if cause == CausePaid && m.p.HavePrinter {
+		v.receipt = ReceiptAvailable
+		if m.p.AutoPrint {
+			v.receipt = ReceiptPrinting
+			cmds = append(cmds, PrintReceipt{Visit: v.id})
+		}
+	}
+	return cmds
+}
+
+// receipt: the driver asks for the receipt of the paid exit on screen.
+func (m *Machine) receipt(x Receipt) []Command {
+	v := m.v
+	if (m.state != Opening && m.state != Open) || v == nil || v.id != x.Visit ||
+		(v.receipt != ReceiptAvailable && v.receipt != ReceiptFailed) {
+		return m.refuse(ErrNotNow)
+	}
+	v.receipt = ReceiptPrinting
+	return []Command{PrintReceipt{Visit: v.id}}
+}
+
+// receiptDone records the outcome of a receipt for the screen; a
+// receipt of a visit no longer shown is only logged (by the runner).
+func (m *Machine) receiptDone(e ReceiptDone) []Command {
+	v := m.v
+	if v == nil || v.id != e.Visit || v.receipt != ReceiptPrinting {
+		return nil
+	}
+	v.receipt = ReceiptPrinted
+	if e.Err != nil {
+		v.receipt = ReceiptFailed
+	}
+	return nil
 }
 
 func (m *Machine) newAuth(visitID int64) string {
@@ -510,6 +557,10 @@ func (m *Machine) device(now time.Time, e DeviceChanged) []Command {
 		return nil
 	case DevPayBy:
 		m.health.PayBy = e.State
+		return nil
+	case DevPrinter:
+		// Shown to the attendant only: no state changes for a printer.
+		m.health.Printer = e.State
 		return nil
 	}
 	why := e.Device.String() + "_down"
@@ -594,6 +645,9 @@ func (m *Machine) Snapshot(now time.Time) Snapshot {
 	if m.state == Opening || m.state == Open {
 		if a := m.opening; a != nil {
 			s.Cause = a.cause
+		}
+		if v := m.v; v != nil {
+			s.Receipt = v.receipt
 		}
 	}
 	v := m.v

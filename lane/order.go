@@ -142,7 +142,7 @@ func (m *Machine) newOrder(now time.Time) []Command {
 	m.show(NoticeNone, "")
 	return []Command{
 		Write{Visit: v.id, Rec: OrderRec{Visit: v.id, TicketID: v.ticketID, Key: v.key, No: no,
-			Attempt: v.attempt, Amount: req.Amount, At: now, Expire: req.Expire}},
+			Attempt: v.attempt, Amount: req.Amount, At: now, Expire: req.Expire, VATRate: v.quote.VATRate}},
 		CreateOrder{Visit: v.id, Req: req},
 	}
 }

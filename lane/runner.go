@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,9 @@ type Deps struct {
 	Payments Payments
 	Gate     Gate
 	Journal  Journal
+	// Receipts prints receipts (nil: no printer). With it, paid exits
+	// offer a receipt (Params.HavePrinter is set).
+	Receipts Receipts
 	Logger   *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -40,6 +44,9 @@ type Deps struct {
 	// ReconcileEvery is the cadence of the background reconciler of
 	// orders no visit waits for (default 30 s; first run at start).
 	ReconcileEvery time.Duration
+	// ReceiptTimeout bounds one Receipts.Print (default 35 s; the printer
+	// bounds itself more tightly).
+	ReceiptTimeout time.Duration
 }
 
 // Runner is the one goroutine that owns a Machine: it executes the
@@ -53,6 +60,7 @@ type Runner struct {
 
 	events  chan Event
 	acts    chan actReq
+	pings   chan struct{}
 	stopped chan struct{}
 	running atomic.Bool
 
@@ -65,6 +73,8 @@ type Runner struct {
 	skew       atomic.Int64 // local clock minus PayBy's Date header, ns (0 unknown)
 	reconBusy  atomic.Bool
 	wg         sync.WaitGroup
+	flMu       sync.Mutex
+	inFlight   map[string]int // guarded by flMu: what the wg's goroutines do
 
 	outage outage // PayBy, for the log (runner goroutine only)
 }
@@ -100,11 +110,15 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 	if d.ReconcileEvery <= 0 {
 		d.ReconcileEvery = 30 * time.Second
 	}
+	if d.ReceiptTimeout <= 0 {
+		d.ReceiptTimeout = 35 * time.Second
+	}
 	next, err := d.Journal.NextVisit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("lane: new runner: %w", err)
 	}
 	p.FirstVisit = next
+	p.HavePrinter = d.Receipts != nil
 	if p.Epoch == "" {
 		p.Epoch = strconv.FormatInt(d.Now().UnixMilli(), 36)
 	}
@@ -115,8 +129,11 @@ func New(ctx context.Context, p Params, d Deps) (*Runner, error) {
 		log:     d.Logger, // the caller tags it (station adds "lane")
 		events:  make(chan Event, 64),
 		acts:    make(chan actReq),
+		pings:   make(chan struct{}),
 		stopped: make(chan struct{}),
 		subs:    map[int]chan Snapshot{},
+
+		inFlight: map[string]int{},
 	}
 	r.last = m.Snapshot(d.Now())
 	r.last.Ready = false
@@ -180,6 +197,8 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.step(ctx, Tick{})
 		case <-recon.C:
 			r.reconcile(ctx)
+		case <-r.pings:
+			continue
 		}
 		r.publish()
 	}
@@ -286,7 +305,7 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			r.goCheck(ctx, c)
 		case CheckValidation:
 			now := r.d.Now()
-			r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+			r.async(ctx, "check validation", r.d.CheckTimeout, func(ctx context.Context) Event {
 				name, ok := r.d.Tickets.Validation(c.Code)
 				ev := Validated{Visit: c.Visit, Code: c.Code, Name: name, OK: ok, Attendant: c.Attendant}
 				if ok {
@@ -301,19 +320,19 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			})
 		case CreateOrder:
 			r.log.Info("create order", "visit", c.Visit, "merchant_order_no", c.Req.MerchantOrderNo, "fee_fils", int64(c.Req.Amount))
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "create order", r.d.Timeout, func(ctx context.Context) Event {
 				res, err := r.d.Payments.Create(ctx, c.Req)
 				r.failpoint("created")
 				return CreateResult{Visit: c.Visit, No: c.Req.MerchantOrderNo, Res: res, Err: err}
 			})
 		case GetOrder:
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "get order", r.d.Timeout, func(ctx context.Context) Event {
 				st, err := r.d.Payments.Get(ctx, c.No)
 				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourcePoll, Err: err}
 			})
 		case CancelOrder:
 			r.log.Info("cancel order", "visit", c.Visit, "merchant_order_no", c.No)
-			r.async(ctx, r.d.Timeout, func(ctx context.Context) Event {
+			r.async(ctx, "cancel order", r.d.Timeout, func(ctx context.Context) Event {
 				st, err := r.d.Payments.Cancel(ctx, c.No)
 				return OrderUpdate{Visit: c.Visit, No: c.No, State: st, Source: SourceCancel, Err: err}
 			})
@@ -334,20 +353,48 @@ func (r *Runner) exec(ctx context.Context, cmds []Command) error {
 			r.log.Info("pulse", "visit", c.Visit, "auth", c.Auth, "cause", c.Cause.String())
 			// The pulse is authorised and recorded: it must not be cut by a
 			// shutdown half-way.
-			r.async(context.WithoutCancel(ctx), r.d.PulseTimeout, func(ctx context.Context) Event {
+			r.async(context.WithoutCancel(ctx), "pulse", r.d.PulseTimeout, func(ctx context.Context) Event {
 				err := r.d.Gate.Open(ctx, c.Cause.String())
 				r.failpoint("pulsed")
 				return BarrierDone{Visit: c.Visit, Auth: c.Auth, Err: err}
+			})
+		case PrintReceipt:
+			if r.d.Receipts == nil {
+				continue
+			}
+			r.log.Info("print receipt", "visit", c.Visit)
+			r.async(ctx, "print receipt", r.d.ReceiptTimeout, func(ctx context.Context) Event {
+				return ReceiptDone{Visit: c.Visit, Err: r.printReceipt(ctx, c.Visit)}
 			})
 		}
 	}
 	return nil
 }
 
+// printReceipt prints a visit's receipt, off the runner's goroutine. A
+// failure is logged and written to the ledger's history for the
+// attendant (who may hand the driver a receipt later); it never touches
+// the lane's state beyond the screen's "no receipt".
+func (r *Runner) printReceipt(ctx context.Context, visit int64) error {
+	err := r.d.Receipts.Print(ctx, visit)
+	if err == nil {
+		r.log.Info("receipt printed", "visit", visit, "device", DevPrinter.String())
+		return nil
+	}
+	r.log.Warn("receipt not printed", "visit", visit, "device", DevPrinter.String(), "err", err)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.d.CheckTimeout)
+	defer cancel()
+	if jerr := r.d.Journal.Record(wctx, AuditRec{At: r.d.Now(), Attendant: SystemActor, Action: "receipt_failed",
+		Reason: err.Error(), Visit: visit}); jerr != nil {
+		r.log.Error("receipt failure not recorded", "visit", visit, "err", jerr)
+	}
+	return err
+}
+
 func (r *Runner) goCheck(ctx context.Context, c CheckTicket) {
 	now := r.d.Now()
 	p := r.m.Params()
-	r.async(ctx, r.d.CheckTimeout, func(ctx context.Context) Event {
+	r.async(ctx, "check ticket", r.d.CheckTimeout, func(ctx context.Context) Event {
 		ev := Checked{Visit: c.Visit}
 		if c.Lost {
 			ev.Ticket = TicketInfo{Format: FormatLost, Lost: true, Serial: "L" + strconv.FormatInt(c.Visit, 10)}
@@ -389,10 +436,13 @@ func (r *Runner) failpoint(name string) {
 }
 
 // async runs f in a goroutine with a timeout and feeds its event back.
-func (r *Runner) async(ctx context.Context, timeout time.Duration, f func(context.Context) Event) {
+// name says what it does while it runs (InFlight).
+func (r *Runner) async(ctx context.Context, name string, timeout time.Duration, f func(context.Context) Event) {
 	r.wg.Add(1)
+	end := r.begin(name)
 	go func() {
 		defer r.wg.Done()
+		defer end()
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		ev := f(cctx)
 		cancel()
@@ -401,6 +451,38 @@ func (r *Runner) async(ctx context.Context, timeout time.Duration, f func(contex
 		case <-r.stopped:
 		}
 	}()
+}
+
+// begin counts name among the operations in flight until the returned
+// function is called.
+func (r *Runner) begin(name string) (end func()) {
+	r.flMu.Lock()
+	r.inFlight[name]++
+	r.flMu.Unlock()
+	return func() {
+		r.flMu.Lock()
+		if r.inFlight[name]--; r.inFlight[name] <= 0 {
+			delete(r.inFlight, name)
+		}
+		r.flMu.Unlock()
+	}
+}
+
+// InFlight names the operations the runner's goroutines are busy with
+// (a PayBy call, a ticket check, a pulse, a reconcile pass), sorted; the
+// log of a stop that overran its limit says which.
+func (r *Runner) InFlight() []string {
+	r.flMu.Lock()
+	defer r.flMu.Unlock()
+	out := make([]string, 0, len(r.inFlight))
+	for name, n := range r.inFlight {
+		if n > 1 {
+			name += " ×" + strconv.Itoa(n)
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // post feeds an event from outside (scanner, devices).
@@ -419,6 +501,21 @@ func (r *Runner) Device(d Device, s DeviceState) { r.post(DeviceChanged{Device: 
 
 // Loop reports the vehicle loop's presence input.
 func (r *Runner) Loop(present bool) { r.post(LoopChanged{Present: present}) }
+
+// Ping goes once around the runner's loop: it returns nil once the loop
+// has taken it, ErrStopped if the runner has stopped, ctx's error if the
+// loop did not turn in time (it is stuck in a step). The systemd watchdog
+// is fed only while Ping answers, so a hung lane is restarted.
+func (r *Runner) Ping(ctx context.Context) error {
+	select {
+	case r.pings <- struct{}{}:
+		return nil
+	case <-r.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Notify feeds a verified PayBy notification and returns once it is
 // recorded; an error means the ledger could not record it (reply failure
@@ -549,8 +646,10 @@ func (r *Runner) reconcile(ctx context.Context) {
 		return
 	}
 	r.wg.Add(1)
+	end := r.begin("reconcile")
 	go func() {
 		defer r.wg.Done()
+		defer end()
 		defer r.reconBusy.Store(false)
 		defer r.refreshUnresolved(ctx)
 		nos, err := r.d.Journal.Reconcilable(ctx, r.first)

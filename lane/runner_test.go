@@ -96,6 +96,32 @@ func TestStopRecordsPulseInFlight(t *testing.T) {
 	})
 }
 
+// InFlight names what the runner's goroutines are busy with, so that a
+// stop that overruns its limit can say what it waits for.
+func TestInFlightNamesThePulse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, Params{}, nil)
+		time.Sleep(time.Second) // past the start-up reconcile pass
+		synctest.Wait()
+		if got := w.r.InFlight(); len(got) != 0 {
+			t.Fatalf("idle: in flight %v", got)
+		}
+		if err := w.r.Do(context.Background(), ManualOpen{Attendant: "a1", Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := strings.Join(w.r.InFlight(), ","); got != "pulse" {
+			t.Fatalf("during the pulse: in flight %q, want pulse", got)
+		}
+		time.Sleep(pulseTime)
+		synctest.Wait()
+		if got := w.r.InFlight(); len(got) != 0 {
+			t.Fatalf("after the pulse: in flight %v", got)
+		}
+		w.stop()
+	})
+}
+
 // seqLog is the order in which journal writes committed and gate calls
 // began and ended.
 type seqLog struct {

@@ -33,6 +33,8 @@ type world struct {
 	stop  func()
 	polls int // quiet poll cycles not yet printed
 	logs  *logSink
+	// rc, if set by the seed, is the receipt printer.
+	rc Receipts
 }
 
 func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
@@ -47,7 +49,7 @@ func newWorld(t *testing.T, p Params, seed func(w *world)) *world {
 		seed(w)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r, err := New(ctx, p, Deps{Tickets: w.tk, Payments: w.pay, Gate: w.gate, Journal: w.j, Trace: w.trace, Logger: w.logs.logger()})
+	r, err := New(ctx, p, Deps{Tickets: w.tk, Payments: w.pay, Gate: w.gate, Journal: w.j, Trace: w.trace, Logger: w.logs.logger(), Receipts: w.rc})
 	if err != nil {
 		t.Fatal(err)
 	}

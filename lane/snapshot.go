@@ -56,13 +56,12 @@ const (
 	NoticeCallAttendant                 // the fee needs an attendant (above the QR limit, lost ticket...)
 	NoticeLedgerFault                   // the ledger could not be written (Fault state)
 	NoticeBarrierFault                  // the open pulse failed (Fault state)
-	NoticeBusy                          // a ticket was scanned while another vehicle is being served
 )
 
 var noticeNames = [...]string{
 	"none", "invalid", "forged", "already_used", "expired", "payment_unavailable",
 	"payment_failed", "device_fault", "lane_closed", "other_site", "future_entry",
-	"paid_not_exited", "cancelled", "call_attendant", "ledger_fault", "barrier_fault", "busy",
+	"paid_not_exited", "cancelled", "call_attendant", "ledger_fault", "barrier_fault",
 }
 
 func (n NoticeKind) String() string {
@@ -70,6 +69,33 @@ func (n NoticeKind) String() string {
 		return noticeNames[n]
 	}
 	return "notice(" + itoa(int64(n)) + ")"
+}
+
+// ReceiptState is where the receipt of the exit on screen stands.
+type ReceiptState int
+
+const (
+	// ReceiptNone: no receipt to offer (no printer, not a paid exit, or
+	// no exit on screen).
+	ReceiptNone ReceiptState = iota
+	// ReceiptAvailable: a paid exit with a printer; the driver may ask.
+	ReceiptAvailable
+	// ReceiptPrinting: being printed (asked for, or printer.auto_print).
+	ReceiptPrinting
+	// ReceiptPrinted: printed; not offered again.
+	ReceiptPrinted
+	// ReceiptFailed: the printer failed (out of paper, off, unplugged):
+	// "No receipt: please ask the attendant". The driver may try again.
+	ReceiptFailed
+)
+
+var receiptNames = [...]string{"none", "available", "printing", "printed", "failed"}
+
+func (r ReceiptState) String() string {
+	if r >= 0 && int(r) < len(receiptNames) {
+		return receiptNames[r]
+	}
+	return "receipt(" + itoa(int64(r)) + ")"
 }
 
 // Cause is why the barrier opened (or why a visit ended without payment).
@@ -123,6 +149,9 @@ type Health struct {
 	Loop    DeviceState
 	PayBy   DeviceState // reachability of the PayBy API, from the last calls
 	Ledger  DeviceState
+	// Printer is the receipt printer (DeviceAbsent: none configured). It
+	// is for the attendant: a printer down never stops the lane.
+	Printer DeviceState
 	// ClockSkew is local clock minus PayBy's clock as last seen (0:
 	// unknown; 1ns: known and under a second; whole seconds otherwise).
 	// PayBy refuses requests more than 15 minutes off.
@@ -142,6 +171,9 @@ type TicketInfo struct {
 	// unsigned format, lost ticket); the admin screen says so plainly.
 	Signed bool
 	Lost   bool
+	// Class is the vehicle class the ticket carries ("": none, priced as
+	// the tariff's default class "car").
+	Class string
 }
 
 // TicketFormat is how a ticket's code was read; its text is stored in the
@@ -199,6 +231,10 @@ type Snapshot struct {
 	Notice NoticeKind
 	// Cause is why the barrier is opening (Opening, Open).
 	Cause Cause
+	// Receipt is the receipt of the exit being shown (Opening, Open): the
+	// kiosk offers its "Receipt" button while it is ReceiptAvailable (or
+	// ReceiptFailed, to try again) and sends Receipt{Visit: Visit}.
+	Receipt ReceiptState
 
 	Health Health
 	// LaneOpen is false while an attendant has closed the lane.

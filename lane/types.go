@@ -42,6 +42,11 @@ type Quote struct {
 	Free           FreeReason // why nothing is due ("": something is)
 	Table          string
 	Steps          []string
+	// VATRate is the VAT rate the tariff's prices include, in hundredths
+	// of a percent (500 is 5 %; 0: none); VAT is the VAT part of Due
+	// (money.VATPart) and Net is Due less VAT.
+	VATRate  int64
+	VAT, Net money.Fils
 }
 
 // FreeReason says why nothing is due for a stay. Its text is stored in the
@@ -129,6 +134,16 @@ type Payments interface {
 // Gate pulses the barrier open, once per call.
 type Gate interface {
 	Open(ctx context.Context, cause string) error
+}
+
+// Receipts prints the receipt of a visit's exit, as the journal recorded
+// it (package station, over package receipt). It is optional: a lane
+// without a printer has none, and a printer's failure never holds up an
+// exit. Print is called off the runner's goroutine, once per receipt, and
+// returns within its own timeout whatever the printer does (out of paper,
+// switched off, unplugged); an error means no receipt was printed.
+type Receipts interface {
+	Print(ctx context.Context, visit int64) error
 }
 
 // Journal is the ledger as the lane writes it. Record writes one record in
@@ -242,6 +257,10 @@ type (
 		Amount   money.Fils
 		At       time.Time
 		Expire   time.Time
+		// VATRate is the VAT rate included in Amount (the visit's
+		// Quote.VATRate): the ledger books the VAT of what is paid on the
+		// order at this rate.
+		VATRate int64
 	}
 	// StatusRec records one status seen for an order, with its source.
 	StatusRec struct {
@@ -273,6 +292,9 @@ type (
 		// Offline: authorised without a site-wide claim, the site store
 		// not reached within its timeout (set by the site journal).
 		Offline bool
+		// VATRate is the VAT rate included in Amount (the visit's
+		// Quote.VATRate); the ledger books the exit's VAT at it.
+		VATRate int64
 	}
 	// OpenRec authorises one pulse that is not a visit's exit (manual open
 	// with no ticket).
@@ -381,6 +403,10 @@ const (
 	// DevPayBy is PayBy's reachability as seen by the background probe
 	// and reconciler (the machine also learns it from its own calls).
 	DevPayBy
+	// DevPrinter is the optional receipt printer. It is shown to the
+	// attendant and never puts the lane into Fault: a driver leaves
+	// without a receipt rather than not at all.
+	DevPrinter
 )
 
 func (d Device) String() string {
@@ -393,6 +419,8 @@ func (d Device) String() string {
 		return "loop"
 	case DevPayBy:
 		return "payby"
+	case DevPrinter:
+		return "printer"
 	}
 	return "device"
 }
@@ -459,6 +487,12 @@ type (
 		Quote     Quote
 		Attendant string
 	}
+	// ReceiptDone: the result of a PrintReceipt command (Err nil:
+	// printed).
+	ReceiptDone struct {
+		Visit int64
+		Err   error
+	}
 )
 
 func (Scanned) eventName() string       { return "scanned" }
@@ -472,6 +506,8 @@ func (LoopChanged) eventName() string   { return "loop_changed" }
 func (WriteFailed) eventName() string   { return "write_failed" }
 func (Acted) eventName() string         { return "acted" }
 func (Validated) eventName() string     { return "validated" }
+
+func (ReceiptDone) eventName() string { return "receipt_done" }
 
 // Commands are the outputs of Step, executed by the runner in order.
 type Command interface{ commandName() string }
@@ -523,6 +559,11 @@ type (
 		Auth  string
 		Cause Cause
 	}
+	// PrintReceipt: print the receipt of the visit's exit (Receipts.Print)
+	// in the background; answer with ReceiptDone. Nothing waits for it.
+	PrintReceipt struct {
+		Visit int64
+	}
 )
 
 func (CheckTicket) commandName() string     { return "check" }
@@ -532,6 +573,7 @@ func (CreateOrder) commandName() string     { return "create_order" }
 func (GetOrder) commandName() string        { return "get_order" }
 func (CancelOrder) commandName() string     { return "cancel_order" }
 func (Pulse) commandName() string           { return "pulse" }
+func (PrintReceipt) commandName() string    { return "print_receipt" }
 
 // Describe renders an event or command on one line, for logs and
 // transcripts. A ticket code is shown by its site, lane and serial (see
@@ -579,6 +621,13 @@ func Describe(v any) string {
 			return fmt.Sprintf("validated visit=%d %s not a validation", x.Visit, refCode(x.Code))
 		}
 		return fmt.Sprintf("validated visit=%d code=%s name=%q fee=%s due=%s free=%q", x.Visit, x.Code, x.Name, x.Quote.Fee.Decimal(), x.Quote.Due.Decimal(), x.Quote.Free)
+	case ReceiptDone:
+		if x.Err != nil {
+			return fmt.Sprintf("receipt_done visit=%d err=%v", x.Visit, x.Err)
+		}
+		return fmt.Sprintf("receipt_done visit=%d", x.Visit)
+	case PrintReceipt:
+		return fmt.Sprintf("print_receipt visit=%d", x.Visit)
 	case CheckValidation:
 		return fmt.Sprintf("check_validation visit=%d %s", x.Visit, refCode(x.Code))
 	case CheckTicket:
@@ -622,6 +671,8 @@ func describeAction(a Action) string {
 		return fmt.Sprintf("clear_fault by=%s", x.Attendant)
 	case Validate:
 		return fmt.Sprintf("validate by=%s code=%s", x.Attendant, x.Code)
+	case Receipt:
+		return fmt.Sprintf("receipt visit=%d", x.Visit)
 	}
 	return a.actionName()
 }

@@ -25,6 +25,12 @@
 //     row started and never completed; the next exit of that ticket is
 //     recorded as "opened again after an interrupted pulse";
 //  5. paid orders without a live exit are listed as "paid, not exited".
+//
+// Every amount is stored with its VAT: visits (the VAT in what is due),
+// orders (in what was paid), exits (in their amount) and refunds carry the
+// VAT rate their price included and money.VATPart of the amount at it, so
+// the reports sum each payment's VAT (as its receipt shows it) rather than
+// rounding a total.
 package ledger
 
 import (
@@ -389,9 +395,10 @@ func beginVisit(ctx context.Context, tx *sql.Tx, v lane.VisitRec) error {
 		refused = v.Refused.String()
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO visits (id, started_at, ticket_id, serial, format, entry_at, signed, lost,
-		fee, paid_before, due, free, refused, override, attendant, reason, offline) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		fee, paid_before, due, free, refused, override, attendant, reason, offline, class, vat_rate, vat) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		v.Visit, ms(v.At), v.TicketID, v.Ticket.Serial, string(v.Ticket.Format), msOrNull(v.Ticket.Entry), b2i(v.Ticket.Signed), b2i(v.Ticket.Lost),
-		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason, b2i(v.Offline))
+		int64(v.Quote.Fee), int64(v.Quote.Paid), int64(v.Quote.Due), string(v.Quote.Free), refused, b2i(v.Override), v.Attendant, v.Reason, b2i(v.Offline),
+		v.Ticket.Class, v.Quote.VATRate, int64(money.VATPart(v.Quote.Due, v.Quote.VATRate)))
 	if err != nil {
 		return err
 	}
@@ -424,8 +431,8 @@ func entry(ctx context.Context, tx *sql.Tx, e lane.Transaction) error {
 
 // applyValidation records a validation applied to a visit and its new price.
 func applyValidation(ctx context.Context, tx *sql.Tx, v lane.ValidationRec) error {
-	res, err := tx.ExecContext(ctx, `UPDATE visits SET validation = ?, validation_name = ?, fee = ?, due = ? WHERE id = ?`,
-		v.Code, v.Name, int64(v.Quote.Fee), int64(v.Quote.Due), v.Visit)
+	res, err := tx.ExecContext(ctx, `UPDATE visits SET validation = ?, validation_name = ?, fee = ?, due = ?, vat_rate = ?, vat = ? WHERE id = ?`,
+		v.Code, v.Name, int64(v.Quote.Fee), int64(v.Quote.Due), v.Quote.VATRate, int64(money.VATPart(v.Quote.Due, v.Quote.VATRate)), v.Visit)
 	if err != nil {
 		return err
 	}
@@ -440,8 +447,8 @@ func applyValidation(ctx context.Context, tx *sql.Tx, v lane.ValidationRec) erro
 // before placeOrder is sent.
 func newOrder(ctx context.Context, tx *sql.Tx, o lane.OrderRec) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO orders (merchant_order_no, visit_id, ticket_id, order_key, attempt, amount,
-		created_at, expire_at, status, status_at) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-		o.No, o.Visit, o.TicketID, o.Key, o.Attempt, int64(o.Amount), ms(o.At), ms(o.Expire), text(lane.OrderUnknown), ms(o.At))
+		created_at, expire_at, status, status_at, vat_rate) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		o.No, o.Visit, o.TicketID, o.Key, o.Attempt, int64(o.Amount), ms(o.At), ms(o.Expire), text(lane.OrderUnknown), ms(o.At), o.VATRate)
 	if err != nil {
 		return err
 	}
@@ -466,9 +473,8 @@ func statusText(s lane.OrderStatus) string {
 // (a later "failed" or "created" is recorded as an event only).
 func recordStatus(ctx context.Context, tx *sql.Tx, s lane.StatusRec) error {
 	var cur lane.OrderStatus
-	var amount int64
-	var visit int64
-	err := tx.QueryRowContext(ctx, `SELECT status, amount, visit_id FROM orders WHERE merchant_order_no = ?`, s.No).Scan(scanText(&cur), &amount, &visit)
+	var amount, visit, rate int64
+	err := tx.QueryRowContext(ctx, `SELECT status, amount, visit_id, vat_rate FROM orders WHERE merchant_order_no = ?`, s.No).Scan(scanText(&cur), &amount, &visit, &rate)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %s", lane.ErrUnknownOrder, s.No)
 	}
@@ -502,8 +508,11 @@ func recordStatus(ctx context.Context, tx *sql.Tx, s lane.StatusRec) error {
 		}
 		paidAt = ms(at)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, payby_status = ?, status_at = ?, paid = ?, paid_at = ? WHERE merchant_order_no = ?`,
-		text(st), s.State.PayByStatus, ms(s.At), paid, paidAt, s.No); err != nil {
+	// The payment's VAT, at the rate its price included: the reports sum
+	// these, as each payment's receipt shows its own.
+	vat := money.VATPart(money.Fils(paid), rate)
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, payby_status = ?, status_at = ?, paid = ?, paid_at = ?, vat = ? WHERE merchant_order_no = ?`,
+		text(st), s.State.PayByStatus, ms(s.At), paid, paidAt, int64(vat), s.No); err != nil {
 		return err
 	}
 	return entry(ctx, tx, lane.Transaction{At: s.At, Kind: "order", Visit: visit, Amount: money.Fils(paid), MerchantOrderNo: s.No,
@@ -529,8 +538,9 @@ func authoriseExit(ctx context.Context, tx *sql.Tx, e lane.ExitRec) error {
 	if e.No != "" {
 		no = e.No
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override, offline)
-		VALUES (?,?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), text(e.Cause), int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override), b2i(e.Offline))
+	res, err := tx.ExecContext(ctx, `INSERT INTO exits (visit_id, ticket_id, at, cause, amount, merchant_order_no, attendant, reason, override, offline, vat_rate, vat)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, e.Visit, e.TicketID, ms(e.At), text(e.Cause), int64(e.Amount), no, e.Attendant, e.Reason, b2i(e.Override), b2i(e.Offline),
+		e.VATRate, int64(money.VATPart(e.Amount, e.VATRate)))
 	if err != nil {
 		return err
 	}
@@ -693,8 +703,11 @@ func recordRefund(ctx context.Context, tx *sql.Tx, r lane.RefundRec) error {
 	err := tx.QueryRowContext(ctx, `SELECT status FROM refunds WHERE refund_no = ?`, r.RefundNo).Scan(&cur)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (refund_no, merchant_order_no, amount, at, attendant, reason, status) VALUES (?,?,?,?,?,?,?)`,
-			r.RefundNo, r.No, int64(r.Amount), ms(r.At), r.Attendant, r.Reason, string(r.Status)); err != nil {
+		// The refund's VAT, at the rate of the order it refunds.
+		var rate int64
+		_ = tx.QueryRowContext(ctx, `SELECT vat_rate FROM orders WHERE merchant_order_no = ?`, r.No).Scan(&rate)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refunds (refund_no, merchant_order_no, amount, at, attendant, reason, status, vat) VALUES (?,?,?,?,?,?,?,?)`,
+			r.RefundNo, r.No, int64(r.Amount), ms(r.At), r.Attendant, r.Reason, string(r.Status), int64(money.VATPart(r.Amount, rate))); err != nil {
 			return err
 		}
 	case err != nil:

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"testing"
 	"time"
@@ -74,8 +75,15 @@ func TestOpenMigratesOnceWithPragmas(t *testing.T) {
 	l = reopen(t, l, path)
 	names, err := l.Migrations(ctx)
 	must(t, err)
-	if len(names) != 4 || names[0] != "001_init.sql" || names[1] != "002_validation.sql" || names[2] != "003_pulse_started.sql" || names[3] != "004_outbox.sql" {
-		t.Fatalf("migrations = %v", names)
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	must(t, err)
+	if len(names) != len(files) || len(names) < 4 || names[0] != "001_init.sql" || names[len(names)-1] != "005_vat_class.sql" {
+		t.Fatalf("migrations = %v, files %v", names, files)
+	}
+	for i, f := range files {
+		if "migrations/"+names[i] != f {
+			t.Fatalf("migration %d applied as %s, file %s", i, names[i], f)
+		}
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "busy_timeout": "5000"} {
 		var got string
@@ -136,7 +144,7 @@ func TestInvariant2PaidNeverLost(t *testing.T) {
 	visitWithOrder(t, l, 1, "T1", "S-L-T1-1", 500)
 	rec(t, l, lane.ExitRec{Visit: 1, TicketID: "T1", At: t0.Add(time.Minute), Cause: lane.CausePaid, Amount: 500,
 		No: "S-L-T1-1", Auth: "1-1", Paid: paid("S-L-T1-1", 500, lane.SourcePoll)})
-	// crash: no PulseDone
+	// crash: no PulseRec
 	l = reopen(t, l, path)
 	ev, err := l.BarrierEvents(ctx)
 	must(t, err)

@@ -109,9 +109,11 @@ type OrderInfo struct {
 	PayByStatus string
 	Paid        money.Fils
 	PaidAt      time.Time
-	Refunded    money.Fils
-	ExitID      int64
-	Abandoned   bool
+	// VAT is the VAT included in Paid, at OrderRec.VATRate.
+	VAT       money.Fils
+	Refunded  money.Fils
+	ExitID    int64
+	Abandoned bool
 }
 
 // GetOrder returns a stored order; lane.ErrNotFound if there is none.
@@ -119,17 +121,18 @@ func (l *DB) GetOrder(ctx context.Context, no string) (OrderInfo, error) {
 	var o OrderInfo
 	var paidAt, exitID, aband sql.NullInt64
 	var at, exp int64
-	var paid, ref, amount int64
+	var paid, ref, amount, vat int64
 	err := l.db.QueryRowContext(ctx, `SELECT merchant_order_no, visit_id, ticket_id, order_key, attempt, amount, created_at, expire_at,
-		status, payby_status, paid, paid_at, refunded, exit_id, abandoned_at FROM orders WHERE merchant_order_no = ?`, no).Scan(
-		&o.No, &o.Visit, &o.TicketID, &o.Key, &o.Attempt, &amount, &at, &exp, scanText(&o.Status), &o.PayByStatus, &paid, &paidAt, &ref, &exitID, &aband)
+		status, payby_status, paid, paid_at, refunded, exit_id, abandoned_at, vat_rate, vat FROM orders WHERE merchant_order_no = ?`, no).Scan(
+		&o.No, &o.Visit, &o.TicketID, &o.Key, &o.Attempt, &amount, &at, &exp, scanText(&o.Status), &o.PayByStatus, &paid, &paidAt, &ref, &exitID, &aband,
+		&o.VATRate, &vat)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("ledger: %w: order %s", lane.ErrNotFound, no)
 	}
 	if err != nil {
 		return o, fmt.Errorf("ledger: get order: %w", err)
 	}
-	o.Amount, o.Paid, o.Refunded = money.Fils(amount), money.Fils(paid), money.Fils(ref)
+	o.Amount, o.Paid, o.Refunded, o.VAT = money.Fils(amount), money.Fils(paid), money.Fils(ref), money.Fils(vat)
 	o.At, o.Expire = time.UnixMilli(at).UTC(), time.UnixMilli(exp).UTC()
 	o.PaidAt, o.ExitID, o.Abandoned = fromMS(paidAt), exitID.Int64, aband.Valid
 	return o, nil
@@ -220,25 +223,30 @@ func (l *DB) PendingRefunds(ctx context.Context) ([]lane.RefundRec, error) {
 // not counted: the vehicle and its money count once, with the later exit.
 // An exit that used an earlier payment is a paid exit with that amount,
 // so the paid line agrees with Collected.
+//
+// VAT is summed as booked: each payment's VAT (money.VATPart of what was
+// paid, at the rate its price included) is stored with it, so the VAT of
+// Collected is the sum of the receipts' VAT lines, never a rounding of
+// the total; rows from before migration 005 count no VAT.
 func (l *DB) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error) {
 	t := lane.Totals{From: from, To: to, ByCause: map[lane.Cause]lane.CauseTotal{}}
 	f, e := ms(from), ms(to)
 	if err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM visits WHERE started_at >= ? AND started_at < ? AND refused = ''`, f, e).Scan(&t.Visits); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT cause, count(*), COALESCE(SUM(amount), 0) FROM exits WHERE at >= ? AND at < ? AND state <> 'void' AND replaced_by IS NULL GROUP BY cause`, f, e)
+	rows, err := l.db.QueryContext(ctx, `SELECT cause, count(*), COALESCE(SUM(amount), 0), COALESCE(SUM(vat), 0) FROM exits WHERE at >= ? AND at < ? AND state <> 'void' AND replaced_by IS NULL GROUP BY cause`, f, e)
 	if err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
 	for rows.Next() {
 		var c lane.Cause
 		var n int
-		var a int64
-		if err := rows.Scan(scanText(&c), &n, &a); err != nil {
+		var a, vat int64
+		if err := rows.Scan(scanText(&c), &n, &a, &vat); err != nil {
 			rows.Close()
 			return t, fmt.Errorf("ledger: totals: %w", err)
 		}
-		t.ByCause[c] = lane.CauseTotal{Count: n, Amount: money.Fils(a)}
+		t.ByCause[c] = lane.CauseTotal{Count: n, Amount: money.Fils(a), VAT: money.Fils(vat)}
 		t.Exits += n
 		if c == lane.CauseUnableToCollect {
 			t.Owed += money.Fils(a)
@@ -249,14 +257,16 @@ func (l *DB) Totals(ctx context.Context, from, to time.Time) (lane.Totals, error
 		WHERE exit_id IS NULL AND at >= ? AND at < ? AND state <> 'failed'`, f, e).Scan(&t.Openings); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
-	var collected, refunded int64
-	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid), 0) FROM orders WHERE paid > 0 AND paid_at >= ? AND paid_at < ?`, f, e).Scan(&collected); err != nil {
+	var collected, vat, refunded, refundedVAT int64
+	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(paid), 0), COALESCE(SUM(vat), 0) FROM orders WHERE paid > 0 AND paid_at >= ? AND paid_at < ?`, f, e).Scan(&collected, &vat); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
-	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE status = 'done' AND at >= ? AND at < ?`, f, e).Scan(&refunded); err != nil {
+	if err := l.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(vat), 0) FROM refunds WHERE status = 'done' AND at >= ? AND at < ?`, f, e).Scan(&refunded, &refundedVAT); err != nil {
 		return t, fmt.Errorf("ledger: totals: %w", err)
 	}
 	t.Collected, t.Refunded = money.Fils(collected), money.Fils(refunded)
+	t.VAT, t.RefundedVAT = money.Fils(vat), money.Fils(refundedVAT)
+	t.Net = t.Collected - t.VAT
 	return t, nil
 }
 
@@ -348,4 +358,70 @@ func (l *DB) BarrierEvents(ctx context.Context) ([]BarrierEvent, error) {
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// ExitReceipt is a visit's exit as its receipt prints it.
+type ExitReceipt struct {
+	Visit  int64
+	Serial string
+	Lost   bool
+	Entry  time.Time // zero for a lost ticket
+	Class  string
+	// Exit is when the exit was authorised (paid), Cause why.
+	Exit  time.Time
+	Cause lane.Cause
+	// Fee is the stay's fee with validations applied; PaidBefore what the
+	// ticket had paid before this visit; Paid what the payment made during
+	// this visit brought in (0: none, e.g. an exit that used an earlier
+	// payment); VAT the VAT included in Paid as booked, at VATRate.
+	Fee, PaidBefore, Paid money.Fils
+	VAT                   money.Fils
+	VATRate               int64
+	// Validation names the validation applied ("": none).
+	Validation string
+	// OrderNo is the paying order ("": a free exit).
+	OrderNo string
+}
+
+// ExitReceipt returns what the receipt of visit's exit shows;
+// lane.ErrNotFound if the visit has no exit (or only one whose pulse
+// failed).
+func (l *DB) ExitReceipt(ctx context.Context, visit int64) (ExitReceipt, error) {
+	r := ExitReceipt{Visit: visit}
+	var lost int
+	var entry sql.NullInt64
+	var started, at, fee, before int64
+	var exitRate, visitRate int64
+	err := l.db.QueryRowContext(ctx, `SELECT v.serial, v.lost, v.entry_at, v.class, v.fee, v.paid_before, v.validation_name, v.vat_rate, v.started_at,
+			x.at, x.cause, COALESCE(x.merchant_order_no, ''), x.vat_rate
+		FROM visits v JOIN exits x ON x.visit_id = v.id AND x.state <> 'void'
+		WHERE v.id = ? ORDER BY x.id DESC LIMIT 1`, visit).Scan(
+		&r.Serial, &lost, &entry, &r.Class, &fee, &before, &r.Validation, &visitRate, &started,
+		&at, scanText(&r.Cause), &r.OrderNo, &exitRate)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("ledger: %w: no exit of visit %d", lane.ErrNotFound, visit)
+	}
+	if err != nil {
+		return r, fmt.Errorf("ledger: exit receipt: %w", err)
+	}
+	r.Lost, r.Entry, r.Exit = lost != 0, fromMS(entry), time.UnixMilli(at).UTC()
+	r.Fee, r.PaidBefore, r.VATRate = money.Fils(fee), money.Fils(before), exitRate
+	if r.VATRate == 0 {
+		r.VATRate = visitRate
+	}
+	if r.OrderNo == "" {
+		return r, nil
+	}
+	// The payment is this receipt's if the lane learnt of it during the
+	// visit (status_at, the lane's clock, as started_at): an order found
+	// paid before the visit is in PaidBefore.
+	var paid, vat, rate, statusAt int64
+	if err := l.db.QueryRowContext(ctx, `SELECT paid, status_at, vat, vat_rate FROM orders WHERE merchant_order_no = ?`, r.OrderNo).Scan(
+		&paid, &statusAt, &vat, &rate); err != nil {
+		return r, fmt.Errorf("ledger: exit receipt: order %s: %w", r.OrderNo, err)
+	}
+	if paid > 0 && statusAt >= started {
+		r.Paid, r.VAT, r.VATRate = money.Fils(paid), money.Fils(vat), rate
+	}
+	return r, nil
 }

@@ -144,31 +144,45 @@ func (c *Client) sleep(ctx context.Context, attempt int) error {
 
 // send makes one signed HTTP attempt of k and decodes the verified body of
 // a SUCCESS/"0" answer into out. Any other answer is a *Error; everything
-// else is a wrapped sentinel. It logs the attempt: DEBUG when it
-// succeeded, WARN when it failed.
+// else is a wrapped sentinel. It logs the attempt, DEBUG when it
+// succeeded, WARN when it failed, and tells Options.Observe.
 func (c *Client) send(ctx context.Context, k call, attempt int, biz []byte, out any) (time.Time, error) {
 	start := time.Now()
 	date, err := c.roundTrip(ctx, k, biz, out)
-	attrs := []any{"op", k.op, "endpoint", k.path, "attempt", attempt, "ms", time.Since(start).Milliseconds()}
+	took := time.Since(start)
+	attrs := []any{"op", k.op, "endpoint", k.path, "attempt", attempt, "ms", took.Milliseconds()}
 	if k.no != "" {
 		attrs = append(attrs, "merchant_order_no", k.no)
 	}
+	a := Attempt{Op: k.op, Endpoint: k.path, N: attempt, Took: took, Code: "0"}
 	if err == nil {
+		c.observe(a)
 		c.o.Logger.Debug("payby call", append(attrs, "code", "0")...)
 		return date, nil
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		e.Op = k.op
+		a.Code = e.Code
+		a.Failed = errors.Is(err, ErrAmbiguous) || IsRateLimited(err) || IsSignatureRejected(err)
 		attrs = append(attrs, "code", e.Code, "msg", e.Msg, "apply_status", e.ApplyStatus)
 		if e.TraceCode != "" {
 			attrs = append(attrs, "trace_code", e.TraceCode)
 		}
 	} else {
-		attrs = append(attrs, "code", failureCode(err), "err", err)
+		a.Code, a.Failed = failureCode(err), true
+		attrs = append(attrs, "code", a.Code, "err", err)
 	}
+	c.observe(a)
 	c.o.Logger.Warn("payby call failed", attrs...)
 	return time.Time{}, err
+}
+
+// observe tells Options.Observe about an attempt.
+func (c *Client) observe(a Attempt) {
+	if c.o.Observe != nil {
+		c.o.Observe(a)
+	}
 }
 
 // failureCode names a failure that carries no PayBy code, for the log.

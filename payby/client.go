@@ -71,6 +71,32 @@ type Options struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 	Language string // Content-Language (default "en")
+	// Observe, if set, is told about every HTTP attempt of every call,
+	// once it answered or failed, on the caller's goroutine: for metrics
+	// and health (package metrics). It must be quick and must not call
+	// the client.
+	Observe func(Attempt)
+}
+
+// Attempt is one HTTP attempt of a call, as Options.Observe sees it. It
+// carries no request or response content.
+type Attempt struct {
+	Op       string // the client method, e.g. "create order"
+	Endpoint string // the API path, e.g. "/acquire2/placeOrder"
+	N        int    // the attempt's number within its call (1: the first)
+	Took     time.Duration
+	// Code is "0" for a success, PayBy's code for an answer that is not
+	// (e.g. "62004"), or, for a failure that carries no PayBy code,
+	// "transport", "http_NNN", "bad_signature", "no_signature" or
+	// "malformed" (the codes the call's WARN log line shows).
+	Code string
+	// Failed: PayBy could not be reached or did not answer usably (a
+	// transport failure, HTTP other than 200, a response that does not
+	// verify or decode, a gateway "retry later" 500/504, rate limiting
+	// 402, or apply status ERROR: the merchant's signature refused). A
+	// business answer such as 62004 "no such order" is not a failure:
+	// PayBy is working.
+	Failed bool
 }
 
 // Client calls PayBy's acquiring API. It is safe for concurrent use.

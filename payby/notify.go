@@ -187,7 +187,7 @@ func Verify(pub *rsa.PublicKey, body []byte, sign string) error {
 // SignedNotification builds the body PayBy would POST for o and signs it
 // with key (playing PayBy's part): for tests of a notification consumer.
 func SignedNotification(key *rsa.PrivateKey, notifyID string, at time.Time, o *Order) (body []byte, sign string, err error) {
-	body, err = MarshalNotification(notifyID, at, OrderToWire(o), nil)
+	body, err = MarshalNotification(notifyID, at, orderToWire(o), nil)
 	if err != nil {
 		return nil, "", err
 	}

@@ -172,9 +172,9 @@ func msOf(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// OrderToWire converts o to PayBy's wire shape (used by the sandbox and by
-// SignedNotification).
-func OrderToWire(o *Order) *wire.AcquireOrder {
+// orderToWire converts o to PayBy's wire shape, for SignedNotification
+// (the sandbox keeps its orders in the wire shape already).
+func orderToWire(o *Order) *wire.AcquireOrder {
 	w := &wire.AcquireOrder{
 		MerchantOrderNo: o.MerchantOrderNo,
 		OrderNo:         o.OrderNo,

@@ -183,7 +183,6 @@ func (p *Printer) run(ctx context.Context, job func() error, what string, attrs 
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		defer func() { <-p.busy }()
 		err := job()
 		switch {
 		case err == nil:
@@ -196,6 +195,9 @@ func (p *Printer) run(ctx context.Context, job func() error, what string, attrs 
 			// A port error: the Link has reported Down already.
 			p.log.Warn(what+"_failed", append(attrs, "err", err)...)
 		}
+		// Free the printer before answering, so that a caller told of a
+		// failure can try again at once without being told "busy".
+		<-p.busy
 		done <- err
 	}()
 	t := time.NewTimer(p.opts.Timeout)

@@ -86,9 +86,6 @@ func (w *World) Present(kind ui.TicketKind, ago time.Duration) (string, error) {
 		w.last = code
 		w.mu.Unlock()
 	}
-	w.mu.Lock()
-	w.lastKind = kind
-	w.mu.Unlock()
 	return code, l.scanner.Send(code)
 }
 
@@ -204,8 +201,7 @@ func (w *World) Status() ui.SimStatus {
 	w.mu.Lock()
 	l := w.lanes[w.cur]
 	st := ui.SimStatus{SandboxURL: w.publicURL + "/", ScannerPlugged: l.scanIn, RelayPlugged: l.relayIn, PayBy: w.mode,
-		LastCode: w.last, LastCodeKind: w.lastKind, RelayBoard: "lcus",
-		ScannerPath: l.scanner.Path(), RelayPath: l.relay.Path(), LedgerPath: l.cfg.Ledger.Path}
+		RelayBoard: "lcus"}
 	w.mu.Unlock()
 	st.RelayOn = l.relay.State(1)
 	st.RelayPulses = pulses(l.relay)

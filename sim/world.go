@@ -57,6 +57,13 @@ type WorldOptions struct {
 	// ErrNoPostgres otherwise) and stops it at Close. Empty with one lane:
 	// no site store, the lane alone, as today.
 	StoreURL string
+	// Printer, 58 or 80, adds a receipt printer of that paper width to
+	// every lane (a Printer emulator on a pty, [printer] in the config)
+	// and makes the site a VAT-registered one (5 % VAT, a TRN), so
+	// receipts are simplified tax invoices; 0: no printer.
+	Printer int
+	// AutoPrint prints every paid exit's receipt (printer.auto_print).
+	AutoPrint bool
 }
 
 // MaxLanes is the most lanes a world simulates.
@@ -88,11 +95,10 @@ type World struct {
 	serial  atomic.Uint64
 	onFrame atomic.Pointer[func()]
 
-	mu       sync.Mutex
-	cur      int    // the lane the panel's controls act at
-	last     string // last valid code presented
-	lastKind ui.TicketKind
-	mode     ui.PayByMode
+	mu   sync.Mutex
+	cur  int    // the lane the panel's controls act at
+	last string // last valid code presented, for "already used"
+	mode ui.PayByMode
 }
 
 // WorldLane is one lane of the world: its devices, its config and, once
@@ -106,7 +112,22 @@ type WorldLane struct {
 	st      *station.Station
 	r       *lane.Runner
 
+	printer *Printer // nil: no printer
+
 	scanIn, relayIn bool // under World.mu
+
+	mu       sync.Mutex
+	receipts []Printout // printed receipts, oldest first
+}
+
+// Printer is the lane's receipt-printer emulator (nil: none).
+func (l *WorldLane) Printer() *Printer { return l.printer }
+
+// Receipts returns the receipts the lane printed so far, oldest first.
+func (l *WorldLane) Receipts() []Printout {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Printout(nil), l.receipts...)
 }
 
 // ID is the lane's site.lane (X1, X2, ...).
@@ -240,12 +261,22 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 		if l.relay, err = NewRelay("lcus", RelayOptions{OnFrame: func(Frame) { w.relayFrame() }}); err != nil {
 			return nil, err
 		}
+		if o.Printer != 0 {
+			if l.printer, err = NewPrinter(PrinterOptions{Width: o.Printer, OnPrintout: func(p Printout) { w.printout(l, p) }}); err != nil {
+				return nil, err
+			}
+		}
 		// Lane 1 keeps the one-lane world's file names.
 		cfgName, ledgerName := "sim.toml", "lane.db"
 		if i > 0 {
 			cfgName, ledgerName = "sim-"+l.id+".toml", "lane-"+l.id+".db"
 		}
 		text := fmt.Sprintf(simConfig, l.id, "http://"+w.proxy.Addr()+sandbox.APIPrefix, l.scanner.Path(), l.relay.Path(), ledgerName)
+		if l.printer != nil {
+			text = strings.Replace(text, "[ticket]\n", simTaxSite+"[ticket]\n", 1)
+			text = strings.Replace(text, "[tariff]\n", "[tariff]\nvat_percent = 5\n", 1)
+			text += fmt.Sprintf(simPrinter, l.printer.Path(), l.printer.Width(), o.AutoPrint)
+		}
 		if w.storeURL != "" {
 			text += fmt.Sprintf("[site_store]\nurl = %q\ntimeout = \"300ms\"\n", w.storeURL)
 		}
@@ -306,6 +337,67 @@ path = %q
 notice = "6s"
 opened = "8s"
 `
+
+// simTaxSite makes the simulated site VAT-registered (with a printer):
+// receipts are then simplified tax invoices.
+const simTaxSite = `address = "Simulation Boulevard, Dubai"
+tax_registration_number = "100000000000003"
+`
+
+// simPrinter is the [printer] section: port, width, auto_print.
+const simPrinter = `[printer]
+port = %q
+width = %d
+auto_print = %t
+timeout = "5s"
+`
+
+// printout keeps a receipt lane l's emulator cut, and saves it beside the
+// ledger as text and PNG (receipt-NNN.txt, .png for lane X1,
+// receipt-X2-NNN.txt, ... for the others) for the developer. An emulator
+// delivers printouts one at a time, in order.
+func (w *World) printout(l *WorldLane, p Printout) {
+	l.mu.Lock()
+	n := len(l.receipts) + 1
+	l.mu.Unlock()
+	name := fmt.Sprintf("receipt-%03d", n)
+	if l != w.lanes[0] {
+		name = fmt.Sprintf("receipt-%s-%03d", l.id, n)
+	}
+	base := filepath.Join(w.dir, name)
+	err := os.WriteFile(base+".txt", []byte(p.Text), 0o600)
+	if err == nil {
+		var png []byte
+		if png, err = p.PNG(); err == nil {
+			err = os.WriteFile(base+".png", png, 0o600)
+		}
+	}
+	if err != nil {
+		w.log.Warn("sim: receipt not saved", "lane", l.id, "err", err)
+	} else {
+		w.log.Info("sim: receipt printed", "lane", l.id, "file", base+".txt")
+	}
+	l.mu.Lock()
+	l.receipts = append(l.receipts, p)
+	l.mu.Unlock()
+}
+
+// Printer is lane 1's receipt-printer emulator (nil without
+// WorldOptions.Printer).
+func (w *World) Printer() *Printer { return w.lanes[0].printer }
+
+// Receipts returns the receipts lane 1 printed so far, oldest first.
+func (w *World) Receipts() []Printout { return w.lanes[0].Receipts() }
+
+// LastReceipt is the text of the last receipt lane 1 printed ("": none
+// yet), as the emulator renders it.
+func (w *World) LastReceipt() string {
+	r := w.Receipts()
+	if len(r) == 0 {
+		return ""
+	}
+	return r[len(r)-1].Text
+}
 
 // publicAddr replaces an unspecified listen address (0.0.0.0, ::) with
 // the machine's first LAN IPv4 address, so a phone can reach the QR's URL.
@@ -450,6 +542,25 @@ func (w *World) Run(ctx context.Context) error {
 
 var errNoLane = errors.New("sim: no lane open")
 
+// Running names the parts of the lanes that have not stopped (see
+// station.Station.Running), each prefixed with its lane when there are
+// several; none before Open.
+func (w *World) Running() []string {
+	var parts []string
+	for _, l := range w.lanes {
+		if l.st == nil {
+			continue
+		}
+		for _, p := range l.st.Running() {
+			if len(w.lanes) > 1 {
+				p = l.id + " " + p
+			}
+			parts = append(parts, p)
+		}
+	}
+	return parts
+}
+
 // Close stops and closes the lanes, then the site store's cluster, the
 // sandbox, the proxy and the emulators, and removes a temporary directory.
 func (w *World) Close() error {
@@ -477,6 +588,9 @@ func (w *World) Close() error {
 		}
 		if l.relay != nil {
 			l.relay.Close()
+		}
+		if l.printer != nil {
+			l.printer.Close()
 		}
 	}
 	if w.temp && w.dir != "" {

@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,6 +157,67 @@ func TestSimControls(t *testing.T) {
 	}
 	if paid == 0 {
 		t.Errorf("no paid exit in the ledger: %+v", txs)
+	}
+}
+
+// With WorldOptions.Printer the world has a receipt printer on a pty and
+// a VAT-registered site: a paid exit prints a simplified tax invoice,
+// kept as text (LastReceipt) and saved beside the ledger.
+func TestWorldPrintsReceipts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulated lane")
+	}
+	dir := t.TempDir()
+	world, err := NewWorld(WorldOptions{Dir: dir, Printer: 58, AutoPrint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer world.Close()
+	if world.Printer() == nil || world.Config().Printer.Port != world.Printer().Path() || !world.Config().Printer.AutoPrint ||
+		world.Config().Tariff.VATPercent != 500 || world.Config().Site.TRN == "" {
+		t.Fatalf("config: printer %+v, VAT %s, TRN %q", world.Config().Printer, world.Config().Tariff.VATPercent, world.Config().Site.TRN)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := world.Open(ctx, station.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	go world.Run(ctx)
+	r := world.Runner()
+	waitFor := func(what string, f func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !f() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, r.Snapshot())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("devices up", func() bool {
+		h := r.Snapshot().Health
+		return h.Scanner == lane.DeviceOK && h.Relay == lane.DeviceOK && h.Printer == lane.DeviceOK
+	})
+	if _, err := world.Present(ui.TicketValid, 137*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("QR", func() bool { return r.Snapshot().TokenURL != "" })
+	no := r.Snapshot().MerchantOrderNo
+	if err := world.Pay(false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("receipt", func() bool { return world.LastReceipt() != "" })
+	text := world.LastReceipt()
+	for _, want := range []string{"Simplified tax invoice", "|VAT 5% included         AED 0.95|", no, "[QR M 6: " + no + "]"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("receipt lacks %q:\n%s", want, text)
+		}
+	}
+	if saved, err := os.ReadFile(filepath.Join(dir, "receipt-001.txt")); err != nil || string(saved) != text {
+		t.Errorf("saved receipt: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "receipt-001.png")); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -308,3 +308,43 @@ func (s *Store) Journal(ctx context.Context, laneID string, after int64, limit i
 	}
 	return out, nil
 }
+
+// Order is one order as the site store knows it, for the order listing.
+type Order struct {
+	Lane            string
+	Visit           int64
+	TicketID        string
+	MerchantOrderNo string
+	Amount          money.Fils
+	Status          string // new, created, paid, failed, not_found
+	PayByStatus     string
+	Paid            money.Fils
+	Created         time.Time
+}
+
+// Orders lists the site's orders created in [from, to), oldest first.
+func (s *Store) Orders(ctx context.Context, from, to time.Time) ([]Order, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT lane, visit, ticket_id, merchant_order_no, amount, status, payby_status, paid, created_at
+		FROM orders WHERE site = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at, lane, merchant_order_no`, s.site, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("sitestore: orders: %w", err)
+	}
+	defer rows.Close()
+	var out []Order
+	for rows.Next() {
+		var o Order
+		var amount, paid int64
+		if err := rows.Scan(&o.Lane, &o.Visit, &o.TicketID, &o.MerchantOrderNo, &amount, &o.Status, &o.PayByStatus, &paid, &o.Created); err != nil {
+			return nil, fmt.Errorf("sitestore: orders: %w", err)
+		}
+		o.Amount, o.Paid = money.Fils(amount), money.Fils(paid)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sitestore: orders: %w", err)
+	}
+	return out, nil
+}

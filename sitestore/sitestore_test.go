@@ -887,3 +887,22 @@ func TestReports(t *testing.T) {
 		t.Fatalf("unresolved %+v", us)
 	}
 }
+
+// The site's order listing: every lane's orders in the range, oldest
+// first, with their status as replicated.
+func TestOrders(t *testing.T) {
+	ctx := ctxT(t)
+	s := newStore(t)
+	a, b := newLane(t, s, "A"), newLane(t, s, "B")
+	a.write(paidVisit(1, "T1", "MALL1-A-S_T1-1", 1500, 0, t0.Add(time.Hour))...)
+	b.write(paidVisit(1, "T3", "MALL1-B-S_T3-1", 2500, 0, t0)...)
+	a.write(paidVisit(2, "T6", "MALL1-A-S_T6-1", 999, 0, t0.Add(24*time.Hour))...) // the day after
+	os, err := s.Orders(ctx, t0.Add(-time.Hour), t0.Add(12*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(os) != 2 || os[0].MerchantOrderNo != "MALL1-B-S_T3-1" || os[0].Lane != "B" || os[0].Amount != 2500 ||
+		os[1].MerchantOrderNo != "MALL1-A-S_T1-1" || os[1].Status != "paid" || os[1].Paid != 1500 {
+		t.Fatalf("orders %+v", os)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,12 +93,16 @@ func (d *devices) send(f func(*lane.Runner)) {
 	}
 }
 
-// onEvent turns the links' events into the lane's device and loop events.
+// onEvent turns the links' events into the lane's device and loop events
+// (the receipt printer's link reports here too, as lane.DevPrinter).
 func (d *devices) onEvent(ev serialport.Event) {
 	dev := lane.DevRelay
-	if ev.Device == "loop" {
+	switch ev.Device {
+	case "loop":
 		dev = lane.DevLoop
-	} else {
+	case "printer":
+		dev = lane.DevPrinter
+	default:
 		d.relaySeen.Store(true)
 	}
 	switch ev.Kind {
@@ -127,18 +130,32 @@ func (d *devices) onScan(r *lane.Runner, ev scanner.Event) {
 	}
 }
 
-// run starts the devices' goroutines, which end with ctx; wg counts them.
-func (d *devices) run(ctx context.Context, r *lane.Runner, wg *sync.WaitGroup) {
-	goRun := func(name string, f func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+// Names of the devices' parts (Station.Running).
+const (
+	partRelayLink   = "relay link"
+	partLoopLink    = "loop link"
+	partPrinterLink = "printer link"
+)
+
+// linkPart reports whether a part is a link, which outlives the runner so
+// that the barrier can be halted through it (and a receipt printed at the
+// end completes).
+func linkPart(name string) bool {
+	return name == partRelayLink || name == partLoopLink || name == partPrinterLink
+}
+
+// run starts the devices' goroutines: the inputs (scanner, loop, device
+// events, the relay watch) end with inputs, the links (which close their
+// ports as they end) with links.
+func (d *devices) run(inputs, links context.Context, r *lane.Runner, p *parts) {
+	goRun := func(ctx context.Context, name string, f func(context.Context) error) {
+		p.goRun(name, func() {
 			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				d.log.Error(name+" stopped", "err", err)
 			}
-		}()
+		})
 	}
-	goRun("device events", func(ctx context.Context) error {
+	goRun(inputs, "device events", func(ctx context.Context) error {
 		for {
 			select {
 			case <-ctx.Done():
@@ -148,11 +165,11 @@ func (d *devices) run(ctx context.Context, r *lane.Runner, wg *sync.WaitGroup) {
 			}
 		}
 	})
-	goRun("relay link", d.link.Run)
+	goRun(links, partRelayLink, d.link.Run)
 	// The link reports nothing while a port never opened: after a grace,
 	// say so, so that the lane shows a fault instead of taking payments it
 	// could not open the barrier for.
-	goRun("relay watch", func(ctx context.Context) error {
+	goRun(inputs, "relay watch", func(ctx context.Context) error {
 		t := time.NewTimer(relayGrace)
 		defer t.Stop()
 		select {
@@ -166,12 +183,12 @@ func (d *devices) run(ctx context.Context, r *lane.Runner, wg *sync.WaitGroup) {
 		return nil
 	})
 	if d.loopLink != nil && d.loopLink != d.link {
-		goRun("loop link", d.loopLink.Run)
+		goRun(links, partLoopLink, d.loopLink.Run)
 	}
 	if d.loop != nil {
-		goRun("loop", d.loop.Run)
+		goRun(inputs, "loop", d.loop.Run)
 	}
-	goRun("scanner", func(ctx context.Context) error {
+	goRun(inputs, "scanner", func(ctx context.Context) error {
 		return d.scanner.Run(ctx, func(ev scanner.Event) { d.onScan(r, ev) })
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/metrics"
 	"github.com/exitlane/exitlane/payby"
 )
 
@@ -25,8 +26,9 @@ type notifier struct {
 }
 
 // newNotifier binds [payby] listen (or serves on ln) with a handler that
-// verifies each notification with PayBy's key and hands it to r.
-func newNotifier(cfg *config.Config, pub *rsa.PublicKey, ln net.Listener, r *lane.Runner, log *slog.Logger) (*notifier, error) {
+// verifies each notification with PayBy's key and hands it to r, counted
+// by count.
+func newNotifier(cfg *config.Config, pub *rsa.PublicKey, ln net.Listener, r *lane.Runner, count *metrics.Notifications, log *slog.Logger) (*notifier, error) {
 	log = log.With("component", "notify")
 	h := payby.NotificationHandler(pub, func(ctx context.Context, n *payby.Notification) error {
 		if n.Order == nil {
@@ -40,13 +42,13 @@ func newNotifier(cfg *config.Config, pub *rsa.PublicKey, ln net.Listener, r *lan
 			return nil, fmt.Errorf("notification listener: %w", err)
 		}
 	}
-	return &notifier{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
+	return &notifier{srv: &http.Server{Handler: count.Wrap(h), ReadHeaderTimeout: 10 * time.Second}, ln: ln, log: log}, nil
 }
 
-// serve accepts notifications until shutdown.
-func (n *notifier) serve() {
+// serve accepts notifications until shutdown, in a part of p.
+func (n *notifier) serve(p *parts) {
 	n.served = true
-	go n.srv.Serve(n.ln)
+	p.goRun(partNotify, func() { n.srv.Serve(n.ln) })
 	n.log.Info("notification listener", "addr", n.ln.Addr().String())
 }
 

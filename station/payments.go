@@ -19,7 +19,7 @@ type paybyClient struct {
 	pub *rsa.PublicKey
 }
 
-func newPayByClient(cfg *config.Config, log *slog.Logger) (*paybyClient, error) {
+func newPayByClient(cfg *config.Config, log *slog.Logger, observe func(payby.Attempt)) (*paybyClient, error) {
 	key, err := payby.LoadPrivateKey(cfg.PayBy.PrivateKeyFile)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func newPayByClient(cfg *config.Config, log *slog.Logger) (*paybyClient, error) 
 		return nil, err
 	}
 	c, err := payby.New(payby.Options{BaseURL: cfg.PayBy.BaseURL, PartnerID: cfg.PayBy.PartnerID, Key: key, PayByKey: pub,
-		Timeout: cfg.PayBy.Timeout, Logger: log.With("component", "payby")})
+		Timeout: cfg.PayBy.Timeout, Logger: log.With("component", "payby"), Observe: observe})
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,17 @@
 // Package station assembles one exit lane from a config: it opens the
 // ledger, builds the ticket checker and tariff, the PayBy client (and the
-// optional notification listener), the relay barrier, the vehicle loop and
-// the scanner, and the lane.Runner that owns them.
+// optional notification listener), the relay barrier, the vehicle loop,
+// the scanner and the optional receipt printer, and the lane.Runner that
+// owns them.
 //
 // The adapters from lane's small interfaces to the real packages live
 // here, one file each: tickets.go (ticket), payments.go (payby),
-// journal.go (ledger), devices.go (barrier and scanner), notify.go (PayBy
-// notifications). Package lane imports none of them; "exitlane run", the
+// devices.go (barrier and scanner), printer.go (receipt: lane.Receipts),
+// notify.go (PayBy notifications), site.go and replicate.go (the site
+// store), listen.go (the office's notifications through the site store),
+// metrics.go (figures and health, [metrics] listen); the ledger needs
+// none, since *ledger.DB implements lane.Journal with lane's own types.
+// Package lane imports none of them; "exitlane run", the
 // simulated world (package sim) and the tests all open a lane through
 // Open, and differ only in their Options.
 package station
@@ -18,12 +23,16 @@ import (
 
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exitlane/exitlane/config"
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
+	"github.com/exitlane/exitlane/metrics"
 	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sitestore"
 )
@@ -43,6 +52,9 @@ type Options struct {
 	LoopOpen serialport.OpenFunc
 	// ScannerOpen replaces opening the [scanner] port.
 	ScannerOpen serialport.OpenFunc
+	// PrinterOpen replaces opening the [printer] port (used only when
+	// printer.port is set).
+	PrinterOpen serialport.OpenFunc
 	// ScanFilter, if set, sees every scanned code first, on the scanner's
 	// goroutine; true keeps the code from the lane. The display uses it
 	// for attendants' badges, which open the PIN pad instead of reaching
@@ -52,30 +64,52 @@ type Options struct {
 	// listening on [payby] listen (unused with Payments). The station
 	// closes it.
 	NotifyListener net.Listener
+	// MetricsListener, if set, serves /metrics, /healthz and /readyz
+	// instead of listening on [metrics] listen. The station closes it.
+	MetricsListener net.Listener
 	// Failpoint, if set, is called at the steps where a crash matters
 	// (see lane.Deps.Failpoint); the crash test makes it kill the process.
 	Failpoint func(name string)
 	// Trace is passed to the runner (transcripts, latency figures).
 	Trace func(time.Time, lane.Event, []lane.Command, lane.State, error)
+	// StopLimit replaces the package's StopLimit (tests).
+	StopLimit time.Duration
 }
+
+// StopLimit is how long a station may take to stop once its Run's
+// context ends (or Close is called): the notification listener, the
+// runner (a pulse in progress completes: at most a 3 s hold), the
+// barrier's Halt (every relay off, read back) and the device links. What
+// has not stopped by then is logged by name and left; Run returns and
+// Close closes the ledger anyway. "exitlane run" exits at most 2 s later
+// whatever still runs (docs/lane.md, "Stopping").
+const StopLimit = 8 * time.Second
 
 // Station is one assembled lane. Open builds it, Run runs it, Close
 // releases it.
 type Station struct {
-	log    *slog.Logger
-	opened time.Time
-	db     *ledger.DB
-	r      *lane.Runner
-	dev    *devices
-	notify *notifier        // nil: no notification listener
-	store  *sitestore.Store // nil: no site store
-	ship   *shipper
+	log       *slog.Logger
+	opened    time.Time
+	stopLimit time.Duration
+	db        *ledger.DB
+	r         *lane.Runner
+	dev       *devices
+	prt       *printer         // nil: no receipt printer
+	notify    *notifier        // nil: no notification listener
+	store     *sitestore.Store // nil: no site store
+	ship      *shipper
+	parts     parts // the goroutines Run started that have not ended
+
+	metrics   *metrics.Lane   // the lane's figures (metrics.go)
+	mserv     *metrics.Server // nil: no metrics listener
+	listening atomic.Bool     // hearing the office's notifications (listen.go)
 
 	mu      sync.Mutex
 	running bool
 	closed  bool
 	cancel  context.CancelFunc // ends a Run in progress
 	done    chan struct{}      // closed when that Run returned
+	stopErr error              // what Run's stop left running; set before done is closed
 }
 
 // Open opens the ledger (migrating it), builds the devices, the PayBy
@@ -88,7 +122,13 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("lane", cfg.Site.Lane)
-	s := &Station{log: log, opened: time.Now()}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config setting not applied", "warning", w)
+	}
+	s := &Station{log: log, opened: time.Now(), stopLimit: o.StopLimit, metrics: metrics.NewLane(cfg.Site.ID, cfg.Site.Lane)}
+	if s.stopLimit <= 0 {
+		s.stopLimit = StopLimit
+	}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -107,7 +147,7 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	pay := o.Payments
 	var client *paybyClient
 	if pay == nil {
-		if client, err = newPayByClient(cfg, log); err != nil {
+		if client, err = newPayByClient(cfg, log, s.metrics.ObservePayBy); err != nil {
 			return nil, err
 		}
 		pay = &payments{c: client.c, cfg: cfg}
@@ -121,24 +161,37 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 			return nil, err
 		}
 	}
+	if s.prt, err = newPrinter(cfg, o, s.db, s.dev, log); err != nil {
+		return nil, err
+	}
+	var receipts lane.Receipts // nil without a printer (not a nil *printer)
+	if s.prt != nil {
+		receipts = s.prt
+	}
+	journal = s.metrics.Journal(journal)
 	s.r, err = lane.New(ctx, lane.Params{
 		Site: cfg.Site.ID, Lane: cfg.Site.Lane,
 		PayWindow: cfg.PayBy.PayWindow, PollInterval: cfg.PayBy.PollInterval,
 		NoticeFor: cfg.Lane.Notice, OpenedFor: cfg.Lane.Opened, MaxAmount: cfg.PayBy.MaxAmount,
 		ExitGrace: cfg.Tariff.ExitGrace, ExpiryMargin: cfg.PayBy.ExpiryMargin, RetryInterval: cfg.PayBy.RetryInterval,
-		HaveLoop: s.dev.loop != nil,
+		HaveLoop: s.dev.loop != nil, AutoPrint: cfg.Printer.AutoPrint,
 	}, lane.Deps{
-		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal,
+		Tickets: tickets, Payments: pay, Gate: s.dev.gate, Journal: journal, Receipts: receipts,
 		Logger: log, Timeout: cfg.PayBy.Timeout, Trace: o.Trace, Failpoint: o.Failpoint,
 		ReconcileEvery: cfg.PayBy.ReconcileInterval,
+		// A receipt may wait for the one before it, then take its own time.
+		ReceiptTimeout: 2*cfg.Printer.Timeout + 5*time.Second,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if client != nil && (cfg.PayBy.Listen != "" || o.NotifyListener != nil) {
-		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, log); err != nil {
+		if s.notify, err = newNotifier(cfg, client.pub, o.NotifyListener, s.r, s.metrics.Notifications, log); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.openMetrics(cfg, o, client != nil); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -190,8 +243,9 @@ func (s *Station) Ledger() *ledger.DB { return s.db }
 func (s *Station) Runner() *lane.Runner { return s.r }
 
 // Run runs the lane, its devices and the notification listener until ctx
-// ends (or Close is called), then stops them in order, letting a pulse in
-// progress complete, and returns nil. A station runs once.
+// ends (or Close is called), then stops them in order within the stop
+// limit (see stop) and returns what the stop left running as an error
+// (nil: everything stopped). A station runs once.
 func (s *Station) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed || s.running {
@@ -205,41 +259,113 @@ func (s *Station) Run(ctx context.Context) error {
 	defer close(s.done)
 	defer cancel()
 
-	// The runner's context is a child of ctx, so that on a stop without a
-	// signal the notification listener shuts down before the runner ends.
-	lctx, lcancel := context.WithCancel(ctx)
-	defer lcancel()
-	laneDone := make(chan struct{})
-	go func() {
-		defer close(laneDone)
-		s.r.Run(lctx)
-	}()
-	var wg sync.WaitGroup
-	s.dev.run(lctx, s.r, &wg)
+	// The parts get contexts of their own, ended in order by stop: the
+	// runner and the inputs (scanner, loop, device events) first, the
+	// links (which close their ports) last, after the barrier's Halt.
+	base := context.WithoutCancel(ctx)
+	laneCtx, laneCancel := context.WithCancel(base)
+	defer laneCancel()
+	linkCtx, linkCancel := context.WithCancel(base)
+	defer linkCancel()
+	s.parts.goRun(partRunner, func() { s.r.Run(laneCtx) })
+	s.dev.run(laneCtx, linkCtx, s.r, &s.parts)
+	if s.prt != nil {
+		s.prt.run(laneCtx, linkCtx, &s.parts)
+	}
 	if s.notify != nil {
-		s.notify.serve()
+		s.notify.serve(&s.parts)
 	}
 	if s.ship != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.ship.run(lctx)
-		}()
+		s.parts.goRun(partShipper, func() { s.ship.run(laneCtx) })
+		s.parts.goRun(partStoreListener, func() { s.listenStore(laneCtx) })
 	}
+	s.runMetrics(laneCtx)
 	s.log.Info("lane started", "took_ms", time.Since(s.opened).Milliseconds())
 
 	<-ctx.Done()
+	err := s.stop(laneCancel, linkCancel)
+	s.mu.Lock()
+	s.stopErr = err
+	s.mu.Unlock()
+	return err
+}
+
+// Names of the parts (Running).
+const (
+	partRunner        = "lane runner"
+	partNotify        = "notification listener"
+	partHalt          = "barrier halt"
+	partShipper       = "site store shipper"
+	partStoreListener = "site store listener"
+	partMetrics       = "metrics"
+)
+
+// stop ends the parts in order, within the stop limit: the notification
+// listener first (notifications in flight still reach the runner), then
+// the runner, the inputs and the site store's shipper and listener (a
+// pulse in progress completes and is recorded), then the barrier's Halt
+// (every relay off, read back where the board can tell), the metrics
+// listener, and the links, which close their ports. It returns once all
+// have ended, or when the limit passes, naming what is still running.
+func (s *Station) stop(laneCancel, linkCancel context.CancelFunc) error {
+	start := time.Now()
+	deadline := start.Add(s.stopLimit)
+	s.log.Info("lane stopping", "limit", s.stopLimit.String())
 	if s.notify != nil {
-		s.notify.shutdown(2 * time.Second)
+		s.notify.shutdown(min(2*time.Second, time.Until(deadline)))
 	}
-	lcancel()
-	<-laneDone
-	wg.Wait()
+	laneCancel()
+	s.parts.waitUntil(deadline, func(running map[string]int) bool {
+		for name := range running {
+			if !linkPart(name) && name != partNotify {
+				return false
+			}
+		}
+		return true
+	})
+	// Halt goes through the relay's link: it must run before the link
+	// closes its port (after that, a Halt would open it again).
+	s.parts.goRun(partHalt, func() {
+		if err := s.dev.gate.Halt(); err != nil {
+			s.log.Warn("relay not confirmed off at stop", "err", err)
+			return
+		}
+		s.log.Info("relay off at stop")
+	})
+	s.parts.waitUntil(deadline, func(running map[string]int) bool { return running[partHalt] == 0 })
+	// A scrape in flight may finish, within the limit.
+	s.stopMetrics(min(2*time.Second, max(time.Until(deadline), 0)))
+	linkCancel()
+	s.parts.waitUntil(deadline, func(running map[string]int) bool { return len(running) == 0 })
+	if left := s.Running(); len(left) > 0 {
+		s.log.Error("lane stop limit passed; left running", "limit", s.stopLimit.String(), "still_running", left)
+		return fmt.Errorf("station: stop: still running after %v: %s", s.stopLimit, strings.Join(left, ", "))
+	}
+	s.log.Info("lane stopped", "took_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
-// Close stops a Run in progress (and waits for it), then closes the
-// devices, the notification listener and the ledger.
+// Running names the parts of a running or stopping lane that have not
+// ended: "lane runner" (with what it is busy with, e.g. "lane runner
+// (pulse)"), "notification listener", "relay link", "loop link", "loop",
+// "scanner", "device events", "relay watch", "printer link", "printer
+// watch", "site store shipper", "barrier halt". A lane that
+// stopped cleanly has none.
+func (s *Station) Running() []string {
+	names := s.parts.names()
+	for i, n := range names {
+		if n == partRunner {
+			if busy := s.r.InFlight(); len(busy) > 0 {
+				names[i] = n + " (" + strings.Join(busy, ", ") + ")"
+			}
+		}
+	}
+	return names
+}
+
+// Close stops a Run in progress (and waits for it: at most the stop
+// limit), then closes the devices, the notification listener and the
+// ledger. Its error includes what the stop left running.
 func (s *Station) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -249,24 +375,47 @@ func (s *Station) Close() error {
 	s.closed = true
 	cancel, done := s.cancel, s.done
 	s.mu.Unlock()
+	var stopErr error
 	if cancel != nil {
 		cancel()
 		<-done
+		s.mu.Lock()
+		stopErr = s.stopErr
+		s.mu.Unlock()
 	}
-	return s.release()
+	return errors.Join(stopErr, s.release())
 }
 
-// release closes what Open acquired, in reverse order.
+// release closes what Open acquired, in reverse order. The ledger is
+// closed even if a part is stuck: the runner, its only writer, has
+// stopped or will find it closed.
 func (s *Station) release() error {
 	var errs []error
 	if s.notify != nil {
 		errs = append(errs, s.notify.close())
 	}
+	if s.mserv != nil {
+		errs = append(errs, s.mserv.Close())
+	}
 	if s.dev != nil {
-		s.dev.close()
+		if stuck := s.parts.linksRunning(); stuck {
+			// A link stuck in an exchange holds its port's lock: closing
+			// it would block. The process exit closes the port.
+			s.log.Warn("device ports left to the process exit (a link did not stop)")
+		} else {
+			s.dev.close()
+			if s.prt != nil {
+				s.prt.close()
+			}
+		}
 	}
 	if s.store != nil {
-		s.store.Close()
+		if s.parts.isRunning(partShipper) || s.parts.isRunning(partRunner) {
+			// Closing the pool waits for its connections in use.
+			s.log.Warn("site store connections left to the process exit (its user did not stop)")
+		} else {
+			s.store.Close()
+		}
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
@@ -275,4 +424,92 @@ func (s *Station) release() error {
 		return fmt.Errorf("station: close: %w", err)
 	}
 	return nil
+}
+
+// parts counts the station's goroutines by name until they end.
+type parts struct {
+	mu      sync.Mutex
+	running map[string]int
+	changed chan struct{} // closed and replaced when a part ends
+}
+
+// goRun runs f in a goroutine counted as name until it returns.
+func (p *parts) goRun(name string, f func()) {
+	p.mu.Lock()
+	p.initLocked()
+	p.running[name]++
+	p.mu.Unlock()
+	go func() {
+		defer p.end(name)
+		f()
+	}()
+}
+
+func (p *parts) initLocked() {
+	if p.running == nil {
+		p.running, p.changed = map[string]int{}, make(chan struct{})
+	}
+}
+
+func (p *parts) end(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running[name]--; p.running[name] <= 0 {
+		delete(p.running, name)
+	}
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// waitUntil waits until done holds for the running parts or the deadline
+// passes; it reports whether done held.
+func (p *parts) waitUntil(deadline time.Time, done func(running map[string]int) bool) bool {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for {
+		p.mu.Lock()
+		p.initLocked()
+		ok := done(p.running)
+		changed := p.changed
+		p.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return false
+		}
+	}
+}
+
+// names are the running parts, sorted.
+func (p *parts) names() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.running))
+	for name := range p.running {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// isRunning reports whether a part named name is still running.
+func (p *parts) isRunning(name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running[name] > 0
+}
+
+// linksRunning reports whether a link's goroutine is still running.
+func (p *parts) linksRunning() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name := range p.running {
+		if linkPart(name) {
+			return true
+		}
+	}
+	return false
 }

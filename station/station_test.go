@@ -6,10 +6,12 @@ package station_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/ledger"
 	"github.com/exitlane/exitlane/payby"
+	"github.com/exitlane/exitlane/serialport"
 	"github.com/exitlane/exitlane/sim/simtest"
 	"github.com/exitlane/exitlane/station"
 )
@@ -166,6 +169,9 @@ func TestLaneEndToEndSandboxAndPTY(t *testing.T) {
 	simtest.WaitFor(t, "QR 6", 5*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
 	rig.Scanner.Send("CINEMA")
 	simtest.WaitFor(t, "validated pulse", 5*time.Second, func() bool { n, _ := rig.Pulses(); return n == 4 })
+	// The pulse may reach the relay before the runner publishes the
+	// snapshot of the step that sent it.
+	simtest.WaitFor(t, "validated exit on screen", 2*time.Second, func() bool { return r.Snapshot().Cause != lane.CauseNone })
 	if s := r.Snapshot(); s.Cause != lane.CauseValidation || s.Validation != "Cinema, 2 hours" {
 		t.Fatalf("after validation: cause %s validation %q", s.Cause, s.Validation)
 	}
@@ -482,5 +488,169 @@ func TestOpenFailsOnMissingKey(t *testing.T) {
 	}
 	if _, err := station.Open(context.Background(), cfg, station.Options{}); err == nil {
 		t.Fatal("open without the merchant key: no error")
+	}
+}
+
+// syncBuffer is a log sink for tests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
+
+func offFrames(rig *simtest.Rig) int {
+	n := 0
+	for _, f := range rig.Relay.Frames() {
+		if f.Desc == "ch1 off" {
+			n++
+		}
+	}
+	return n
+}
+
+// A stop switches the barrier relay off once more (the barrier's Halt,
+// through the link before it closes its port), then closes the ledger.
+func TestStopHaltsRelayAndClosesLedger(t *testing.T) {
+	rig := simtest.New(t, "1s")
+	cfg, err := config.Load(rig.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	st, err := station.Open(context.Background(), cfg, station.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- st.Run(context.Background()) }()
+	r := st.Runner()
+	simtest.WaitFor(t, "devices up", 5*time.Second, func() bool {
+		h := r.Snapshot().Health
+		return h.Relay == lane.DeviceOK && h.Scanner == lane.DeviceOK
+	})
+	simtest.WaitFor(t, "the off frame at connect", 2*time.Second, func() bool { return offFrames(rig) == 1 })
+	time.Sleep(100 * time.Millisecond) // no second one without a stop
+	before := offFrames(rig)
+	if before != 1 {
+		t.Fatalf("%d off frames before the stop, want 1 (at connect)", before)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("close: %v", err)
+		}
+	case <-time.After(station.StopLimit + 2*time.Second):
+		t.Fatalf("Close did not return within the stop limit; log:\n%s", logs.String())
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	simtest.WaitFor(t, "the off frame at stop", 2*time.Second, func() bool { return offFrames(rig) == before+1 })
+	if on := rig.Relay.State(1); on {
+		t.Fatal("relay on after the stop")
+	}
+	for _, want := range []string{"relay off at stop", "lane stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %q in the log:\n%s", want, logs.String())
+		}
+	}
+	if got := st.Running(); len(got) != 0 {
+		t.Errorf("still running after a clean stop: %v", got)
+	}
+	if _, err := r.Shift(context.Background()); err == nil {
+		t.Error("the ledger answers after Close")
+	}
+}
+
+// blockingPort is a relay port whose writes block until released: a board
+// (or USB adapter) that stopped draining its input.
+type blockingPort struct {
+	release chan struct{}
+	once    sync.Once
+}
+
+func (p *blockingPort) Write(b []byte) (int, error) {
+	<-p.release
+	return 0, errors.New("port released")
+}
+func (p *blockingPort) Read([]byte) (int, error) {
+	<-p.release
+	return 0, errors.New("port released")
+}
+func (p *blockingPort) SetReadTimeout(time.Duration) error { return nil }
+func (p *blockingPort) Close() error                       { p.unblock(); return nil }
+func (p *blockingPort) unblock()                           { p.once.Do(func() { close(p.release) }) }
+
+// A relay whose port blocks every write holds its link (and the barrier's
+// Halt) forever: the stop still ends within its limit, names what it left
+// running, and closes the ledger.
+func TestStopBoundedWithAStuckRelay(t *testing.T) {
+	rig := simtest.New(t, "1s")
+	cfg, err := config.Load(rig.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := &blockingPort{release: make(chan struct{})}
+	t.Cleanup(port.unblock) // lets the stuck goroutines end after the test
+	opened := make(chan struct{}, 1)
+	var logs syncBuffer
+	st, err := station.Open(context.Background(), cfg, station.Options{
+		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+		StopLimit: time.Second,
+		RelayOpen: func() (serialport.Port, error) {
+			select {
+			case opened <- struct{}{}:
+			default:
+			}
+			return port, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go st.Run(context.Background())
+	select {
+	case <-opened:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the relay port was not opened")
+	}
+	simtest.WaitFor(t, "the scanner", 5*time.Second, func() bool { return st.Runner().Snapshot().Health.Scanner == lane.DeviceOK })
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	var cerr error
+	select {
+	case cerr = <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Close did not return 10 s after a stop limited to 1 s; running: %v; log:\n%s", st.Running(), logs.String())
+	}
+	if took := time.Since(start); took < time.Second || took > 3*time.Second {
+		t.Errorf("stop took %v, want the 1 s limit", took)
+	}
+	if cerr == nil || !strings.Contains(cerr.Error(), "relay link") || !strings.Contains(cerr.Error(), "barrier halt") {
+		t.Errorf("close: %v, want still running: barrier halt, relay link", cerr)
+	}
+	if got := strings.Join(st.Running(), ", "); got != "barrier halt, relay link" {
+		t.Errorf("Running = %q", got)
+	}
+	if !strings.Contains(logs.String(), "lane stop limit passed") || !strings.Contains(logs.String(), "still_running=\"[barrier halt relay link]\"") {
+		t.Errorf("no stop-limit line naming the stuck parts:\n%s", logs.String())
+	}
+	if _, err := st.Runner().Shift(context.Background()); err == nil {
+		t.Error("the ledger answers after Close")
 	}
 }

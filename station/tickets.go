@@ -50,11 +50,11 @@ func (a *tickets) Check(code string, now time.Time) (lane.TicketInfo, string, er
 		}
 		return lane.TicketInfo{}, "", &lane.RefusedError{Kind: kind, Err: err}
 	}
-	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed}, t.ID(), nil
+	return lane.TicketInfo{Serial: t.Serial, Format: lane.TicketFormat(t.Format), Site: t.Site, Lane: t.Lane, Entry: t.Entry, Signed: t.Signed, Class: t.Class}, t.ID(), nil
 }
 
 func (a *tickets) Quote(t lane.TicketInfo, now time.Time, paid money.Fils, lastPaid time.Time, validation string) (lane.Quote, error) {
-	stay := ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid}
+	stay := ticket.Stay{Entry: t.Entry, Exit: now, Paid: paid, LastPaid: lastPaid, Class: t.Class}
 	if v, ok := a.tariff.Validation(validation); ok {
 		stay.Validation = v.Validation
 	}
@@ -76,5 +76,6 @@ func (a *tickets) Lost(now time.Time) lane.Quote {
 }
 
 func laneQuote(q ticket.Quote) lane.Quote {
-	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: lane.FreeReason(q.Free), Table: q.Table, Steps: q.Steps}
+	return lane.Quote{Fee: q.Fee, Paid: q.Paid, Due: q.Due, Stay: q.Stay, Free: lane.FreeReason(q.Free), Table: q.Table, Steps: q.Steps,
+		VATRate: int64(q.VATRate), VAT: q.VAT, Net: q.Net}
 }

@@ -2,7 +2,6 @@ package ticket
 
 import (
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -275,25 +274,9 @@ func (p *Percent) UnmarshalTOML(v any) error {
 
 // VATPart is the VAT included in a VAT-inclusive amount at rate:
 // gross × rate / (100 % + rate), rounded to the nearest fils, halves up
-// (away from zero for a negative amount). The net is gross minus it.
+// (away from zero for a negative amount). The net is gross minus it. It
+// is money.VATPart, the lane's one VAT rounding, which the ledger also
+// applies to each payment.
 func VATPart(gross money.Fils, rate Percent) money.Fils {
-	if gross == 0 || rate <= 0 {
-		return 0
-	}
-	neg := gross < 0
-	g := uint64(gross)
-	if neg {
-		g = uint64(-(gross + 1)) + 1 // safe for MinInt64
-	}
-	den := uint64(10000) + uint64(rate)
-	// g×rate fits 128 bits; hi < den because g < 2^63 and rate < den, so
-	// Div64 cannot overflow.
-	hi, lo := bits.Mul64(g, uint64(rate))
-	lo, carry := bits.Add64(lo, den/2, 0)
-	hi += carry
-	q, _ := bits.Div64(hi, lo, den)
-	if neg {
-		return -money.Fils(q)
-	}
-	return money.Fils(q)
+	return money.VATPart(gross, int64(rate))
 }

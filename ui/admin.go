@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,10 +14,11 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/exitlane/exitlane/lane"
-	"github.com/exitlane/exitlane/money"
 )
 
 // AdminConsole is what the attendant screen needs from the lane: actions
@@ -44,6 +46,11 @@ type AdminOptions struct {
 	// Tariff describes the tariff in words, one line each (shown on the
 	// status tab, so a disputed fee can be checked at the booth).
 	Tariff []string
+	// Lang is the language the admin opens in (LangEnglish by default);
+	// the attendant can switch, until logging out.
+	Lang string
+	// Panel is the physical screen: buttons keep MinTargetMM.
+	Panel Panel
 
 	afterFunc func(time.Duration, func()) func() bool
 	// sync runs actions on the calling goroutine (tests).
@@ -63,6 +70,7 @@ type Admin struct {
 	opt  AdminOptions
 	log  *slog.Logger
 	root *fyne.Container
+	tr   tr
 
 	snap     lane.Snapshot
 	selected string // attendant chosen on the login screen
@@ -82,7 +90,7 @@ type Admin struct {
 }
 
 // adminLayout rebuilds the admin screen when the window size changes
-// (1920x1080, 1080x1920, 800x480 panels).
+// (1920x1080, 1280x720, 1080x1920, 800x480 panels).
 type adminLayout struct{ a *Admin }
 
 func (l *adminLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
@@ -99,9 +107,16 @@ func (l *adminLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 
 func (l *adminLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSize(320, 240) }
 
-// wide: room for two columns; short: an 800x480 panel.
-func (a *Admin) wide() bool  { return a.size.Width == 0 || a.size.Width >= 1200 }
-func (a *Admin) short() bool { return a.size.Height > 0 && a.size.Height < 700 }
+// wide: room for two columns; short: an 800x480 panel; landscape: the
+// actions' form goes beside their buttons.
+func (a *Admin) wide() bool      { return a.size.Width == 0 || a.size.Width >= 1200 }
+func (a *Admin) short() bool     { return a.size.Height > 0 && a.size.Height < 700 }
+func (a *Admin) landscape() bool { return a.size.Width >= a.size.Height }
+
+// target is the height of a touch target: h, or MinTargetMM if taller.
+func (a *Admin) target(h float32) float32 {
+	return max(h, a.opt.Panel.minTarget(a.size, canvasScale(a.root)))
+}
 
 // NewAdmin builds the attendant screen.
 func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
@@ -123,7 +138,7 @@ func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
 	if opt.afterFunc == nil {
 		opt.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
-	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger}
+	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger, tr: newTr(opt.Lang)}
 	a.root = container.New(&adminLayout{a: a})
 	if a.log == nil {
 		a.log = slog.Default()
@@ -139,11 +154,23 @@ func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
 // Content is the canvas object of the admin screen.
 func (a *Admin) Content() fyne.CanvasObject { return a.root }
 
+// Lang is the language shown.
+func (a *Admin) Lang() string { return a.tr.lang }
+
+// SetLang switches the language and redraws. Call on the Fyne goroutine.
+func (a *Admin) SetLang(lang string) {
+	a.tr = newTr(lang)
+	a.rebuild()
+}
+
 // Open shows the login (or the session if one is active). A badge scan
 // passes the attendant's id; the PIN is still required.
 func (a *Admin) Open(attendant string) {
 	if attendant != "" {
 		a.selected = attendant
+	}
+	if a.gate.session == "" {
+		a.tr = newTr(a.opt.Lang)
 	}
 	a.message, a.msgErr = "", false
 	a.rebuild()
@@ -203,7 +230,8 @@ func (a *Admin) checkIdle() {
 	}
 	if a.gate.Session(a.opt.Now()) == "" {
 		a.stopIdle()
-		a.message, a.msgErr = "Session ended after "+minutes(a.gate.policy.Idle)+" without a touch", false
+		a.message, a.msgErr = a.tr.T("admin.idle_ended", "duration", minutes(a.tr, a.gate.policy.Idle)), false
+		a.tr = newTr(a.opt.Lang)
 		a.rebuild()
 		a.exit()
 		return
@@ -212,13 +240,10 @@ func (a *Admin) checkIdle() {
 }
 
 // minutes says a configured duration in words: "2 minutes", "1 minute",
-// "90s".
-func minutes(d time.Duration) string {
-	switch {
-	case d == time.Minute:
-		return "1 minute"
-	case d > 0 && d%time.Minute == 0:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
+// "1m30s" (in the language's plural forms).
+func minutes(t tr, d time.Duration) string {
+	if d > 0 && d%time.Minute == 0 {
+		return t.N("duration.minutes", int64(d/time.Minute))
 	}
 	return d.String()
 }
@@ -239,11 +264,45 @@ func (a *Admin) rebuild() {
 	a.root.Refresh()
 }
 
-func heading(s string) *canvas.Text {
-	t := canvas.NewText(s, colForeground)
-	t.TextSize = 40
-	t.TextStyle.Bold = true
+// text is one line in the admin's language, on its start side.
+func (a *Admin) text(s string, size float32, bold bool, col color.Color) *BidiText {
+	t := NewBidiText(s, a.tr.rtl(), size)
+	t.Bold = bold
+	if col != nil {
+		t.Color = col
+	}
 	return t
+}
+
+// other is the translator of the language not shown.
+func (a *Admin) other() tr {
+	if a.tr.lang == LangArabic {
+		return newTr(LangEnglish)
+	}
+	return newTr(LangArabic)
+}
+
+// heading is a section's title in both languages, the shown one first:
+// "Today · اليوم".
+func (a *Admin) heading(key string) *BidiText {
+	size := float32(40)
+	if !a.wide() {
+		size = 30
+	}
+	return a.text(a.tr.T(key)+" · "+a.other().T(key), size, true, colForeground)
+}
+
+// button is an admin button: its label centred in it, in the admin's
+// language (widget.Button draws its label near the top of a tall button).
+func (a *Admin) button(label string, imp widget.Importance, tapped func()) *bigButton {
+	return newBigButton(label, a.tr.rtl(), 24, imp, tapped)
+}
+
+// langSwitch offers the other language.
+func (a *Admin) langSwitch() fyne.CanvasObject {
+	other := a.other()
+	b := newBigButton(a.tr.T("lang.switch"), other.rtl(), 24, widget.MediumImportance, func() { a.touch(); a.SetLang(other.lang) })
+	return b
 }
 
 func (a *Admin) messageLine() fyne.CanvasObject {
@@ -251,46 +310,64 @@ func (a *Admin) messageLine() fyne.CanvasObject {
 	if a.msgErr {
 		col = colError
 	}
-	t := canvas.NewText(a.message, col)
-	t.TextSize = 26
+	t := a.text(a.message, 26, false, col)
+	t.Wrap = true
 	return t
+}
+
+// mirror reverses objs for Arabic (start side on the right).
+func (a *Admin) mirror(objs []fyne.CanvasObject) []fyne.CanvasObject {
+	if a.tr.rtl() {
+		objs = slices.Clone(objs)
+		slices.Reverse(objs)
+	}
+	return objs
 }
 
 func (a *Admin) loginScreen() fyne.CanvasObject {
 	now := a.opt.Now()
 	var who []fyne.CanvasObject
 	for _, at := range a.gate.Attendants() {
-		b := widget.NewButton(at.Name, func() { a.selected = at.ID; a.message = ""; a.rebuild() })
+		imp := widget.MediumImportance
 		if at.ID == a.selected {
-			b.Importance = widget.HighImportance
+			imp = widget.HighImportance
 		}
-		who = append(who, b)
+		who = append(who, container.New(&minBox{w: 160, h: a.target(64)}, a.button(at.Name, imp, func() { a.selected = at.ID; a.message = ""; a.rebuild() })))
 	}
 	if len(who) == 0 {
-		who = append(who, widget.NewLabel("No attendants are configured ([[admin.attendants]] in the config)."))
+		l := a.text(a.tr.T("admin.login.none"), 24, false, colForeground)
+		l.Wrap = true
+		who = append(who, l)
 	}
-	cell := fyne.NewSize(150, 96)
+	cell := fyne.NewSize(150, a.target(96))
 	if a.short() {
-		cell = fyne.NewSize(110, 72)
+		cell = fyne.NewSize(110, a.target(72))
 	}
-	kp := newKeypad(func(pin string) { a.login(pin) }, nil, cell)
-	msg := a.message
+	kp := newKeypad(func(pin string) { a.login(pin) }, nil, cell, a.tr)
 	if until := a.gate.LockedUntil(now); !until.IsZero() {
-		msg, a.msgErr = fmt.Sprintf("Locked after %d wrong PINs until %s", a.gate.policy.MaxAttempts, until.In(a.opt.Location).Format("15:04:05")), true
+		a.message, a.msgErr = a.tr.N("admin.login.locked_until", int64(a.gate.policy.MaxAttempts), "time", until.In(a.opt.Location).Format("15:04:05")), true
 	}
-	a.message = msg
-	back := widget.NewButton("Back to the lane", a.exit)
+	back := container.New(&minBox{w: 300, h: a.target(72)}, a.button(a.tr.T("admin.login.back"), widget.MediumImportance, a.exit))
+	lang := container.New(&minBox{w: 160, h: a.target(72)}, a.langSwitch())
+	title := a.heading("admin.login.title")
 	// Below 800 px of height the names, message and keypad do not fit one
 	// above the other (at 1280x720 the keypad's last row was cut off).
 	if a.short() || (a.size.Height > 0 && a.size.Height < 800) {
-		// Side by side: names and message on the left, keypad on the right.
-		left := container.NewVBox(heading("Attendant login"), container.NewGridWithColumns(2, who...), a.messageLine(), back)
-		return container.NewGridWithColumns(2, left, container.NewCenter(kp.box))
+		// Side by side: names and message on the start side, keypad on
+		// the other.
+		left := container.NewVBox(title, container.NewGridWithColumns(2, a.mirror(who)...), a.messageLine(),
+			container.NewHBox(a.mirror([]fyne.CanvasObject{back, lang})...))
+		return container.NewGridWithColumns(2, a.mirror([]fyne.CanvasObject{left, container.NewCenter(kp.box)})...)
 	}
-	top := container.NewBorder(nil, nil, heading("Attendant login"), container.NewGridWrap(fyne.NewSize(300, 72), back))
+	var top fyne.CanvasObject
+	if a.tr.rtl() {
+		top = container.NewBorder(nil, nil, container.NewHBox(back, lang), title)
+	} else {
+		top = container.NewBorder(nil, nil, title, container.NewHBox(lang, back))
+	}
 	return container.NewBorder(top, nil, nil, nil,
 		container.NewVBox(
-			container.NewCenter(container.NewHBox(who...)),
+			container.NewCenter(container.NewHBox(a.mirror(who)...)),
 			container.NewCenter(a.messageLine()),
 			kp.box,
 		))
@@ -298,7 +375,7 @@ func (a *Admin) loginScreen() fyne.CanvasObject {
 
 func (a *Admin) login(pin string) {
 	if a.selected == "" {
-		a.message, a.msgErr = "Choose your name first", true
+		a.message, a.msgErr = a.tr.T("admin.login.choose"), true
 		a.rebuild()
 		return
 	}
@@ -308,10 +385,10 @@ func (a *Admin) login(pin string) {
 		a.message, a.msgErr, a.tab, a.scroll = "", false, 0, nil
 		a.armIdle()
 	case errors.Is(err, ErrLocked):
-		a.message, a.msgErr = "Too many wrong PINs: admin locked", true
+		a.message, a.msgErr = a.tr.T("admin.login.too_many"), true
 	default:
 		left := a.gate.policy.MaxAttempts - a.gate.wrong
-		a.message, a.msgErr = fmt.Sprintf("Wrong PIN (%d tries left before lockout)", left), true
+		a.message, a.msgErr = a.tr.N("admin.login.wrong", int64(left)), true
 	}
 	a.rebuild()
 }
@@ -325,60 +402,87 @@ func (a *Admin) attendantName() string {
 	return a.gate.session
 }
 
+// adminTabs are the session's tabs: their words' keys and builders.
+func (a *Admin) adminTabs() []struct {
+	key   string
+	build func() fyne.CanvasObject
+} {
+	return []struct {
+		key   string
+		build func() fyne.CanvasObject
+	}{
+		{"admin.tab.status", a.statusTab}, {"admin.tab.actions", a.actionsTab}, {"admin.tab.reports", a.reportsTab}, {"admin.tab.history", a.historyTab},
+	}
+}
+
 func (a *Admin) sessionScreen() fyne.CanvasObject {
 	// Leaving the admin screen always ends the session: the kiosk is in
 	// the driver's reach, and a long press must not reopen an attendant's
 	// session (with manual open) without the PIN.
-	logout := widget.NewButton("Log out", func() {
+	logout := a.button(a.tr.T("admin.logout"), widget.MediumImportance, func() {
 		a.gate.Logout() // audits "logout"
 		a.stopIdle()
+		a.tr = newTr(a.opt.Lang)
 		a.rebuild()
 		a.exit()
 	})
-	title := heading("Attendant: " + a.attendantName())
-	bw, bh := float32(280), float32(72)
+	title := a.text(a.tr.T("admin.title", "name", a.attendantName()), 40, true, colForeground)
+	bw, bh := float32(240), a.target(72)
 	if !a.wide() {
-		title.TextSize, bw, bh = 26, 220, 56
+		title.TextSize, bw, bh = 26, 200, a.target(56)
 	}
-	top := container.NewBorder(nil, nil, title, container.NewGridWrap(fyne.NewSize(bw, bh), logout))
-	tabs := []struct {
-		name  string
-		build func() fyne.CanvasObject
-	}{
-		{"Status", a.statusTab}, {"Actions", a.actionsTab}, {"Reports", a.reportsTab}, {"History", a.historyTab},
+	buttons := container.NewHBox(a.mirror([]fyne.CanvasObject{
+		container.New(&minBox{w: 160, h: bh}, a.langSwitch()),
+		container.New(&minBox{w: bw, h: bh}, logout),
+	})...)
+	var top fyne.CanvasObject
+	if a.tr.rtl() {
+		top = container.NewBorder(nil, nil, buttons, nil, title)
+	} else {
+		top = container.NewBorder(nil, nil, nil, buttons, title)
 	}
+	tabs := a.adminTabs()
 	var tabButtons []fyne.CanvasObject
 	for i, tb := range tabs {
-		b := widget.NewButton(tb.name, func() { a.touch(); a.tab, a.scroll = i, nil; a.rebuild() })
+		imp := widget.MediumImportance
 		if i == a.tab {
-			b.Importance = widget.HighImportance
+			imp = widget.HighImportance
 		}
-		tabButtons = append(tabButtons, b)
+		tabButtons = append(tabButtons, a.button(a.tr.T(tb.key), imp, func() {
+			a.touch()
+			// A tab starts clean: the last action's result (a refusal in
+			// red) belongs to the tab it was done on.
+			a.tab, a.scroll, a.message, a.msgErr = i, nil, "", false
+			a.rebuild()
+		}))
 	}
-	bar := container.NewGridWithColumns(len(tabButtons), tabButtons...)
+	bar := container.NewGridWithColumns(len(tabButtons), a.mirror(tabButtons)...)
 	body := tabs[a.tab].build()
-	return container.NewBorder(container.NewVBox(top, container.New(&fixedHeight{h: bh}, bar), a.messageLine()), nil, nil, nil, body)
+	head := []fyne.CanvasObject{top, container.New(&fixedHeight{h: bh}, bar)}
+	if a.message != "" {
+		head = append(head, a.messageLine())
+	}
+	return container.NewBorder(container.NewVBox(head...), nil, nil, nil, body)
 }
 
-// kv lists key/value pairs in two columns with compact fixed rows
-// (the Arabic-capable font has tall line metrics; Fyne's form layout
-// would space rows far apart).
-func kv(pairs ...string) fyne.CanvasObject {
+// kv lists key/value pairs in two columns, the values beside their keys
+// on one baseline (BidiText draws every run on the same baseline; plain
+// canvas.Texts starting with a digit sat 0.3 em below those starting with
+// a Latin letter), keys on the start side.
+func (a *Admin) kv(pairs ...string) fyne.CanvasObject {
 	var objs []fyne.CanvasObject
 	for i := 0; i+1 < len(pairs); i += 2 {
-		k := canvas.NewText(pairs[i], colMuted)
-		k.TextSize = 24
-		v := canvas.NewText(pairs[i+1], colForeground)
-		v.TextSize = 24
-		v.TextStyle.Bold = true
-		objs = append(objs, k, v)
+		objs = append(objs, a.text(pairs[i], 24, false, colMuted), a.text(pairs[i+1], 24, true, colForeground))
 	}
-	return container.New(&kvLayout{rowH: 40}, objs...)
+	return container.New(&kvLayout{rowH: 40, rtl: a.tr.rtl()}, objs...)
 }
 
 // kvLayout places key/value pairs in rows of rowH, values aligned after
-// the widest key.
-type kvLayout struct{ rowH float32 }
+// the widest key (before it, for Arabic).
+type kvLayout struct {
+	rowH float32
+	rtl  bool
+}
 
 func (l *kvLayout) keyWidth(objs []fyne.CanvasObject) float32 {
 	var w float32
@@ -390,12 +494,17 @@ func (l *kvLayout) keyWidth(objs []fyne.CanvasObject) float32 {
 
 func (l *kvLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	kw := l.keyWidth(objs)
+	vw := max(size.Width-kw, 0)
 	for i := 0; i+1 < len(objs); i += 2 {
 		y := float32(i/2) * l.rowH
-		objs[i].Move(fyne.NewPos(0, y))
+		kx, vx := float32(0), kw
+		if l.rtl {
+			kx, vx = size.Width-kw, 0
+		}
+		objs[i].Move(fyne.NewPos(kx, y))
 		objs[i].Resize(fyne.NewSize(kw, l.rowH))
-		objs[i+1].Move(fyne.NewPos(kw, y))
-		objs[i+1].Resize(fyne.NewSize(max(size.Width-kw, 0), l.rowH))
+		objs[i+1].Move(fyne.NewPos(vx, y))
+		objs[i+1].Resize(fyne.NewSize(vw, l.rowH))
 	}
 }
 
@@ -407,89 +516,104 @@ func (l *kvLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	return fyne.NewSize(l.keyWidth(objs)+vw, float32(len(objs)/2)*l.rowH)
 }
 
-func deviceText(d lane.DeviceState) string {
+func (a *Admin) deviceText(d lane.DeviceState) string {
 	switch d {
 	case lane.DeviceOK:
-		return "OK"
+		return a.tr.T("admin.dev.ok")
 	case lane.DeviceDown:
-		return "DOWN"
+		return a.tr.T("admin.dev.down")
 	case lane.DeviceAbsent:
-		return "not configured"
+		return a.tr.T("admin.dev.absent")
 	}
-	return "unknown"
+	return a.tr.T("admin.dev.unknown")
 }
 
-func yesNo(b bool) string {
+func (a *Admin) yesNo(b bool) string {
 	if b {
-		return "yes"
+		return a.tr.T("admin.yes")
 	}
-	return "no"
+	return a.tr.T("admin.no")
 }
+
+// noticeWords is a notice in the admin's language: the driver's words.
+func (a *Admin) noticeWords(n lane.NoticeKind) string {
+	if n == lane.NoticeNone {
+		return a.tr.T("admin.notice_none")
+	}
+	return a.tr.T("notice." + n.String())
+}
+
+func (a *Admin) causeWords(c lane.Cause) string { return a.tr.T("admin.cause." + c.String()) }
 
 func (a *Admin) statusTab() fyne.CanvasObject {
 	s := a.snap
 	h := s.Health
-	open := "open"
+	open := a.tr.T("admin.lane_open")
 	if !s.LaneOpen {
-		open = "CLOSED"
+		open = a.tr.T("admin.lane_closed")
 	}
-	skew := "unknown"
+	skew := a.tr.T("admin.dev.unknown")
 	if h.ClockSkew != 0 {
 		skew = h.ClockSkew.Round(time.Second).String()
 		if h.ClockSkew > 10*time.Minute || h.ClockSkew < -10*time.Minute {
-			skew += " (PayBy refuses requests 15 min off)"
+			skew = a.tr.T("admin.skew_far", "skew", skew)
 		}
 	}
+	t := a.tr.T
 	lanePairs := []string{
-		"Lane", s.Site + " " + s.Lane + " · " + open,
-		"State", words(s.State.String()),
-		"Notice", words(s.Notice.String()),
-		"Attendant called", yesNo(s.AttendantCalled),
-		"Unresolved entries", fmt.Sprint(s.Unresolved),
+		t("admin.k.lane"), s.Site + " " + s.Lane + " · " + open,
+		t("admin.k.state"), t("admin.state." + s.State.String()),
+		t("admin.k.notice"), a.noticeWords(s.Notice),
+		t("admin.k.called"), a.yesNo(s.AttendantCalled),
+		t("admin.k.unresolved"), fmt.Sprint(s.Unresolved),
 	}
-	if t := s.Ticket; t != nil {
-		auth := "signed, verified"
-		if !t.Signed {
-			auth = "NOT authenticated (unsigned format or lost ticket)"
+	if tk := s.Ticket; tk != nil {
+		auth := t("admin.ticket_signed")
+		if !tk.Signed {
+			auth = t("admin.ticket_unsigned")
 		}
 		lanePairs = append(lanePairs,
-			"Ticket", t.Serial+" ("+string(t.Format)+", "+auth+")",
-			"Entry", t.Entry.In(a.opt.Location).Format("2006-01-02 15:04"),
-			"Fee / paid / due", s.Fee.String()+" / "+s.Paid.String()+" / "+s.Due.String(),
+			t("admin.k.ticket"), tk.Serial+" ("+string(tk.Format)+", "+auth+")",
+			t("admin.k.entry"), tk.Entry.In(a.opt.Location).Format("2006-01-02 15:04"),
+			t("admin.k.fee"), a.tr.amount(s.Fee),
+			t("admin.k.paid"), a.tr.amount(s.Paid),
+			t("admin.k.due"), a.tr.amount(s.Due),
 		)
 		if s.MerchantOrderNo != "" {
-			lanePairs = append(lanePairs, "Order", fmt.Sprintf("%s (attempt %d)", s.MerchantOrderNo, s.Attempt))
+			lanePairs = append(lanePairs, t("admin.k.order"), t("admin.order_attempt", "order", s.MerchantOrderNo, "attempt", fmt.Sprint(s.Attempt)))
 		}
 	}
-	devices := kv(
-		"Scanner", deviceText(h.Scanner),
-		"Relay", deviceText(h.Relay),
-		"Vehicle loop", deviceText(h.Loop),
-		"Vehicle present", yesNo(h.VehiclePresent),
-		"PayBy", deviceText(h.PayBy),
-		"Clock skew to PayBy", skew,
-		"Ledger", deviceText(h.Ledger),
+	devices := a.kv(
+		t("admin.k.scanner"), a.deviceText(h.Scanner),
+		t("admin.k.relay"), a.deviceText(h.Relay),
+		t("admin.k.loop"), a.deviceText(h.Loop),
+		t("admin.k.printer"), a.deviceText(h.Printer),
+		t("admin.k.present"), a.yesNo(h.VehiclePresent),
+		t("admin.k.payby"), a.deviceText(h.PayBy),
+		t("admin.k.skew"), skew,
+		t("admin.k.ledger"), a.deviceText(h.Ledger),
 	)
-	laneBox := container.NewVBox(heading("Lane"), kv(lanePairs...))
-	devBox := container.NewVBox(heading("Devices"), devices)
+	laneBox := container.NewVBox(a.heading("admin.h.lane"), a.kv(lanePairs...))
+	devBox := container.NewVBox(a.heading("admin.h.devices"), devices)
 	var tariff fyne.CanvasObject
 	if len(a.opt.Tariff) > 0 {
+		// The tariff's own words (ticket.Tariff.Describe) are English.
 		l := widget.NewLabel(strings.Join(a.opt.Tariff, "\n"))
 		l.Wrapping = fyne.TextWrapWord
-		tariff = container.NewVBox(heading("Tariff"), l)
+		tariff = container.NewVBox(a.heading("admin.h.tariff"), l)
 	}
 	if a.wide() {
-		top := container.NewGridWithColumns(2, laneBox, devBox)
+		top := container.NewGridWithColumns(2, a.mirror([]fyne.CanvasObject{laneBox, devBox})...)
 		if tariff == nil {
 			return top
 		}
-		return a.keepScroll(container.NewVScroll(container.NewVBox(top, tariff)))
+		return a.vscroll(container.NewVBox(top, tariff))
 	}
 	objs := []fyne.CanvasObject{laneBox, devBox}
 	if tariff != nil {
 		objs = append(objs, tariff)
 	}
-	return a.keepScroll(container.NewVScroll(container.NewVBox(objs...)))
+	return a.vscroll(container.NewVBox(objs...))
 }
 
 // act submits an attendant action off the Fyne goroutine and shows the
@@ -505,9 +629,9 @@ func (a *Admin) act(label string, x lane.Action) {
 		err := a.con.Do(ctx, x)
 		done := func() {
 			if err != nil {
-				a.message, a.msgErr = label+": "+describe(err), true
+				a.message, a.msgErr = a.tr.T("admin.refused", "action", label, "why", a.describe(err)), true
 			} else {
-				a.message, a.msgErr = label+": done", false
+				a.message, a.msgErr = a.tr.T("admin.done", "action", label), false
 				// A reason (and a typed code) belongs to one action: kept,
 				// it would be recorded silently on the next one.
 				a.reason, a.code = "", ""
@@ -529,87 +653,131 @@ func (a *Admin) act(label string, x lane.Action) {
 }
 
 // describe turns a lane error into words for the attendant.
-func describe(err error) string {
+func (a *Admin) describe(err error) string {
 	switch {
 	case errors.Is(err, lane.ErrReasonRequired):
-		return "choose or type a reason first"
+		return a.tr.T("admin.err.reason")
 	case errors.Is(err, lane.ErrNotNow):
-		return "not possible in the lane's current state"
+		return a.tr.T("admin.err.not_now")
 	case errors.Is(err, lane.ErrAmount):
-		return "invalid amount"
+		return a.tr.T("admin.err.amount")
 	case errors.Is(err, lane.ErrNotFound):
-		return "no such order"
+		return a.tr.T("admin.err.not_found")
 	case errors.Is(err, lane.ErrStopped):
-		return "the lane has stopped"
+		return a.tr.T("admin.err.stopped")
 	}
 	return err.Error()
 }
 
+// scrollInset keeps content clear of the scroll bar, which Fyne draws
+// over the content's right edge (it covered the text fields).
+func scrollInset() float32 {
+	return theme.Size(theme.SizeNameScrollBar) + theme.Size(theme.SizeNamePadding)
+}
+
+// vscroll scrolls content vertically, clear of the scroll bar, and keeps
+// the tab's scroll position across rebuilds (see keepScroll).
+func (a *Admin) vscroll(content fyne.CanvasObject) *container.Scroll {
+	return a.keepScroll(container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollInset()), content)))
+}
+
 func (a *Admin) actionsTab() fyne.CanvasObject {
 	id := a.gate.session
+	t := a.tr.T
 	sel := widget.NewSelect(a.opt.Reasons, func(s string) { a.touch(); a.reason = s })
-	sel.PlaceHolder = "Choose a reason"
+	sel.PlaceHolder = t("admin.reason_choose")
 	if contains(a.opt.Reasons, a.reason) {
 		sel.Selected = a.reason
 	}
 	typed := widget.NewEntry()
-	typed.SetPlaceHolder("or type a reason")
+	typed.SetPlaceHolder(t("admin.reason_type"))
 	if !contains(a.opt.Reasons, a.reason) {
 		typed.Text = a.reason
 	}
 	typed.OnChanged = func(s string) { a.touch(); a.reason = s }
 	code := widget.NewEntry()
-	code.SetPlaceHolder("ticket code typed from the ticket")
+	code.SetPlaceHolder(t("admin.code_placeholder"))
 	code.Text = a.code
 	code.OnChanged = func(s string) { a.touch(); a.code = s }
 	r := func() string { return strings.TrimSpace(a.reason) }
-	btn := func(label string, imp widget.Importance, f func()) fyne.CanvasObject {
-		b := widget.NewButton(label, f)
-		b.Importance = imp
-		return b
+	btn := func(key string, imp widget.Importance, f func(label string)) fyne.CanvasObject {
+		label := t(key)
+		return a.button(label, imp, func() { f(label) })
 	}
-	laneBtn := btn("Close lane", widget.WarningImportance, func() { a.act("Close lane", lane.CloseLane{Attendant: id, Reason: r()}) })
+	laneBtn := btn("admin.a.close", widget.WarningImportance, func(l string) { a.act(l, lane.CloseLane{Attendant: id, Reason: r()}) })
 	if !a.snap.LaneOpen {
-		laneBtn = btn("Open lane", widget.SuccessImportance, func() { a.act("Open lane", lane.OpenLane{Attendant: id}) })
+		laneBtn = btn("admin.a.open_lane", widget.SuccessImportance, func(l string) { a.act(l, lane.OpenLane{Attendant: id}) })
 	}
 	buttons := []fyne.CanvasObject{
-		btn("Open barrier", widget.HighImportance, func() { a.act("Open barrier", lane.ManualOpen{Attendant: id, Reason: r()}) }),
-		btn("Lost ticket", widget.MediumImportance, func() { a.act("Lost ticket", lane.LostTicket{Attendant: id, Reason: r()}) }),
-		btn("Exempt", widget.MediumImportance, func() { a.act("Exempt", lane.Exempt{Attendant: id, Reason: r()}) }),
-		btn("Can't collect", widget.MediumImportance, func() { a.act("Unable to collect", lane.UnableToCollect{Attendant: id, Reason: r()}) }),
-		btn("Override used", widget.MediumImportance, func() { a.act("Override", lane.Override{Attendant: id, Reason: r()}) }),
-		btn("Typed code", widget.MediumImportance, func() { a.act("Typed code", lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
+		btn("admin.a.open", widget.HighImportance, func(l string) { a.act(l, lane.ManualOpen{Attendant: id, Reason: r()}) }),
+		btn("admin.a.lost", widget.MediumImportance, func(l string) { a.act(l, lane.LostTicket{Attendant: id, Reason: r()}) }),
+		btn("admin.a.exempt", widget.MediumImportance, func(l string) { a.act(l, lane.Exempt{Attendant: id, Reason: r()}) }),
+		btn("admin.a.unable", widget.MediumImportance, func(l string) { a.act(l, lane.UnableToCollect{Attendant: id, Reason: r()}) }),
+		btn("admin.a.override", widget.MediumImportance, func(l string) { a.act(l, lane.Override{Attendant: id, Reason: r()}) }),
+		btn("admin.a.code", widget.MediumImportance, func(l string) { a.act(l, lane.EnterCode{Attendant: id, Code: strings.TrimSpace(a.code)}) }),
 		laneBtn,
-		btn("Clear fault", widget.MediumImportance, func() { a.act("Clear fault", lane.ClearFault{Attendant: id}) }),
-		btn("Start shift", widget.MediumImportance, func() { a.act("Start shift", lane.StartShift{Attendant: id}) }),
-		btn("End shift", widget.MediumImportance, func() { a.act("End shift", lane.EndShift{Attendant: id}) }),
+		btn("admin.a.clear", widget.MediumImportance, func(l string) { a.act(l, lane.ClearFault{Attendant: id}) }),
+		btn("admin.a.start_shift", widget.MediumImportance, func(l string) { a.act(l, lane.StartShift{Attendant: id}) }),
+		btn("admin.a.end_shift", widget.MediumImportance, func(l string) { a.act(l, lane.EndShift{Attendant: id}) }),
 	}
-	reasonLabel := "Reason (required for opens, exemptions, closes, refunds)"
+	reasonLabel := t("admin.reason_label")
 	if a.short() {
-		reasonLabel = "Reason"
+		reasonLabel = t("admin.reason_short")
 	}
-	form := container.NewVBox(
-		kv(reasonLabel, ""),
-		sel, typed,
-		kv("Unreadable barcode", ""), code,
-	)
+	label := func(s string) fyne.CanvasObject {
+		l := a.text(s, 24, false, colMuted)
+		l.Wrap = true
+		return l
+	}
+	form := container.NewVBox(label(reasonLabel), sel, typed, label(t("admin.code_label")), code)
+	// The buttons in a grid of fixed cells: as many columns as fit.
+	width := a.size.Width - 2*theme.Size(theme.SizeNamePadding) - scrollInset()
+	if width <= 0 {
+		width = 1880
+	}
+	gap := float32(10)
+	cellH := a.target(84)
 	if a.short() {
-		// 800x480: the form beside a two-column grid of buttons.
-		cw := (a.size.Width/2 - 40) / 2
-		grid := container.New(&cellGrid{cols: 2, cell: fyne.NewSize(cw, 52), gap: 6}, buttons...)
-		// scrolls: the form and the last row of buttons do not fit 480 px
-		return a.keepScroll(container.NewVScroll(container.NewGridWithColumns(2, form, grid)))
+		gap, cellH = 6, a.target(52)
 	}
-	cols := 3
-	if a.size.Width > 0 && a.size.Width < 1160 {
-		cols = 2
+	grid := func(w float32) fyne.CanvasObject {
+		cols := max(1, min(3, int((w+gap)/(200+gap))))
+		cw := min(360, (w-float32(cols-1)*gap)/float32(cols))
+		return container.New(&cellGrid{cols: cols, cell: fyne.NewSize(cw, cellH), gap: gap, rtl: a.tr.rtl()}, buttons...)
 	}
-	cw := float32(360)
-	if a.size.Width > 0 {
-		cw = min(cw, (a.size.Width-40-float32(cols-1)*10)/float32(cols))
+	if a.landscape() {
+		// The form beside the buttons: at 1280x720 the buttons below the
+		// form were mostly out of sight (three of ten showed).
+		formW := min(width*0.38, 560)
+		split := container.New(&splitLayout{first: formW, gap: 2 * gap, rtl: a.tr.rtl()}, form, grid(width-formW-2*gap))
+		return a.vscroll(split)
 	}
-	grid := container.New(&cellGrid{cols: cols, cell: fyne.NewSize(cw, 84), gap: 10}, buttons...)
-	return a.keepScroll(container.NewVScroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid))))
+	return a.vscroll(container.NewVBox(form, widget.NewSeparator(), container.NewCenter(grid(width))))
+}
+
+// splitLayout puts its first child in a column first wide (on the right
+// for Arabic) and its second in the rest, gap apart, both at the top.
+type splitLayout struct {
+	first, gap float32
+	rtl        bool
+}
+
+func (l *splitLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	a, b := objs[0], objs[1]
+	rest := max(size.Width-l.first-l.gap, 0)
+	ax, bx := float32(0), l.first+l.gap
+	if l.rtl {
+		ax, bx = size.Width-l.first, 0
+	}
+	a.Move(fyne.NewPos(ax, 0))
+	a.Resize(fyne.NewSize(l.first, a.MinSize().Height))
+	b.Move(fyne.NewPos(bx, 0))
+	b.Resize(fyne.NewSize(rest, b.MinSize().Height))
+}
+
+func (l *splitLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	a, b := objs[0].MinSize(), objs[1].MinSize()
+	return fyne.NewSize(l.first+l.gap+b.Width, max(a.Height, b.Height))
 }
 
 func contains(list []string, s string) bool {
@@ -624,76 +792,91 @@ func contains(list []string, s string) bool {
 func (a *Admin) reportsTab() fyne.CanvasObject {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	t := a.tr.T
 	now := a.opt.Now().In(a.opt.Location)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, a.opt.Location)
-	today := []fyne.CanvasObject{heading("Today")}
-	if t, err := a.con.Totals(ctx, day.UTC(), now.UTC()); err != nil {
-		today = append(today, errText(err))
+	today := []fyne.CanvasObject{a.heading("admin.h.today")}
+	if tot, err := a.con.Totals(ctx, day.UTC(), now.UTC()); err != nil {
+		today = append(today, a.errText(err))
 	} else {
-		today = append(today, totalsView(t))
+		today = append(today, a.totalsView(tot))
 	}
-	shift := []fyne.CanvasObject{heading("Shift")}
+	shift := []fyne.CanvasObject{a.heading("admin.h.shift")}
 	// The ledger answers ErrNotFound before the first shift is started.
 	if sh, err := a.con.Shift(ctx); err != nil && !errors.Is(err, lane.ErrNotFound) {
-		shift = append(shift, errText(err))
+		shift = append(shift, a.errText(err))
 	} else if err != nil || sh.ID == 0 {
-		shift = append(shift, kv("Shift", "none started"))
+		shift = append(shift, a.kv(t("admin.h.shift"), t("admin.shift.none")))
 	} else {
-		end := "open"
+		end := t("admin.shift.open")
 		if !sh.End.IsZero() {
 			end = sh.End.In(a.opt.Location).Format("15:04")
 		}
-		shift = append(shift, kv("Attendant", sh.Attendant, "From", sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), "To", end), totalsView(sh.Totals))
+		shift = append(shift, a.kv(t("admin.shift.attendant"), sh.Attendant, t("admin.shift.from"), sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), t("admin.shift.to"), end), a.totalsView(sh.Totals))
 	}
 	cols := 1
 	if a.wide() {
 		cols = 2
 	}
 	objs := []fyne.CanvasObject{
-		container.NewGridWithColumns(cols, container.NewVBox(today...), container.NewVBox(shift...)),
-		heading("Unresolved"),
+		container.NewGridWithColumns(cols, a.mirror([]fyne.CanvasObject{container.NewVBox(today...), container.NewVBox(shift...)})...),
+		a.heading("admin.h.unresolved"),
 	}
 	us, err := a.con.Unresolved(ctx)
 	switch {
 	case err != nil:
-		objs = append(objs, errText(err))
+		objs = append(objs, a.errText(err))
 	case len(us) == 0:
-		objs = append(objs, kv("Nothing to resolve", ""))
+		objs = append(objs, a.text(t("admin.nothing"), 24, false, colMuted))
 	}
 	id := a.gate.session
+	bh := a.target(56)
 	for _, u := range us {
-		parts := []string{unresolvedText(u.Kind), "ticket " + u.Ticket, u.Amount.String()}
+		parts := []string{a.unresolvedText(u.Kind), t("admin.u.ticket", "ticket", u.Ticket), a.tr.amount(u.Amount)}
 		if u.MerchantOrderNo != "" {
 			parts = append(parts, u.MerchantOrderNo+" "+u.Status)
 		}
-		parts = append(parts, "since "+u.Since.In(a.opt.Location).Format("02 Jan 15:04"))
+		parts = append(parts, t("admin.u.since", "time", a.when(u.Since, "02 Jan 15:04")))
 		if u.Note != "" {
 			parts = append(parts, u.Note)
 		}
 		label := strings.Join(parts, " · ")
 		row := []fyne.CanvasObject{}
 		if u.MerchantOrderNo != "" && u.Kind == lane.UnresolvedPaidNotExited {
-			row = append(row, widget.NewButton("Refund", func() {
-				a.act("Refund", lane.Refund{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
-			}))
+			l := t("admin.a.refund")
+			row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
+				a.act(l, lane.Refund{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+			})))
 		}
 		if u.Kind != lane.UnresolvedNotFinal {
-			row = append(row, widget.NewButton("Resolve", func() {
-				a.act("Resolve", lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
-			}))
+			l := t("admin.a.resolve")
+			row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
+				a.act(l, lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+			})))
 		}
-		t := widget.NewLabel(label)
-		t.Wrapping = fyne.TextWrapWord
-		objs = append(objs, container.NewBorder(nil, nil, nil, container.NewHBox(row...), t))
+		txt := a.text(label, 24, false, colForeground)
+		txt.Wrap = true
+		btns := container.NewHBox(a.mirror(row)...)
+		if a.tr.rtl() {
+			objs = append(objs, container.NewBorder(nil, nil, btns, nil, txt))
+		} else {
+			objs = append(objs, container.NewBorder(nil, nil, nil, btns, txt))
+		}
 	}
-	refresh := widget.NewButton("Refresh", func() { a.touch(); a.rebuild() })
-	objs = append(objs, container.NewHBox(refresh, widget.NewLabel("Refunds and resolutions use the reason chosen on the Actions tab.")))
-	return a.keepScroll(container.NewVScroll(container.NewVBox(objs...)))
+	refresh := container.New(&minBox{w: 160, h: bh}, a.button(t("admin.a.refresh"), widget.MediumImportance, func() { a.touch(); a.rebuild() }))
+	hint := a.text(t("admin.refund_hint"), 24, false, colMuted)
+	hint.Wrap = true
+	if a.tr.rtl() {
+		objs = append(objs, container.NewBorder(nil, nil, nil, refresh, hint))
+	} else {
+		objs = append(objs, container.NewBorder(nil, nil, refresh, nil, hint))
+	}
+	return a.vscroll(container.NewVBox(objs...))
 }
 
 // keepScroll gives a rebuilt tab the scroll position it had before, so an
 // action's result (or a lane update) does not throw the attendant back to
-// the top of a tab taller than the screen (1280x720).
+// the top of a tab taller than the screen.
 func (a *Admin) keepScroll(sc *container.Scroll) *container.Scroll {
 	if a.scroll != nil && a.scrollTab == a.tab {
 		sc.Offset = a.scroll.Offset
@@ -702,84 +885,125 @@ func (a *Admin) keepScroll(sc *container.Scroll) *container.Scroll {
 	return sc
 }
 
-func unresolvedText(k lane.UnresolvedKind) string {
-	switch k {
-	case lane.UnresolvedPaidNotExited:
-		return "paid, not exited"
-	case lane.UnresolvedUnableToCollect:
-		return "unable to collect"
+// when is a time in the site's zone: layout in English; digits only in
+// Arabic, where a Latin month name between numbers breaks the line's
+// order ("26 Nov 08:50" reads "Nov 08:50 26" right to left).
+func (a *Admin) when(t time.Time, layout string) string {
+	t = t.In(a.opt.Location)
+	if a.tr.rtl() {
+		if strings.HasSuffix(layout, ":05") {
+			return t.Format("2006-01-02 15:04:05")
+		}
+		return t.Format("2006-01-02 15:04")
 	}
-	return "order not final"
+	return t.Format(layout)
 }
 
-func errText(err error) fyne.CanvasObject {
-	t := canvas.NewText("could not read the ledger: "+err.Error(), colError)
-	t.TextSize = 24
+func (a *Admin) unresolvedText(k lane.UnresolvedKind) string {
+	switch k {
+	case lane.UnresolvedPaidNotExited:
+		return a.tr.T("admin.u.paid_not_exited")
+	case lane.UnresolvedUnableToCollect:
+		return a.tr.T("admin.u.unable")
+	}
+	return a.tr.T("admin.u.not_final")
+}
+
+func (a *Admin) errText(err error) fyne.CanvasObject {
+	t := a.text(a.tr.T("admin.ledger_error", "err", err.Error()), 24, false, colError)
+	t.Wrap = true
 	return t
 }
 
-// words turns the lane's snake_case names into words for the attendant
-// ("fee_due" -> "fee due").
-func words(name string) string { return strings.ReplaceAll(name, "_", " ") }
-
-func totalsView(t lane.Totals) fyne.CanvasObject {
+func (a *Admin) totalsView(t lane.Totals) fyne.CanvasObject {
+	T := a.tr.T
 	pairs := []string{
-		"Visits / exits", fmt.Sprintf("%d / %d", t.Visits, t.Exits),
-		"Collected", t.Collected.String(),
-		"Refunded", t.Refunded.String(),
-		"Owed (unable to collect)", t.Owed.String(),
-		"Manual opens (no exit)", fmt.Sprint(t.Openings),
+		T("admin.r.visits"), fmt.Sprint(t.Visits),
+		T("admin.r.exit_count"), fmt.Sprint(t.Exits),
+		T("admin.r.collected"), a.tr.amount(t.Collected),
+		T("admin.r.vat"), a.tr.amount(t.VAT),
+		T("admin.r.net"), a.tr.amount(t.Net),
+		T("admin.r.refunded"), a.tr.amount(t.Refunded),
+		T("admin.r.owed"), a.tr.amount(t.Owed),
+		T("admin.r.openings"), fmt.Sprint(t.Openings),
 	}
 	for c := lane.CausePaid; c <= lane.CauseOverride; c++ {
 		if ct, ok := t.ByCause[c]; ok {
 			// Words, not the ledger's snake_case, and what the amount is:
 			// only paid exits collected it.
-			what := "fee waived"
+			what := T("admin.r.waived")
 			switch c {
 			case lane.CausePaid:
-				what = "paid"
+				what = T("admin.r.paid")
 			case lane.CauseUnableToCollect:
-				what = "owed"
+				what = T("admin.r.owed_word")
 			}
-			pairs = append(pairs, "Exits: "+words(c.String()), fmt.Sprintf("%d · %s %s", ct.Count, ct.Amount, what))
+			pairs = append(pairs, T("admin.r.exits", "cause", a.causeWords(c)), fmt.Sprintf("%d · %s %s", ct.Count, a.tr.amount(ct.Amount), what))
 		}
 	}
-	return kv(pairs...)
+	return a.kv(pairs...)
 }
+
+// historyCols are the columns of the history table and whether each is
+// aligned to its end (numbers).
+var historyCols = []struct {
+	key string
+	end bool
+}{{"", true}, {"admin.hist.time", false}, {"admin.hist.kind", false}, {"admin.hist.ticket", false}, {"admin.hist.amount", true}, {"admin.hist.status", false}, {"admin.hist.detail", false}}
 
 func (a *Admin) historyTab() fyne.CanvasObject {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	t := a.tr.T
 	before := a.before[len(a.before)-1]
 	txs, err := a.con.Transactions(ctx, before, a.opt.PageSize)
 	if err != nil {
-		return errText(err)
+		return a.errText(err)
 	}
-	rows := []fyne.CanvasObject{}
-	for _, tx := range txs {
-		ticket := "" // audit rows of lane-wide actions have none
-		if tx.Ticket != "" {
-			ticket = "ticket " + tx.Ticket
+	// A table: each column as wide as its widest cell, so that a row
+	// number of more digits does not push the others along.
+	var cells []fyne.CanvasObject
+	cell := func(s string, col color.Color) *BidiText {
+		x := a.text(s, 22, false, col)
+		x.Align = fyne.TextAlignLeading
+		if a.tr.rtl() {
+			x.Align = fyne.TextAlignTrailing
 		}
-		line := fmt.Sprintf("#%d  %s  %-7s  %s  %s  %s", tx.ID, tx.At.In(a.opt.Location).Format("02 Jan 15:04:05"), tx.Kind, ticket, amountOrEmpty(tx.Amount), tx.Status)
+		return x
+	}
+	for _, c := range historyCols {
+		h := ""
+		if c.key != "" {
+			h = t(c.key)
+		}
+		cells = append(cells, cell(h, colMuted))
+	}
+	for _, tx := range txs {
+		var detail []string
 		if tx.Cause != lane.CauseNone {
-			line += "  " + tx.Cause.String()
+			detail = append(detail, a.causeWords(tx.Cause))
 		}
 		if tx.Attendant != "" {
-			line += "  by " + tx.Attendant
+			detail = append(detail, t("admin.hist.by", "who", tx.Attendant))
 		}
+		d := strings.Join(detail, " ")
 		if tx.Reason != "" {
-			line += ": " + tx.Reason
+			d += ": " + tx.Reason
 		}
-		t := canvas.NewText(line, colForeground)
-		t.TextSize = 22
-		t.TextStyle.Monospace = true
-		rows = append(rows, t)
+		amount := ""
+		if tx.Amount != 0 {
+			amount = a.tr.amount(tx.Amount)
+		}
+		for _, s := range []string{"#" + fmt.Sprint(tx.ID), a.when(tx.At, "02 Jan 15:04:05"), tx.Kind, tx.Ticket, amount, tx.Status, d} {
+			cells = append(cells, cell(s, colForeground))
+		}
 	}
-	if len(rows) == 0 {
-		rows = append(rows, kv("No transactions", ""))
+	var table fyne.CanvasObject = container.New(&tableLayout{cols: len(historyCols), rowH: 34, gap: 24, rtl: a.tr.rtl(), end: historyEnds()}, cells...)
+	if len(txs) == 0 {
+		table = a.text(t("admin.hist.none"), 24, false, colMuted)
 	}
-	newer := widget.NewButton("< Newer", func() {
+	bh := a.target(72)
+	newer := a.button(t("admin.hist.newer"), widget.MediumImportance, func() {
 		a.touch()
 		if len(a.before) > 1 {
 			a.before = a.before[:len(a.before)-1]
@@ -789,7 +1013,7 @@ func (a *Admin) historyTab() fyne.CanvasObject {
 	if len(a.before) == 1 {
 		newer.Disable()
 	}
-	older := widget.NewButton("Older >", func() {
+	older := a.button(t("admin.hist.older"), widget.MediumImportance, func() {
 		a.touch()
 		a.before = append(a.before, txs[len(txs)-1].ID)
 		a.rebuild()
@@ -797,16 +1021,72 @@ func (a *Admin) historyTab() fyne.CanvasObject {
 	if len(txs) < a.opt.PageSize {
 		older.Disable()
 	}
-	page := canvas.NewText(fmt.Sprintf("page %d", len(a.before)), colMuted)
-	page.TextSize = 24
-	nav := container.NewHBox(container.NewGridWrap(fyne.NewSize(220, 72), newer), page, container.NewGridWrap(fyne.NewSize(220, 72), older))
+	page := a.text(t("admin.hist.page", "n", fmt.Sprint(len(a.before))), 24, false, colMuted)
+	nav := container.NewHBox(a.mirror([]fyne.CanvasObject{
+		container.New(&minBox{w: 220, h: bh}, newer), container.NewCenter(page), container.New(&minBox{w: 220, h: bh}, older),
+	})...)
 	// rows with a long reason are wider than an 800 px screen: they scroll
-	return container.NewBorder(nil, container.NewCenter(nav), nil, nil, container.NewScroll(container.NewVBox(rows...)))
+	return container.NewBorder(nil, container.NewCenter(nav), nil, nil,
+		container.NewScroll(container.New(layout.NewCustomPaddedLayout(0, scrollInset(), 0, scrollInset()), table)))
 }
 
-func amountOrEmpty(f money.Fils) string {
-	if f == 0 {
-		return ""
+func historyEnds() []bool {
+	var out []bool
+	for _, c := range historyCols {
+		out = append(out, c.end)
 	}
-	return f.String()
+	return out
+}
+
+// tableLayout places cells in rows of cols, each column as wide as its
+// widest cell; end[i] aligns column i to its end (numbers); the columns
+// run right to left for Arabic.
+type tableLayout struct {
+	cols      int
+	rowH, gap float32
+	rtl       bool
+	end       []bool
+}
+
+func (l *tableLayout) widths(objs []fyne.CanvasObject) []float32 {
+	w := make([]float32, l.cols)
+	for i, o := range objs {
+		w[i%l.cols] = max(w[i%l.cols], o.MinSize().Width)
+	}
+	return w
+}
+
+func (l *tableLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	w := l.widths(objs)
+	xs := make([]float32, l.cols)
+	x := float32(0)
+	for c := range w {
+		xs[c] = x
+		x += w[c] + l.gap
+	}
+	total := x - l.gap
+	for i, o := range objs {
+		c, r := i%l.cols, i/l.cols
+		cx := xs[c]
+		if l.rtl {
+			cx = max(size.Width, total) - xs[c] - w[c]
+		}
+		ow := o.MinSize().Width
+		ox := cx
+		if l.end[c] != l.rtl { // end-aligned: right in LTR, left in RTL
+			ox = cx + w[c] - ow
+		}
+		o.Move(fyne.NewPos(ox, float32(r)*l.rowH))
+		o.Resize(fyne.NewSize(ow, l.rowH))
+	}
+}
+
+func (l *tableLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	w := l.widths(objs)
+	var total float32
+	for _, x := range w {
+		total += x + l.gap
+	}
+	rows := (len(objs) + l.cols - 1) / l.cols
+	return fyne.NewSize(total-l.gap, float32(rows)*l.rowH)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ type fakeConsole struct {
 }
 
 func (f *fakeConsole) Totals(_ context.Context, from, to time.Time) (lane.Totals, error) {
-	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
+	return lane.Totals{From: from, To: to, Visits: 42, Exits: 40, Collected: money.MustParse("612.50"), VAT: money.MustParse("29.17"), Net: money.MustParse("583.33"), Refunded: money.MustParse("15.00"), Owed: money.MustParse("20.00"),
 		ByCause: map[lane.Cause]lane.CauseTotal{lane.CausePaid: {Count: 30, Amount: money.MustParse("612.50")}, lane.CauseGrace: {Count: 8}, lane.CauseManual: {Count: 2}, lane.CauseUnableToCollect: {Count: 1, Amount: money.MustParse("20.00")}}}, nil
 }
 
@@ -35,7 +36,7 @@ func (f *fakeConsole) Shift(context.Context) (lane.ShiftReport, error) {
 	if f.shiftErr != nil {
 		return lane.ShiftReport{}, f.shiftErr
 	}
-	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00")}}, nil
+	return lane.ShiftReport{ID: 3, Attendant: "A1", Start: testNow.Add(-3 * time.Hour), Totals: lane.Totals{Visits: 12, Exits: 12, Collected: money.MustParse("180.00"), VAT: money.MustParse("8.57"), Net: money.MustParse("171.43")}}, nil
 }
 
 func (f *fakeConsole) Unresolved(context.Context) ([]lane.Unresolved, error) {
@@ -99,7 +100,7 @@ func (h *adminHarness) enter(t *testing.T, pin string) {
 	for _, d := range pin {
 		tapButton(t, h.w, string(d))
 	}
-	tapButton(t, h.w, "OK")
+	tapButton(t, h.w, h.a.tr.T("admin.login.ok"))
 }
 
 func TestAdminLoginAndActions(t *testing.T) {
@@ -110,14 +111,10 @@ func TestAdminLoginAndActions(t *testing.T) {
 		"Lost ticket: AED 150.00",
 		"all week: AED 10.00 for the first 1h · then AED 5.00 per started 1h · at most AED 50.00 per 24 h · over 24 h: each 24 h block priced again",
 	}
-	test.AssertRendersToMarkup(t, "admin/login.xml", h.w.Canvas())
-	writeScreenshot(t, "admin-login", h.w)
 	h.enter(t, "2468")
 	if h.a.Session() != "A1" {
 		t.Fatalf("not logged in: %v", h.log)
 	}
-	test.AssertRendersToMarkup(t, "admin/status.xml", h.w.Canvas())
-	writeScreenshot(t, "admin-status", h.w)
 
 	tapButton(t, h.w, "Actions")
 	sel := findSelect(h.w.Canvas().Content())
@@ -126,8 +123,6 @@ func TestAdminLoginAndActions(t *testing.T) {
 	if a := h.con.next(t); a != (lane.ManualOpen{Attendant: "A1", Reason: "Emergency vehicle"}) {
 		t.Errorf("open barrier: %#v", a)
 	}
-	test.AssertRendersToMarkup(t, "admin/actions.xml", h.w.Canvas())
-	writeScreenshot(t, "admin-actions", h.w)
 	// A reason belongs to one action: the next one does not inherit it.
 	tapButton(t, h.w, "Close lane")
 	if a := h.con.next(t); a != (lane.CloseLane{Attendant: "A1"}) {
@@ -136,23 +131,16 @@ func TestAdminLoginAndActions(t *testing.T) {
 	findSelect(h.w.Canvas().Content()).SetSelected("Emergency vehicle")
 
 	tapButton(t, h.w, "Reports")
-	test.AssertRendersToMarkup(t, "admin/reports.xml", h.w.Canvas())
-	writeScreenshot(t, "admin-reports", h.w)
 	tapButton(t, h.w, "Refund")
 	if a := h.con.next(t); a != (lane.Refund{Attendant: "A1", MerchantOrderNo: "CM-X2-5-1", Reason: "Emergency vehicle"}) {
 		t.Errorf("refund: %#v", a)
 	}
 
 	tapButton(t, h.w, "History")
-	test.AssertRendersToMarkup(t, "admin/history.xml", h.w.Canvas())
-	writeScreenshot(t, "admin-history", h.w)
-	for _, o := range h.w.Canvas().Content().(*fyne.Container).Objects {
-		walk(o, func(o fyne.CanvasObject) bool {
-			if tx, ok := o.(*canvas.Text); ok && strings.Contains(tx.Text, "ticket  ") {
-				t.Errorf("history row names an empty ticket: %q", tx.Text)
-			}
-			return false
-		})
+	for _, s := range textStrings(h.w.Canvas().Content()) {
+		if strings.Contains(s, "ticket  ") {
+			t.Errorf("history row names an empty ticket: %q", s)
+		}
 	}
 	tapButton(t, h.w, "Older >")
 	if got := h.a.before; len(got) != 2 || got[1] != 16 {
@@ -189,7 +177,7 @@ func TestAdminLockoutByTaps(t *testing.T) {
 		t.Errorf("message after 5 wrong PINs = %q", h.a.message)
 	}
 	h.a.Open("")
-	test.AssertRendersToMarkup(t, "admin/locked.xml", h.w.Canvas())
+	test.AssertRendersToMarkup(t, "admin/1920x1080/en/locked.xml", h.w.Canvas())
 	writeScreenshot(t, "admin-locked", h.w)
 	h.enter(t, "2468")
 	if h.a.Session() != "" {
@@ -251,27 +239,48 @@ func findSelect(root fyne.CanvasObject) *widget.Select {
 	return found
 }
 
-// TestAdminOtherScreens renders the login and the actions on a portrait
-// 1080x1920 and an 800x480 panel.
-func TestAdminOtherScreens(t *testing.T) {
-	for _, sz := range []struct {
-		name string
-		size fyne.Size
-	}{{"portrait", fyne.NewSize(1080, 1920)}, {"small", fyne.NewSize(800, 480)}} {
-		t.Run(sz.name, func(t *testing.T) {
-			h := newAdminHarness(t)
-			h.w.Resize(sz.size)
-			test.AssertRendersToMarkup(t, "admin/login-"+sz.name+".xml", h.w.Canvas())
-			writeScreenshot(t, "admin-login-"+sz.name, h.w)
-			h.enter(t, "2468")
-			tapButton(t, h.w, "Actions")
-			test.AssertRendersToMarkup(t, "admin/actions-"+sz.name+".xml", h.w.Canvas())
-			writeScreenshot(t, "admin-actions-"+sz.name, h.w)
-			tapButton(t, h.w, "Open barrier")
-			if a := h.con.next(t); a != (lane.ManualOpen{Attendant: "A1"}) {
-				t.Errorf("open barrier: %#v", a)
-			}
-		})
+// TestAdminScreensMarkup renders the login and every tab in both
+// languages on every supported panel.
+func TestAdminScreensMarkup(t *testing.T) {
+	for _, p := range testPanels {
+		for _, lang := range []string{LangEnglish, LangArabic} {
+			t.Run(p.name+"/"+lang, func(t *testing.T) {
+				h := newAdminHarness(t)
+				h.a.opt.Tariff = []string{"Grace: stays up to 15m are free", "Lost ticket: AED 150.00"}
+				h.a.opt.Panel = p.panel
+				h.w.Resize(p.size)
+				if lang == LangArabic {
+					tapButton(t, h.w, "العربية")
+				}
+				shot := func(name string) {
+					dir := "admin/" + p.name + "/" + lang + "/"
+					test.AssertRendersToMarkup(t, dir+name+".xml", h.w.Canvas())
+					switch {
+					case p.shot == "" && lang == LangEnglish:
+						writeScreenshot(t, "admin-"+name, h.w)
+					case p.shot == "" || name == "login" || name == "actions":
+						suffix := p.shot
+						if lang == LangArabic {
+							suffix = strings.TrimPrefix(suffix+"-ar", "-")
+						}
+						writeScreenshot(t, "admin-"+name+"-"+suffix, h.w)
+					}
+				}
+				shot("login")
+				h.enter(t, "2468")
+				shot("status")
+				tr := newTr(lang)
+				for _, tab := range []string{"actions", "reports", "history"} {
+					tapButton(t, h.w, tr.T("admin.tab."+tab))
+					shot(tab)
+				}
+				tapButton(t, h.w, tr.T("admin.tab.actions"))
+				tapButton(t, h.w, tr.T("admin.a.open"))
+				if a := h.con.next(t); a != (lane.ManualOpen{Attendant: "A1"}) {
+					t.Errorf("open barrier: %#v", a)
+				}
+			})
+		}
 	}
 }
 
@@ -298,6 +307,10 @@ func offScreen(w fyne.Window) []string {
 			return
 		case *widget.Button:
 			label = "button " + v.Text
+		case *bigButton:
+			label = "button " + v.Text
+		case *BidiText:
+			label = "text " + v.Text
 		case *canvas.Text:
 			label = "text " + v.Text
 		default:
@@ -350,19 +363,12 @@ func TestAdminReportsNoShiftYet(t *testing.T) {
 		h.con.shiftErr = tc.err
 		h.enter(t, "2468")
 		tapButton(t, h.w, "Reports")
-		var texts []string
-		walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) bool {
-			if tx, ok := o.(*canvas.Text); ok {
-				texts = append(texts, tx.Text)
-			}
-			return false
-		})
-		all := strings.Join(texts, "|")
+		all := strings.Join(textStrings(h.w.Canvas().Content()), "|")
 		if !strings.Contains(all, tc.want) {
 			t.Errorf("shift error %v: want %q on the reports tab, got %s", tc.err, tc.want, all)
 		}
-		if strings.Contains(all, "_") {
-			t.Errorf("snake_case on the reports tab: %s", all)
+		if m := regexp.MustCompile(`[a-z]+_[a-z]+`).FindString(all); m != "" {
+			t.Errorf("snake_case %q on the reports tab: %s", m, all)
 		}
 		if got := strings.Contains(all, "could not read the ledger"); got == tc.ledgerOK {
 			t.Errorf("shift error %v: ledger error shown = %v", tc.err, got)
@@ -378,12 +384,9 @@ func TestAdminUnresolvedShowsNote(t *testing.T) {
 		Status: "PAID_SUCCESS", Amount: money.MustParse("25.00"), Since: testNow, Note: "pulse interrupted: the car may have left"}}
 	h.enter(t, "2468")
 	tapButton(t, h.w, "Reports")
-	found := walk(h.w.Canvas().Content(), func(o fyne.CanvasObject) bool {
-		l, ok := o.(*widget.Label)
-		return ok && strings.Contains(l.Text, "paid, not exited") && strings.HasSuffix(l.Text, " · pulse interrupted: the car may have left")
-	})
-	if !found {
-		t.Fatal("the unresolved row does not show its note")
+	all := strings.Join(textStrings(h.w.Canvas().Content()), "|")
+	if !strings.Contains(all, "pulse interrupted: the car may have left") {
+		t.Fatalf("the unresolved row does not show its note: %s", all)
 	}
 }
 
@@ -403,33 +406,33 @@ func TestAdminMessagesUsePolicy(t *testing.T) {
 		d    time.Duration
 		want string
 	}{{2 * time.Minute, "2 minutes"}, {time.Minute, "1 minute"}, {90 * time.Second, "1m30s"}} {
-		if got := minutes(tc.d); got != tc.want {
+		if got := minutes(newTr(LangEnglish), tc.d); got != tc.want {
 			t.Errorf("minutes(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }
 
-// At 1280x720 the actions are taller than the screen: after an action the
+// At 800x480 the reports are taller than the screen: after an action the
 // tab keeps its scroll position instead of jumping back to the top; another
 // tab starts at the top.
 func TestAdminActionKeepsScroll(t *testing.T) {
 	h := newAdminHarness(t)
-	h.w.Resize(fyne.NewSize(1280, 720))
+	h.w.Resize(fyne.NewSize(800, 480))
 	h.enter(t, "2468")
-	tapButton(t, h.w, "Actions")
+	tapButton(t, h.w, "Reports")
 	h.a.scroll.ScrollToBottom()
 	off := h.a.scroll.Offset
 	if off.Y <= 0 {
-		t.Fatalf("actions tab does not scroll at 1280x720 (offset %v)", off)
+		t.Fatalf("reports tab does not scroll at 800x480 (offset %v)", off)
 	}
-	tapButton(t, h.w, "Clear fault")
+	tapButton(t, h.w, "Refund")
 	h.con.next(t)
 	if got := h.a.scroll.Offset; got != off {
 		t.Errorf("offset after an action = %v, want %v", got, off)
 	}
-	tapButton(t, h.w, "Reports")
+	tapButton(t, h.w, "Actions")
 	if got := h.a.scroll.Offset; got.Y != 0 {
-		t.Errorf("reports tab opened at offset %v", got)
+		t.Errorf("actions tab opened at offset %v", got)
 	}
 }
 

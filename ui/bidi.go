@@ -75,6 +75,7 @@ func visualRuns(s string, rtl bool) []bidiRun {
 	}
 	runs = mergeRuns(joinSeparatedNumbers(runs))
 	if rtl {
+		runs = closeBrackets(runs)
 		for i, j := 0, len(runs)-1; i < j; i, j = i+1, j-1 {
 			runs[i], runs[j] = runs[j], runs[i]
 		}
@@ -181,6 +182,18 @@ func visualString(runs []bidiRun) string {
 
 func mirror(r rune) rune {
 	switch r {
+	case '«':
+		return '»'
+	case '»':
+		return '«'
+	case '<':
+		return '>'
+	case '>':
+		return '<'
+	case '{':
+		return '}'
+	case '}':
+		return '{'
 	case '(':
 		return ')'
 	case ')':
@@ -219,4 +232,30 @@ func wrapWords(text string, max float32, width func(string) float32) []string {
 		lines = append(lines, cur)
 	}
 	return lines
+}
+
+// closeBrackets applies rule N0 of the bidi algorithm for the one case
+// the kiosk meets, which x/text leaves out: in an RTL paragraph, a closing
+// bracket right after an LTR run that opened it belongs to that run.
+// "الموظف: Sara (A1)" otherwise showed "(Sara (A1".
+func closeBrackets(runs []bidiRun) []bidiRun {
+	for i := 0; i+1 < len(runs); i++ {
+		a, b := &runs[i], &runs[i+1]
+		if a.RTL || !b.RTL {
+			continue
+		}
+		for _, p := range [][2]string{{"(", ")"}, {"[", "]"}} {
+			for strings.Count(a.Text, p[0]) > strings.Count(a.Text, p[1]) && strings.HasPrefix(b.Text, p[1]) {
+				a.Text += p[1]
+				b.Text = b.Text[len(p[1]):]
+			}
+		}
+	}
+	out := runs[:0]
+	for _, r := range runs {
+		if r.Text != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -26,6 +27,12 @@ func TestVisualRuns(t *testing.T) {
 			rtl:  true,
 			// visual: ريال on the left, then 25, then السعر on the right
 			runs: []bidiRun{{" ريال", true}, {"25", false}, {"السعر ", true}},
+		},
+		{
+			name: "a closing bracket belongs to the latin run that opened it",
+			in:   "الموظف: Sara (A1)",
+			rtl:  true,
+			runs: []bidiRun{{"Sara (A1)", false}, {"الموظف: ", true}},
 		},
 		{
 			name: "decimal amount then currency",
@@ -125,6 +132,25 @@ func TestVisualString(t *testing.T) {
 	}
 }
 
+// drawRuns cuts RTL runs at punctuation and edge spaces, which Fyne
+// would place in logical order, into pieces in visual order.
+func TestDrawRuns(t *testing.T) {
+	for _, tc := range []struct {
+		in   []bidiRun
+		want []bidiRun
+	}{
+		{[]bidiRun{{"المبلغ المستحق · ", true}, {"Amount due", false}}, []bidiRun{{" · ", false}, {"المبلغ المستحق", true}, {"Amount due", false}}},
+		{[]bidiRun{{"الزيارات / المخارج", true}}, []bidiRun{{"المخارج", true}, {" / ", false}, {"الزيارات", true}}},
+		{[]bidiRun{{"المستحق (تعذر التحصيل)", true}}, []bidiRun{{"(", false}, {"تعذر التحصيل", true}, {") ", false}, {"المستحق", true}}},
+		{[]bidiRun{{"تم الدفع، شكراً لك", true}}, []bidiRun{{"شكراً لك", true}, {" ،", false}, {"تم الدفع", true}}},
+		{[]bidiRun{{"امسح تذكرتك", true}}, []bidiRun{{"امسح تذكرتك", true}}},
+	} {
+		if got := drawRuns(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("drawRuns(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestRunTextMarks(t *testing.T) {
 	if got := runText(bidiRun{"abc", false}); !strings.HasPrefix(got, lrm) {
 		t.Errorf("LTR run lacks LRM: %q", got)
@@ -157,6 +183,8 @@ func TestWrapWords(t *testing.T) {
 func FuzzVisualRuns(f *testing.F) {
 	f.Add("السعر 25 ريال", true)
 	f.Add("Gate بوابة 3 شرق (x)", false)
+	f.Add("الموظف: Sara (A1)", true)
+	f.Add("المستحق (تعذر التحصيل) · ", true)
 	f.Fuzz(func(t *testing.T, s string, rtl bool) {
 		if !utf8.ValidString(s) || strings.ContainsAny(s, "\n\r\u2029\u0085\u001c\u001d\u001e\u000b\u000c") {
 			return
@@ -168,6 +196,17 @@ func FuzzVisualRuns(f *testing.F) {
 		}
 		if n != utf8.RuneCountInString(s) {
 			t.Fatalf("lost characters: %q -> %+v", s, runs)
+		}
+		// drawing cuts runs into pieces, losing nothing either
+		var d int
+		for _, r := range drawRuns(runs) {
+			if r.Text == "" {
+				t.Fatalf("an empty piece: %q -> %+v", s, drawRuns(runs))
+			}
+			d += utf8.RuneCountInString(r.Text)
+		}
+		if d != n {
+			t.Fatalf("drawRuns lost characters: %q -> %+v", s, drawRuns(runs))
 		}
 	})
 }

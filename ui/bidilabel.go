@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -62,9 +63,44 @@ type bidiRenderer struct {
 	t       *BidiText
 	lines   []bidiLine
 	objects []fyne.CanvasObject
-	lineH   float32
 	builtW  float32
 	builtAt string
+}
+
+// Line metrics of BidiText, in ems. Fyne gives every canvas.Text the
+// height of the Arabic font's line box (2.1 em: room for stacked marks),
+// so lines stacked by that height read as double-spaced. BidiText places
+// baselines itself: lineStep apart (1.3 em, the usual leading), with
+// lineAbove of room above the first baseline (Latin capitals are 0.7 em,
+// Arabic letters with marks about 0.9 em) and lineBelow under the last
+// (Arabic descenders reach about 0.4 em).
+const (
+	lineAbove = 1.0
+	lineBelow = 0.45
+	lineStep  = 1.3
+)
+
+// drawAscent is where Fyne draws the baseline of a canvas.Text, from its
+// top: the ascent of the font of its first run. Every run of a BidiText
+// starts with a direction mark, which the Arabic font holds, so all runs
+// (Latin or Arabic) share this ascent and one baseline. A plain
+// canvas.Text starting with a Latin letter is drawn 0.3 em higher than
+// one starting with a digit or an Arabic letter (see markText).
+func drawAscent(size float32, style fyne.TextStyle) float32 {
+	app := fyne.CurrentApp()
+	if app == nil {
+		return size * lineAbove
+	}
+	_, base := app.Driver().RenderedTextSize(lrm, size, style, nil)
+	return base
+}
+
+// blockHeight is the height of n lines of text of size.
+func blockHeight(n int, size float32) float32 {
+	if n < 1 {
+		n = 1
+	}
+	return size * (lineAbove + lineBelow + lineStep*float32(n-1))
 }
 
 func (r *bidiRenderer) style() fyne.TextStyle { return fyne.TextStyle{Bold: r.t.Bold} }
@@ -79,7 +115,6 @@ func (r *bidiRenderer) build(w float32) {
 	r.builtW, r.builtAt = w, t.Text+"\x00"+boolStr(t.RTL)
 	r.lines = r.lines[:0]
 	r.objects = r.objects[:0]
-	r.lineH = fyne.MeasureText("Ag", t.TextSize, r.style()).Height
 	if t.Text == "" {
 		return
 	}
@@ -95,7 +130,7 @@ func (r *bidiRenderer) build(w float32) {
 	}
 	for _, l := range logical {
 		var line bidiLine
-		for _, run := range visualRuns(l, t.RTL) {
+		for _, run := range drawRuns(visualRuns(l, t.RTL)) {
 			txt := canvas.NewText(runText(run), col)
 			txt.TextSize = t.TextSize
 			txt.TextStyle = r.style()
@@ -120,11 +155,15 @@ func (r *bidiRenderer) Layout(size fyne.Size) {
 	if r.builtAt != r.t.Text+"\x00"+boolStr(r.t.RTL) || (r.t.Wrap && r.builtW != size.Width) {
 		r.build(size.Width)
 	}
+	size0 := r.t.TextSize
 	y := float32(0)
-	total := float32(len(r.lines)) * r.lineH
+	total := blockHeight(len(r.lines), size0)
 	if size.Height > total {
 		y = (size.Height - total) / 2
 	}
+	// y is the top of the current line's box; its text object goes so that
+	// Fyne's baseline lands lineAbove below it.
+	shift := size0*lineAbove - drawAscent(size0, r.style())
 	for _, l := range r.lines {
 		var x float32
 		switch r.t.Align {
@@ -137,16 +176,16 @@ func (r *bidiRenderer) Layout(size fyne.Size) {
 			x = 0
 		}
 		for _, txt := range l.texts {
-			txt.Move(fyne.NewPos(x, y))
+			txt.Move(fyne.NewPos(x, y+shift))
 			x += txt.Size().Width
 		}
-		y += r.lineH
+		y += size0 * lineStep
 	}
 }
 
 func (r *bidiRenderer) MinSize() fyne.Size {
 	if r.t.Text == "" {
-		return fyne.NewSize(0, r.lineH)
+		return fyne.NewSize(0, blockHeight(1, r.t.TextSize))
 	}
 	if !r.t.Wrap {
 		if r.builtAt != r.t.Text+"\x00"+boolStr(r.t.RTL) {
@@ -156,7 +195,7 @@ func (r *bidiRenderer) MinSize() fyne.Size {
 		for _, l := range r.lines {
 			w = max(w, l.width)
 		}
-		return fyne.NewSize(w, r.lineH*float32(len(r.lines)))
+		return fyne.NewSize(w, blockHeight(len(r.lines), r.t.TextSize))
 	}
 	// Wrapping: as wide as the widest word, as high as the lines at the
 	// current width.
@@ -168,7 +207,7 @@ func (r *bidiRenderer) MinSize() fyne.Size {
 	if n == 0 {
 		n = 1
 	}
-	return fyne.NewSize(w, r.lineH*float32(n))
+	return fyne.NewSize(w, blockHeight(n, r.t.TextSize))
 }
 
 func (r *bidiRenderer) Refresh() {
@@ -188,4 +227,78 @@ func (t *BidiText) Resize(s fyne.Size) {
 	if t.Wrap && old.Width != s.Width {
 		t.Refresh()
 	}
+}
+
+// drawRuns splits each RTL run at its punctuation, and off its edge
+// spaces, drawing those pieces as LTR runs of their own in visual order
+// (reversed, brackets mirrored): Fyne orders the pieces of one
+// canvas.Text left to right in logical order, so "المبلغ المستحق · " showed
+// its dot on the far right, and "الزيارات / المخارج" its two words swapped.
+// Letters (with the spaces between words) stay together, so Arabic keeps
+// its joining.
+func drawRuns(runs []bidiRun) []bidiRun {
+	out := make([]bidiRun, 0, len(runs))
+	for _, r := range runs {
+		if !r.RTL {
+			out = append(out, r)
+			continue
+		}
+		chunks := rtlChunks([]rune(r.Text))
+		for i := len(chunks) - 1; i >= 0; i-- { // RTL: the last chunk is leftmost
+			c := chunks[i]
+			if c.neutral {
+				out = append(out, bidiRun{Text: visualString([]bidiRun{{Text: c.text, RTL: true}})})
+			} else {
+				out = append(out, bidiRun{Text: c.text, RTL: true})
+			}
+		}
+	}
+	return out
+}
+
+type rtlChunk struct {
+	text    string
+	neutral bool
+}
+
+// rtlChunks cuts an RTL run into letter chunks and neutral chunks: a
+// neutral chunk is a stretch of punctuation, symbols and spaces that holds
+// punctuation or a symbol, or that starts or ends the run.
+func rtlChunks(rs []rune) []rtlChunk {
+	var out []rtlChunk
+	add := func(s []rune, neutral bool) {
+		if len(s) == 0 {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].neutral == neutral {
+			out[n-1].text += string(s)
+			return
+		}
+		out = append(out, rtlChunk{string(s), neutral})
+	}
+	start := 0
+	for i := 0; i <= len(rs); {
+		if i == len(rs) || !isNeutral(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		punct := false
+		for j < len(rs) && isNeutral(rs[j]) {
+			punct = punct || !unicode.IsSpace(rs[j])
+			j++
+		}
+		if punct || i == 0 || j == len(rs) {
+			add(rs[start:i], false)
+			add(rs[i:j], true)
+			start = j
+		}
+		i = j
+	}
+	add(rs[start:], false)
+	return out
+}
+
+func isNeutral(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r)
 }

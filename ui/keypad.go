@@ -19,32 +19,32 @@ type keypad struct {
 	box     fyne.CanvasObject
 }
 
-func newKeypad(onEnter func(string), onKey func(), cell fyne.Size) *keypad {
+func newKeypad(onEnter func(string), onKey func(), cell fyne.Size, t tr) *keypad {
 	k := &keypad{onEnter: onEnter, onKey: onKey}
 	k.dots = canvas.NewText(" ", colPrimary)
 	k.dots.TextSize = 56
 	k.dots.Alignment = fyne.TextAlignCenter
-	key := func(label string, f func()) fyne.CanvasObject {
-		b := widget.NewButton(label, func() {
+	key := func(label string, f func()) *bigButton {
+		return newBigButton(label, t.rtl(), 32, widget.MediumImportance, func() {
 			if k.onKey != nil {
 				k.onKey()
 			}
 			f()
 		})
-		return b
 	}
 	var keys []fyne.CanvasObject
 	for _, d := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
 		keys = append(keys, key(d, func() { k.press(d) }))
 	}
-	clear := key("Clear", func() { k.pin = ""; k.show() })
-	ok := key("OK", func() {
+	clear := key(t.T("admin.login.clear"), func() { k.pin = ""; k.show() })
+	ok := key(t.T("admin.login.ok"), func() {
 		pin := k.pin
 		k.pin = ""
 		k.show()
 		k.onEnter(pin)
 	})
-	ok.(*widget.Button).Importance = widget.HighImportance
+	ok.btn.Importance = widget.HighImportance
+	ok.label.Color = labelColour(widget.HighImportance)
 	keys = append(keys, clear, key("0", func() { k.press("0") }), ok)
 	grid := container.New(&cellGrid{cols: 3, cell: cell, gap: 8}, keys...)
 	k.box = container.NewVBox(k.dots, container.NewCenter(grid))
@@ -67,17 +67,23 @@ func (k *keypad) show() {
 	k.dots.Refresh()
 }
 
-// cellGrid places its children in fixed-size cells, cols per row.
+// cellGrid places its children in fixed-size cells, cols per row, from
+// the left (from the right when rtl).
 type cellGrid struct {
 	cols int
 	cell fyne.Size
 	gap  float32
+	rtl  bool
 }
 
-func (l *cellGrid) Layout(objs []fyne.CanvasObject, _ fyne.Size) {
+func (l *cellGrid) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	for i, o := range objs {
 		r, c := i/l.cols, i%l.cols
-		o.Move(fyne.NewPos(float32(c)*(l.cell.Width+l.gap), float32(r)*(l.cell.Height+l.gap)))
+		x := float32(c) * (l.cell.Width + l.gap)
+		if l.rtl {
+			x = size.Width - x - l.cell.Width
+		}
+		o.Move(fyne.NewPos(x, float32(r)*(l.cell.Height+l.gap)))
 		o.Resize(l.cell)
 	}
 }

@@ -2,9 +2,9 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"image/color"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +34,15 @@ type KioskOptions struct {
 	Now func() time.Time
 	// SiteName is shown in the header instead of the snapshot's site code.
 	SiteName string
+	// SiteNameAr is the site's name in Arabic (config site.name_ar), shown
+	// beside SiteName.
+	SiteNameAr string
+	// Panel is the physical screen: text and touch targets keep their
+	// minimum physical sizes on it (see MinCapMM, MinTargetMM).
+	Panel Panel
+	// BannerTime is how long "Payment cancelled" stays on the welcome
+	// screen after the driver cancels (5 s by default).
+	BannerTime time.Duration
 	// OnAdmin is called after a long press on the top-left corner.
 	OnAdmin func()
 	// LongPress is how long the corner must be held (3 s by default).
@@ -65,6 +74,19 @@ type Kiosk struct {
 	called  bool // "call attendant" pressed, not yet in a snapshot
 	actions sync.WaitGroup
 
+	// cancelVisit is the visit the driver cancelled; cancelShown says
+	// "Payment cancelled" is on the welcome screen until cancelStop.
+	cancelVisit int64
+	cancelShown bool
+	cancelStop  func() bool
+	cancelGen   int
+	// callInBody: the screen's primary step is calling the attendant, so
+	// the footer leaves out its own call button and banner.
+	callInBody bool
+	// footerCancel is Cancel moved into the footer row (small panels have
+	// no room for it under a failure's next step).
+	footerCancel fyne.CanvasObject
+
 	// per-screen objects updated in place
 	countdown *BidiText
 	qrToken   string
@@ -84,6 +106,9 @@ func NewKiosk(act Actions, opt KioskOptions) *Kiosk {
 	}
 	if opt.ActionTimeout <= 0 {
 		opt.ActionTimeout = 10 * time.Second
+	}
+	if opt.BannerTime <= 0 {
+		opt.BannerTime = 5 * time.Second
 	}
 	if opt.afterFunc == nil {
 		opt.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
@@ -114,6 +139,20 @@ func (k *Kiosk) Show(s lane.Snapshot) {
 	// The snapshot says whether the attendant was called; the local flag
 	// only shows the tap at once, until the lane's next snapshot.
 	k.visit, k.called = s.Visit, false
+	// The driver's cancel ends the visit with no notice of the lane's:
+	// the welcome screen says "Payment cancelled" for a moment.
+	switch {
+	case s.State == lane.Idle && k.cancelVisit != 0 && k.snap.Visit == k.cancelVisit && k.snap.State != lane.Idle:
+		k.cancelVisit = 0
+		k.showCancelled()
+	case s.State != lane.Idle:
+		k.hideCancelled()
+		// A cancel that did not take (the payment won the race, the lane
+		// refused) says nothing.
+		if s.Visit != k.cancelVisit || (s.State != lane.FeeDue && s.State != lane.Checking) {
+			k.cancelVisit = 0
+		}
+	}
 	// Back to the default language when the lane is idle again.
 	if s.State == lane.Idle && k.snap.State != lane.Idle && k.tr.lang != k.defaultLang() {
 		k.tr = newTr(k.defaultLang())
@@ -148,10 +187,34 @@ func (k *Kiosk) Follow(ctx context.Context, ch <-chan lane.Snapshot) {
 	}
 }
 
-// Close stops the countdown ticker and waits for pending actions.
+// Close stops the countdown ticker and the banner timer, and waits for
+// pending actions.
 func (k *Kiosk) Close() {
 	k.stopTicker()
+	k.hideCancelled()
 	k.actions.Wait()
+}
+
+func (k *Kiosk) showCancelled() {
+	k.hideCancelled()
+	k.cancelShown = true
+	k.cancelGen++
+	gen := k.cancelGen
+	k.cancelStop = k.opt.afterFunc(k.opt.BannerTime, func() {
+		fyne.Do(func() {
+			if k.cancelShown && k.cancelGen == gen {
+				k.cancelShown, k.cancelStop = false, nil
+				k.rebuild()
+			}
+		})
+	})
+}
+
+func (k *Kiosk) hideCancelled() {
+	if k.cancelStop != nil {
+		k.cancelStop()
+	}
+	k.cancelShown, k.cancelStop = false, nil
 }
 
 // do submits a lane action without blocking the Fyne goroutine.
@@ -176,12 +239,30 @@ func (k *Kiosk) unit() float32 {
 	return s / 1080
 }
 
-func (k *Kiosk) sizes() (title, big, body, small float32) {
+// kioskSizes are the text sizes and the touch-target height of one
+// screen: scaled with the screen, never below the panel's physical
+// minimums (capitals MinCapMM high, targets MinTargetMM).
+type kioskSizes struct {
+	title, big, step, body, small float32
+	button                        float32 // button labels
+	target                        float32 // height of touch targets
+}
+
+func (k *Kiosk) sizes() kioskSizes {
 	u := k.unit()
-	return max(72*u, 28), max(120*u, 40), max(42*u, 18), max(30*u, 14)
+	scale := canvasScale(k.root)
+	m := k.opt.Panel.minText(k.size, scale)
+	return kioskSizes{
+		title: max(72*u, m*1.35), big: max(120*u, m*1.9), step: max(60*u, m*1.2),
+		body: max(42*u, m), small: max(30*u, m), button: max(36*u, m),
+		target: max(88*u, k.opt.Panel.minTarget(k.size, scale)),
+	}
 }
 
 func (k *Kiosk) landscape() bool { return k.size.Width >= k.size.Height }
+
+// compact: a small panel (800x480): only what the driver needs, no header.
+func (k *Kiosk) compact() bool { return k.unit() < 0.6 }
 
 // rootLayout rebuilds the screen when the window size changes, so type
 // and the QR scale with the screen (1920x1080, 1080x1920, 800x480).
@@ -207,9 +288,14 @@ func (l *rootLayout) MinSize([]fyne.CanvasObject) fyne.Size { return fyne.NewSiz
 // afresh is cheap and keeps each screen a plain function of its inputs.
 func (k *Kiosk) rebuild() {
 	k.countdown = nil
+	k.callInBody, k.footerCancel = false, nil
 	bg := canvas.NewRectangle(colBackground)
-	body := k.screen()
-	content := container.NewBorder(k.header(), k.footer(), nil, nil, body)
+	body := k.screen() // first: it decides what the footer leaves out
+	var top fyne.CanvasObject
+	if h := k.header(); h != nil {
+		top = h
+	}
+	content := container.NewBorder(top, k.footer(), nil, nil, body)
 	// No container.ThemeOverride here or anywhere that is rebuilt: in Fyne
 	// 2.7.1 every override (and every refresh of one) opens a new font
 	// cache scope that parses the fonts again and is never freed, so a
@@ -229,81 +315,183 @@ func (k *Kiosk) rebuild() {
 	k.updateTicker()
 }
 
-func (k *Kiosk) text(s string, size float32, bold bool, col color.Color) *BidiText {
-	t := NewBidiText(s, k.tr.rtl(), size)
-	t.Bold = bold
-	if col != nil {
-		t.Color = col
+// other is the translator of the language not chosen.
+func (k *Kiosk) other() tr {
+	if k.tr.lang == LangArabic {
+		return newTr(LangEnglish)
 	}
-	t.Align = fyne.TextAlignCenter
-	t.Wrap = true
-	return t
+	return newTr(LangArabic)
 }
 
-// header: the site's name and lane, small, on the start side.
+// textIn is a centred, wrapping text in t's language and direction.
+func textIn(t tr, s string, size float32, bold bool, col color.Color) *BidiText {
+	x := NewBidiText(s, t.rtl(), size)
+	x.Bold = bold
+	if col != nil {
+		x.Color = col
+	}
+	x.Align = fyne.TextAlignCenter
+	x.Wrap = true
+	return x
+}
+
+// text is a detail in the chosen language.
+func (k *Kiosk) text(s string, size float32, bold bool, col color.Color) *BidiText {
+	return textIn(k.tr, s, size, bold, col)
+}
+
+// both is a message in the chosen language, then in the other one, one
+// above the other: drivers at rest read either.
+func (k *Kiosk) both(key string, size float32, bold bool, col color.Color, kv ...string) fyne.CanvasObject {
+	o := k.other()
+	return container.NewVBox(textIn(k.tr, k.tr.T(key, kv...), size, bold, col), textIn(o, o.T(key, kv...), size, bold, col))
+}
+
+// pair is a short label in both languages on one line, English on the
+// left and Arabic on the right whichever is chosen: "Amount due · المبلغ
+// المستحق".
+func (k *Kiosk) pair(key string) string {
+	return k.tr.T(key) + " · " + k.other().T(key)
+}
+
+// header: the site's name and lane, small: English on the left, Arabic on
+// the right. Small panels have no room for it: the driver reads the
+// screen, the attendant knows the lane.
 func (k *Kiosk) header() fyne.CanvasObject {
-	_, _, _, small := k.sizes()
+	if k.compact() {
+		return nil
+	}
+	sz := k.sizes()
 	name := k.snap.Site
 	if k.opt.SiteName != "" {
 		name = k.opt.SiteName
 	}
-	if k.snap.Lane != "" {
-		if name != "" {
-			name += " · "
+	withLane := func(n string) string {
+		if k.snap.Lane == "" {
+			return n
 		}
-		name += k.snap.Lane
+		if n == "" {
+			return k.snap.Lane
+		}
+		return n + " · " + k.snap.Lane
 	}
-	t := k.text(name, small, false, colMuted)
-	t.Wrap = false
-	return t
+	en := textIn(newTr(LangEnglish), withLane(name), sz.small, false, colMuted)
+	en.Wrap = false
+	if k.opt.SiteNameAr == "" {
+		return en
+	}
+	ar := textIn(newTr(LangArabic), withLane(k.opt.SiteNameAr), sz.small, false, colMuted)
+	ar.Wrap = false
+	en.Align, ar.Align = fyne.TextAlignLeading, fyne.TextAlignTrailing
+	return container.NewGridWithColumns(2, en, ar)
 }
 
-// footer: "call attendant" (always there) and the language switch,
-// mirrored for Arabic.
-func (k *Kiosk) footer() fyne.CanvasObject {
-	callText := k.tr.T("call.button")
-	if k.called || k.snap.AttendantCalled {
-		callText = k.tr.T("call.called")
-	}
-	_, _, body, _ := k.sizes()
-	call := newBigButton(callText, k.tr.rtl(), body*0.8, widget.WarningImportance, func() {
+// banner is a message on an amber band across the screen, in both
+// languages on one line when it fits and wrapped when not, so it is
+// never clipped.
+func (k *Kiosk) banner(key string, size float32) fyne.CanvasObject {
+	t := k.text(k.pair(key), size, true, colOnPrimary)
+	bg := canvas.NewRectangle(colPrimary)
+	bg.CornerRadius = 10
+	return container.NewStack(bg, container.New(layout.NewCustomPaddedLayout(6, 6, 16, 16), t))
+}
+
+// called: the driver or the lane says the attendant was called.
+func (k *Kiosk) attendantCalled() bool { return k.called || k.snap.AttendantCalled }
+
+// callButton is "Call attendant" in both languages.
+func (k *Kiosk) callButton(size float32) *bigButton {
+	return newBigButton(k.pair("call.button"), k.tr.rtl(), size, widget.WarningImportance, func() {
 		k.called = true
 		k.do(lane.CallAttendant{})
 		k.rebuild()
 	})
+}
+
+// footer: "call attendant" (unless the screen's own step is to call) and
+// the language switch, mirrored for Arabic; above them, a banner once
+// the attendant is called or after the driver cancelled.
+func (k *Kiosk) footer() fyne.CanvasObject {
+	sz := k.sizes()
 	other := LangArabic
 	if k.tr.lang == LangArabic {
 		other = LangEnglish
 	}
-	sw := newBigButton(k.tr.T("lang.switch"), other == LangArabic, body*0.8, widget.MediumImportance, func() { k.SetLang(other) })
-	h := max(84*k.unit(), 44)
-	callBox := container.NewGridWrap(fyne.NewSize(max(420*k.unit(), 230), h), call)
-	swBox := container.NewGridWrap(fyne.NewSize(max(260*k.unit(), 150), h), sw)
-	if k.tr.rtl() {
-		return container.NewHBox(swBox, layout.NewSpacer(), callBox)
+	sw := newBigButton(k.tr.T("lang.switch"), other == LangArabic, sz.button, widget.MediumImportance, func() { k.SetLang(other) })
+	swBox := container.New(&minBox{w: max(sz.target, 200*k.unit()), h: sz.target}, sw)
+	// The row: "call attendant" on the start side (or, once called, the
+	// banner saying someone is coming, as wide as there is room), Cancel
+	// when moved here, the language switch on the end side.
+	var banners []fyne.CanvasObject
+	if k.attendantCalled() && !k.callInBody {
+		banners = append(banners, container.New(&minBox{h: sz.target}, k.banner("call.on_the_way", sz.body)))
 	}
-	return container.NewHBox(callBox, layout.NewSpacer(), swBox)
+	if k.cancelShown && k.snap.State == lane.Idle {
+		banners = append(banners, container.New(&minBox{h: sz.target}, k.banner("notice.cancelled", sz.body)))
+	}
+	var start fyne.CanvasObject
+	switch {
+	case len(banners) > 0:
+		start = container.NewVBox(banners...)
+	case !k.callInBody:
+		call := container.New(&minBox{w: sz.target, h: sz.target}, k.callButton(sz.button))
+		start = container.NewHBox(call)
+		if k.tr.rtl() {
+			start = container.NewHBox(layout.NewSpacer(), call)
+		}
+	}
+	end := []fyne.CanvasObject{swBox}
+	if k.footerCancel != nil {
+		end = []fyne.CanvasObject{k.footerCancel, swBox}
+	}
+	gap := func() fyne.CanvasObject { return hgap(sz.target / 2) }
+	if k.tr.rtl() {
+		slices.Reverse(end)
+		return container.NewBorder(nil, nil, container.NewHBox(append(end, gap())...), nil, start)
+	}
+	return container.NewBorder(nil, nil, nil, container.NewHBox(append([]fyne.CanvasObject{gap()}, end...)...), start)
+}
+
+func hgap(w float32) fyne.CanvasObject {
+	r := canvas.NewRectangle(color.Transparent)
+	r.SetMinSize(fyne.NewSize(w, 1))
+	return r
+}
+
+// minBox gives its one child at least w x h, and its own min size
+// beyond that.
+type minBox struct{ w, h float32 }
+
+func (l *minBox) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *minBox) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	s := fyne.NewSize(l.w, l.h)
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
 }
 
 // screen is the middle of the screen for the current state.
 func (k *Kiosk) screen() fyne.CanvasObject {
 	s := k.snap
-	title, _, body, _ := k.sizes()
+	sz := k.sizes()
 	switch {
 	case !s.Ready && s.State == lane.Idle:
-		return k.message(k.tr.T("welcome.starting"), "", colMuted)
+		return k.message("welcome.starting", "", colMuted)
 	case s.State == lane.Closed || (!s.LaneOpen && s.State == lane.Idle):
-		return k.message(k.tr.T("welcome.closed"), k.tr.T("welcome.closed_hint"), colWarning)
+		return k.message("welcome.closed", "welcome.closed_hint", colWarning)
 	}
 	switch s.State {
 	case lane.Idle:
-		t := k.text(k.tr.T("welcome.title"), title*1.2, true, colPrimary)
-		h := k.text(k.tr.T("welcome.hint"), body, false, colForeground)
-		arrow := k.text("▼", title*1.5, true, colPrimary)
-		arrow.Wrap = false
-		return container.NewVBox(layout.NewSpacer(), t, vgap(body), h, vgap(body), arrow, layout.NewSpacer())
+		return k.welcome()
 	case lane.Checking:
-		return k.message(k.tr.T("checking.title"), k.tr.T("checking.hint"), colForeground)
+		return k.message("checking.title", "checking.hint", colForeground)
 	case lane.FeeDue:
 		return k.feeScreen()
 	case lane.Opening, lane.Open:
@@ -315,38 +503,60 @@ func (k *Kiosk) screen() fyne.CanvasObject {
 		if kind == lane.NoticeNone {
 			kind = lane.NoticeDeviceFault
 		}
-		return k.message(k.noticeText(kind), k.tr.T("notice.hint_attendant"), colError)
+		return k.failure(nil, "notice."+kind.String(), colError, k.callStep(sz.title), nil)
 	}
-	return k.message(k.tr.T("welcome.title"), "", colForeground)
+	return k.message("welcome.title", "", colForeground)
 }
 
-func vgap(h float32) fyne.CanvasObject {
+// vgap is a vertical gap of half h (a sixth on small panels, where
+// every line counts).
+func (k *Kiosk) vgap(h float32) fyne.CanvasObject {
+	if k.compact() {
+		h /= 3
+	}
 	r := canvas.NewRectangle(color.Transparent)
 	r.SetMinSize(fyne.NewSize(1, h/2))
 	return r
 }
 
-// message is a big centred title and a hint.
+// welcome: "scan your ticket" in both languages, side by side on a
+// landscape screen (English left, Arabic right), one above the other on
+// a portrait one (the chosen language first).
+func (k *Kiosk) welcome() fyne.CanvasObject {
+	sz := k.sizes()
+	col := func(t tr) fyne.CanvasObject {
+		return container.NewVBox(
+			textIn(t, t.T("welcome.title"), sz.title*1.1, true, colPrimary),
+			k.vgap(sz.body),
+			textIn(t, t.T("welcome.hint"), sz.body, false, colForeground))
+	}
+	arrow := k.text("▼", sz.title*1.3, true, colPrimary)
+	arrow.Wrap = false
+	var both fyne.CanvasObject
+	if k.landscape() {
+		both = container.NewGridWithColumns(2, col(newTr(LangEnglish)), col(newTr(LangArabic)))
+	} else {
+		both = container.NewVBox(col(k.tr), k.vgap(sz.title), col(k.other()))
+	}
+	return container.NewVBox(layout.NewSpacer(), both, k.vgap(sz.body), arrow, layout.NewSpacer())
+}
+
+// message is a big centred title and a hint, both in both languages.
 func (k *Kiosk) message(title, hint string, col color.Color) fyne.CanvasObject {
-	ts, _, body, _ := k.sizes()
-	objs := []fyne.CanvasObject{layout.NewSpacer(), k.text(title, ts, true, col)}
+	sz := k.sizes()
+	objs := []fyne.CanvasObject{layout.NewSpacer(), k.both(title, sz.title, true, col)}
 	if hint != "" {
-		objs = append(objs, vgap(body), k.text(hint, body, false, colForeground))
+		objs = append(objs, k.vgap(sz.body), k.both(hint, sz.body, false, colForeground))
 	}
 	objs = append(objs, layout.NewSpacer())
 	return container.NewVBox(objs...)
 }
 
-// noticeText is the word for a notice kind; the driver never reads an error.
-func (k *Kiosk) noticeText(n lane.NoticeKind) string {
-	return k.tr.T("notice." + n.String())
-}
-
-// noticeRetry says whether scanning again may help; otherwise the hint is
-// to call the attendant.
+// noticeRetry says whether scanning again may help; otherwise the next
+// step is to call the attendant.
 func noticeRetry(n lane.NoticeKind) bool {
 	switch n {
-	case lane.NoticeInvalid, lane.NoticeExpired, lane.NoticeCancelled, lane.NoticeBusy, lane.NoticePaymentFailed:
+	case lane.NoticeInvalid, lane.NoticeExpired, lane.NoticeCancelled, lane.NoticePaymentFailed:
 		return true
 	}
 	return false
@@ -354,7 +564,7 @@ func noticeRetry(n lane.NoticeKind) bool {
 
 func noticeColour(n lane.NoticeKind) color.Color {
 	switch n {
-	case lane.NoticeCancelled, lane.NoticeBusy, lane.NoticeExpired:
+	case lane.NoticeCancelled, lane.NoticeExpired:
 		return colWarning
 	case lane.NoticePaidNotExited:
 		return colSuccess
@@ -362,91 +572,171 @@ func noticeColour(n lane.NoticeKind) color.Color {
 	return colError
 }
 
+// callStep is the primary step "call the attendant": a large button in
+// both languages, or, once called, the answer that someone is coming.
+func (k *Kiosk) callStep(size float32) fyne.CanvasObject {
+	k.callInBody = true
+	if k.attendantCalled() {
+		return k.banner("call.on_the_way", size)
+	}
+	o := k.other()
+	b := newBigButton(k.tr.T("call.button"), k.tr.rtl(), size, widget.WarningImportance, func() {
+		k.called = true
+		k.do(lane.CallAttendant{})
+		k.rebuild()
+	}).bilingual(o.T("call.button"), o.rtl())
+	return container.New(&minBox{h: k.sizes().target}, b)
+}
+
+// failure is a screen with something wrong: the fee (on the fee screen),
+// what happened (reason, in both languages) and one next step, the
+// largest text after the amount; Cancel, if any, is a small secondary
+// button below.
+func (k *Kiosk) failure(fee fyne.CanvasObject, reason string, col color.Color, step fyne.CanvasObject, cancel fyne.CanvasObject) fyne.CanvasObject {
+	sz := k.sizes()
+	objs := []fyne.CanvasObject{layout.NewSpacer()}
+	if fee != nil {
+		objs = append(objs, fee, k.vgap(sz.body))
+	}
+	if reason != "" {
+		objs = append(objs, k.both(reason, sz.body, true, col), k.vgap(sz.body))
+	}
+	objs = append(objs, step)
+	if cancel != nil {
+		objs = append(objs, k.vgap(sz.body), container.NewCenter(cancel))
+	}
+	objs = append(objs, layout.NewSpacer())
+	return container.New(&maxWidth{w: max(1100*k.unit(), 600)}, container.NewVBox(objs...))
+}
+
 func (k *Kiosk) noticeScreen() fyne.CanvasObject {
 	n := k.snap.Notice
-	hint := k.tr.T("notice.hint_attendant")
+	sz := k.sizes()
+	var step fyne.CanvasObject
 	if noticeRetry(n) {
-		hint = k.tr.T("notice.hint_retry")
+		step = k.both("notice.hint_retry", sz.title, true, colForeground)
+	} else {
+		step = k.callStep(sz.title)
 	}
-	return k.message(k.noticeText(n), hint, noticeColour(n))
+	reason := "notice." + n.String()
+	if n == lane.NoticeCallAttendant { // its words are the step itself
+		reason = "fee.attendant_collects"
+	}
+	return k.failure(nil, reason, noticeColour(n), step, nil)
 }
 
 func (k *Kiosk) openingScreen() fyne.CanvasObject {
 	s := k.snap
-	ts, _, body, _ := k.sizes()
+	sz := k.sizes()
 	var head, sub string
 	switch s.Cause {
 	case lane.CausePaid:
-		head = k.tr.T("opening.paid")
+		head = "opening.paid"
 	case lane.CauseGrace:
-		head, sub = k.tr.T("opening.free"), k.tr.T("opening.free_grace")
+		head, sub = "opening.free", "opening.free_grace"
 	case lane.CauseExitGrace:
-		head, sub = k.tr.T("opening.free"), k.tr.T("opening.free_exit_grace")
+		head, sub = "opening.free", "opening.free_exit_grace"
 	case lane.CauseValidation:
-		head, sub = k.tr.T("opening.free"), k.tr.T("opening.free_validation")
+		head, sub = "opening.free", "opening.free_validation"
 	case lane.CauseManual, lane.CauseExempt, lane.CauseUnableToCollect, lane.CauseOverride:
-		head = k.tr.T("opening.attendant")
+		head = "opening.attendant"
 	default:
-		head = k.tr.T("opening.free")
+		head = "opening.free"
 	}
-	action := k.tr.T("opening.title")
+	action := "opening.title"
 	if s.State == lane.Open {
-		action = k.tr.T("open.title")
+		action = "open.title"
 	}
-	objs := []fyne.CanvasObject{layout.NewSpacer(), k.text(head, ts, true, colSuccess)}
+	objs := []fyne.CanvasObject{layout.NewSpacer(), k.both(head, sz.title, true, colSuccess)}
 	if sub != "" {
-		objs = append(objs, k.text(sub, body, false, colForeground))
+		objs = append(objs, k.text(k.tr.T(sub), sz.body, false, colForeground))
 	}
-	objs = append(objs, vgap(body*2), k.text(action, ts*0.8, true, colPrimary))
+	objs = append(objs, k.vgap(sz.body*2), k.both(action, sz.title*0.8, true, colPrimary))
 	if s.State == lane.Open {
-		objs = append(objs, k.text(k.tr.T("open.hint"), body, false, colMuted))
+		objs = append(objs, k.text(k.tr.T("open.hint"), sz.body, false, colMuted))
 	}
 	objs = append(objs, layout.NewSpacer())
 	return container.NewVBox(objs...)
 }
 
-// remaining is the countdown text, or "" without a deadline.
+// remaining is the countdown, m:ss, or "" without a deadline.
 func (k *Kiosk) remaining() string {
 	d := k.snap.Deadline
 	if d.IsZero() {
 		return ""
 	}
-	left := d.Sub(k.opt.Now())
-	secs := int64((left + time.Second - 1) / time.Second)
-	if secs < 0 {
-		secs = 0
-	}
-	return k.tr.T("fee.countdown", "seconds", fmt.Sprint(secs))
+	return countdown(d.Sub(k.opt.Now()))
 }
+
+// amountBlock is "Amount due" in both languages above the amount.
+func (k *Kiosk) amountBlock() fyne.CanvasObject {
+	sz := k.sizes()
+	objs := []fyne.CanvasObject{}
+	if !k.compact() {
+		objs = append(objs, k.text(k.pair("fee.title"), sz.body, false, colMuted))
+	}
+	objs = append(objs, k.text(k.tr.amount(k.snap.Due), sz.big, true, colPrimary))
+	return container.NewVBox(objs...)
+}
+
+// details are the fee's labelled values: English label, value (in the
+// chosen language), Arabic label.
+func (k *Kiosk) details(withStay bool) fyne.CanvasObject {
+	s := k.snap
+	sz := k.sizes()
+	en, ar := newTr(LangEnglish), newTr(LangArabic)
+	var cells []fyne.CanvasObject
+	row := func(key string, value *BidiText) {
+		l := textIn(en, en.T(key), sz.small, false, colMuted)
+		r := textIn(ar, ar.T(key), sz.small, false, colMuted)
+		l.Wrap, r.Wrap, value.Wrap = false, false, false
+		l.Align, r.Align = fyne.TextAlignLeading, fyne.TextAlignTrailing
+		cells = append(cells, l, value, r)
+	}
+	if s.Ticket != nil && !s.Ticket.Entry.IsZero() {
+		row("fee.entry", k.text(k.tr.clock(s.Ticket.Entry, s.At, k.opt.Location), sz.small, true, colForeground))
+	}
+	if s.Stay > 0 && withStay {
+		row("fee.stay", k.text(k.tr.duration(s.Stay), sz.small, true, colForeground))
+	}
+	if !s.Deadline.IsZero() {
+		k.countdown = k.text(k.remaining(), sz.body, true, colWarning)
+		row("fee.left", k.countdown)
+	}
+	if len(cells) == 0 {
+		return nil
+	}
+	// not wider than needed: labels far from their values read badly
+	return container.New(&maxWidth{w: max(820*k.unit(), 300)}, container.New(&labelRows{gap: 12 * k.unit()}, cells...))
+}
+
+// newCodeKeepsTime: the lane gives a replacement order the window of the
+// first one (lane.Machine.newOrder keeps the deadline once a code was
+// shown), so the screen says the time does not restart.
+func (k *Kiosk) newCodeKeepsTime() bool { return k.snap.Attempt > 1 && !k.snap.Deadline.IsZero() }
 
 func (k *Kiosk) feeScreen() fyne.CanvasObject {
 	s := k.snap
-	_, big, body, small := k.sizes()
-	compact := k.unit() < 0.6 // 800x480 panels: only what the driver needs
-	info := []fyne.CanvasObject{layout.NewSpacer()}
-	if !compact {
-		info = append(info, k.text(k.tr.T("fee.title"), body, false, colMuted))
+	sz := k.sizes()
+	cancel := newBigButton(k.tr.T("fee.cancel"), k.tr.rtl(), sz.button, widget.MediumImportance, func() {
+		k.cancelVisit = k.visit
+		k.do(lane.Cancel{})
+	})
+	cancelBox := container.New(&minBox{w: max(sz.target*2, 240*k.unit()), h: sz.target}, cancel)
+	if s.TokenURL == "" && s.Notice != lane.NoticeNone {
+		return k.feeFailure(cancelBox)
 	}
-	info = append(info, k.text(k.tr.amount(s.Due), big, true, colPrimary))
-	if s.Ticket != nil && !s.Ticket.Entry.IsZero() {
-		info = append(info, k.text(k.tr.T("fee.entry", "time", k.tr.clock(s.Ticket.Entry, s.At, k.opt.Location)), small, false, colForeground))
-	}
-	if s.Stay > 0 && !compact {
-		info = append(info, k.text(k.tr.T("fee.stay", "duration", k.tr.duration(s.Stay)), small, false, colForeground))
+	info := []fyne.CanvasObject{layout.NewSpacer(), k.amountBlock()}
+	if d := k.details(!k.compact()); d != nil {
+		info = append(info, k.vgap(sz.small), d)
 	}
 	if s.Paid > 0 {
-		info = append(info, k.text(k.tr.T("fee.paid_before", "amount", s.Paid.Decimal()), small, false, colMuted))
-	}
-	if !compact {
-		info = append(info, vgap(body))
+		info = append(info, k.text(k.tr.T("fee.paid_before", "amount", s.Paid.Decimal()), sz.small, false, colMuted))
 	}
 	var qrPane fyne.CanvasObject
-	switch {
-	case s.TokenURL != "":
-		info = append(info, k.text(k.tr.T("fee.scan"), body, true, colForeground))
-		k.countdown = k.text(k.remaining(), body, false, colWarning)
-		k.countdown.Wrap = false
-		info = append(info, k.countdown)
+	buttons := []fyne.CanvasObject{cancelBox}
+	if s.TokenURL != "" {
+		info = append(info, k.vgap(sz.small), k.text(k.tr.T("fee.scan"), sz.body, true, colForeground))
 		if k.qr == nil || k.qrToken != s.TokenURL {
 			k.qr, k.qrToken = newQR(s.TokenURL), s.TokenURL
 		}
@@ -455,57 +745,127 @@ func (k *Kiosk) feeScreen() fyne.CanvasObject {
 			ground.CornerRadius = 12
 			qrPane = container.NewStack(ground, container.New(layout.NewCustomPaddedLayout(6, 6, 6, 6), k.qr))
 		}
-	case s.Notice != lane.NoticeNone:
-		info = append(info, k.text(k.noticeText(s.Notice), body, true, colError))
-		if s.Notice != lane.NoticeCallAttendant { // it already says so
-			info = append(info, k.text(k.tr.T("notice.hint_attendant"), small, false, colForeground))
+		// New code: replace the shown order (it keeps the time left).
+		nq := newBigButton(k.tr.T("fee.new_code"), k.tr.rtl(), sz.button, widget.MediumImportance, func() { k.do(lane.NewQR{}) })
+		buttons = append(buttons, container.New(&minBox{h: sz.target}, nq))
+	} else {
+		msg := []fyne.CanvasObject{layout.NewSpacer()}
+		if k.newCodeKeepsTime() {
+			msg = append(msg, k.text(k.tr.T("fee.preparing_new"), sz.title, true, colMuted), k.vgap(sz.body),
+				k.text(k.tr.T("fee.same_time"), sz.body, false, colForeground))
+		} else {
+			msg = append(msg, k.text(k.tr.T("fee.preparing"), sz.title, true, colMuted))
 		}
-		noQR := k.tr.T("fee.no_qr")
-		if s.Notice == lane.NoticePaymentFailed {
-			// the New QR button below offers a fresh code: do not say
-			// paying by QR is impossible
-			noQR = k.tr.T("fee.retry_new_qr")
-		}
-		qrPane = k.message(noQR, "", colMuted)
-	default:
-		qrPane = k.message(k.tr.T("fee.preparing"), "", colMuted)
-	}
-	cancel := newBigButton(k.tr.T("fee.cancel"), k.tr.rtl(), body*0.9, widget.DangerImportance, func() { k.do(lane.Cancel{}) })
-	buttons := []fyne.CanvasObject{cancel}
-	// New QR: replace the shown order, or try again after PayBy reported
-	// the payment failed (not while PayBy is unreachable).
-	if s.TokenURL != "" || s.Notice == lane.NoticePaymentFailed {
-		nq := newBigButton(k.tr.T("fee.new_qr"), k.tr.rtl(), body*0.9, widget.MediumImportance, func() { k.do(lane.NewQR{}) })
-		buttons = append(buttons, nq)
+		qrPane = container.NewVBox(append(msg, layout.NewSpacer())...)
 	}
 	if k.tr.rtl() {
 		for i, j := 0, len(buttons)-1; i < j; i, j = i+1, j-1 {
 			buttons[i], buttons[j] = buttons[j], buttons[i]
 		}
 	}
-	bh := max(96*k.unit(), 44)
-	row := container.NewGridWithColumns(len(buttons), buttons...)
-	if !compact {
-		info = append(info, vgap(body))
+	info = append(info, k.vgap(sz.body), container.NewGridWithColumns(len(buttons), buttons...), layout.NewSpacer())
+	return container.New(&feeLayout{landscape: k.landscape(), rtl: k.tr.rtl()}, container.NewVBox(info...), qrPane)
+}
+
+// feeFailure is the fee screen without a QR: what went wrong and one next
+// step (a new code after a failed payment, otherwise the attendant).
+func (k *Kiosk) feeFailure(cancel fyne.CanvasObject) fyne.CanvasObject {
+	s := k.snap
+	sz := k.sizes()
+	fee := []fyne.CanvasObject{k.amountBlock()}
+	if d := k.details(false); d != nil && !k.compact() {
+		fee = append(fee, k.vgap(sz.small), container.NewCenter(d))
 	}
-	info = append(info, container.New(&fixedHeight{h: bh}, row), layout.NewSpacer())
-	infoBox := container.NewVBox(info...)
-	if qrPane == nil {
-		return infoBox
+	reason := "notice." + s.Notice.String()
+	var step fyne.CanvasObject
+	switch s.Notice {
+	case lane.NoticePaymentFailed:
+		// PayBy said no: a fresh code may work (a new order at PayBy).
+		o := k.other()
+		b := newBigButton(k.tr.T("fee.retry"), k.tr.rtl(), sz.step, widget.HighImportance, func() { k.do(lane.NewQR{}) }).
+			bilingual(o.T("fee.retry"), o.rtl())
+		step = container.New(&minBox{h: sz.target}, b)
+	case lane.NoticeCallAttendant:
+		reason = "fee.attendant_collects"
+		step = k.callStep(sz.step)
+	default:
+		step = k.callStep(sz.step)
 	}
-	return container.New(&feeLayout{landscape: k.landscape(), rtl: k.tr.rtl()}, infoBox, qrPane)
+	if k.compact() {
+		k.footerCancel, cancel = cancel, nil
+	}
+	return k.failure(container.NewVBox(fee...), reason, colError, step, cancel)
+}
+
+// maxWidth centres its one child horizontally at no more than w wide
+// (or its min width, if wider).
+type maxWidth struct{ w float32 }
+
+func (l *maxWidth) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		w := min(size.Width, max(l.w, o.MinSize().Width))
+		o.Move(fyne.NewPos((size.Width-w)/2, 0))
+		o.Resize(fyne.NewSize(w, size.Height))
+	}
+}
+
+func (l *maxWidth) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var s fyne.Size
+	for _, o := range objs {
+		s = s.Max(o.MinSize())
+	}
+	return s
+}
+
+// labelRows lays out rows of three cells: a label on the left, a value
+// centred, a label on the right; the label columns are as wide as their
+// widest label, so the values line up.
+type labelRows struct{ gap float32 }
+
+func (l *labelRows) widths(objs []fyne.CanvasObject) (left, mid, right float32) {
+	for i := 0; i+2 < len(objs); i += 3 {
+		left = max(left, objs[i].MinSize().Width)
+		mid = max(mid, objs[i+1].MinSize().Width)
+		right = max(right, objs[i+2].MinSize().Width)
+	}
+	return
+}
+
+func (l *labelRows) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	left, _, right := l.widths(objs)
+	mid := max(size.Width-left-right-2*l.gap, 0)
+	y := float32(0)
+	for i := 0; i+2 < len(objs); i += 3 {
+		h := max(objs[i].MinSize().Height, objs[i+1].MinSize().Height, objs[i+2].MinSize().Height)
+		objs[i].Move(fyne.NewPos(0, y))
+		objs[i].Resize(fyne.NewSize(left, h))
+		objs[i+1].Move(fyne.NewPos(left+l.gap, y))
+		objs[i+1].Resize(fyne.NewSize(mid, h))
+		objs[i+2].Move(fyne.NewPos(size.Width-right, y))
+		objs[i+2].Resize(fyne.NewSize(right, h))
+		y += h
+	}
+}
+
+func (l *labelRows) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	left, mid, right := l.widths(objs)
+	var h float32
+	for i := 0; i+2 < len(objs); i += 3 {
+		h += max(objs[i].MinSize().Height, objs[i+1].MinSize().Height, objs[i+2].MinSize().Height)
+	}
+	return fyne.NewSize(left+mid+right+2*l.gap, h)
 }
 
 // feeLayout puts the QR beside the fee (landscape; on the left for
 // Arabic, on the right for English) or below it (portrait), as a square
-// as large as fits: at least 60% of the screen's shorter side on the
-// supported screens.
+// as large as fits beside the fee's narrowest layout: at least 60% of the
+// screen's shorter side on the supported screens.
 type feeLayout struct{ landscape, rtl bool }
 
 func (l *feeLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 	info, qr := objs[0], objs[1]
 	if l.landscape {
-		side := min(size.Height, size.Width*0.55)
+		side := min(size.Height, size.Width*0.55, size.Width-info.MinSize().Width-16)
 		infoW := size.Width - side - 16
 		qrX, infoX := size.Width-side, float32(0)
 		if l.rtl {

@@ -85,7 +85,9 @@ func screens() []struct {
 	checking.State, checking.Visit = lane.Checking, 7
 	fee := feeSnap()
 	preparing := feeSnap()
-	preparing.TokenURL, preparing.Deadline = "", time.Time{}
+	preparing.TokenURL, preparing.Attempt = "", 1
+	newCode := feeSnap() // New code pressed: the lane keeps the deadline
+	newCode.TokenURL, newCode.Attempt = "", 2
 	unavailable := feeSnap()
 	unavailable.TokenURL, unavailable.Deadline, unavailable.Notice = "", time.Time{}, lane.NoticePaymentUnavailable
 	failed := feeSnap()
@@ -107,7 +109,7 @@ func screens() []struct {
 		snap lane.Snapshot
 	}{
 		{"welcome", idle}, {"starting", starting}, {"checking", checking},
-		{"fee", fee}, {"fee-preparing", preparing}, {"fee-unavailable", unavailable},
+		{"fee", fee}, {"fee-preparing", preparing}, {"fee-new_code", newCode}, {"fee-unavailable", unavailable},
 		{"fee-failed", failed}, {"fee-call_attendant", above},
 		{"paid", paid}, {"open", open}, {"free", free},
 		{"closed", closed}, {"fault", fault},
@@ -123,50 +125,92 @@ func screens() []struct {
 	return out
 }
 
+// testPanels are the supported panels: each size with a plausible
+// diagonal (a 21.5-inch 1080p panel, landscape or portrait; a 10.1-inch
+// 720p one; a 7-inch 800x480 one).
+var testPanels = []struct {
+	name  string
+	size  fyne.Size
+	panel Panel
+	// shot names the docs/screenshots variant ("" for the main size).
+	shot string
+}{
+	{"1920x1080", fyne.NewSize(1920, 1080), Panel{DiagonalInches: 21.5}, ""},
+	{"1280x720", fyne.NewSize(1280, 720), Panel{DiagonalInches: 10.1}, "720p"},
+	{"800x480", fyne.NewSize(800, 480), Panel{DiagonalInches: 7}, "small"},
+	{"1080x1920", fyne.NewSize(1080, 1920), Panel{DiagonalInches: 21.5}, "portrait"},
+}
+
 func newTestKiosk(t *testing.T, f *fakeLane, lang string) (*Kiosk, fyne.Window) {
 	t.Helper()
-	a := test.NewTempApp(t)
-	a.Settings().SetTheme(NewTheme())
-	k := NewKiosk(f, KioskOptions{Lang: lang, Now: func() time.Time { return testNow }, noTicker: true})
-	w := test.NewTempWindow(t, k.Content())
-	w.SetPadded(false)
+	k, w, _ := newPanelKiosk(t, f, lang, Panel{DiagonalInches: 21.5})
 	return k, w
 }
 
+// newPanelKiosk builds a kiosk on panel, with the banner timer under the
+// test's control (fire calls the last timer armed).
+func newPanelKiosk(t *testing.T, f *fakeLane, lang string, panel Panel) (k *Kiosk, w fyne.Window, fire func()) {
+	t.Helper()
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	var last func()
+	k = NewKiosk(f, KioskOptions{Lang: lang, Now: func() time.Time { return testNow }, noTicker: true,
+		SiteNameAr: "مواقف سيتي مول", Panel: panel,
+		afterFunc: func(_ time.Duration, f func()) func() bool { last = f; return func() bool { last = nil; return true } },
+	})
+	w = test.NewTempWindow(t, k.Content())
+	w.SetPadded(false)
+	return k, w, func() {
+		t.Helper()
+		if last == nil {
+			t.Fatal("no timer armed")
+		}
+		f := last
+		last = nil
+		f()
+	}
+}
+
+// TestKioskScreensMarkup renders every driver screen in both languages on
+// every supported panel.
 func TestKioskScreensMarkup(t *testing.T) {
-	for _, lang := range []string{LangEnglish, LangArabic} {
-		for _, sc := range screens() {
-			t.Run(lang+"/"+sc.name, func(t *testing.T) {
-				k, w := newTestKiosk(t, newFakeLane(), lang)
-				w.Resize(fyne.NewSize(1920, 1080))
-				k.Show(sc.snap)
-				test.AssertRendersToMarkup(t, "kiosk/"+lang+"/"+sc.name+".xml", w.Canvas())
-				writeScreenshot(t, "kiosk-"+sc.name+"-"+lang, w)
-			})
+	for _, p := range testPanels {
+		for _, lang := range []string{LangEnglish, LangArabic} {
+			for _, sc := range screens() {
+				t.Run(p.name+"/"+lang+"/"+sc.name, func(t *testing.T) {
+					k, w, _ := newPanelKiosk(t, newFakeLane(), lang, p.panel)
+					w.Resize(p.size)
+					k.Show(sc.snap)
+					test.AssertRendersToMarkup(t, "kiosk/"+p.name+"/"+lang+"/"+sc.name+".xml", w.Canvas())
+					switch {
+					case p.shot == "":
+						writeScreenshot(t, "kiosk-"+sc.name+"-"+lang, w)
+					case sc.name == "fee":
+						writeScreenshot(t, "kiosk-fee-"+p.shot+"-"+lang, w)
+					case p.shot == "small" && (sc.name == "welcome" || sc.name == "fee-failed" || sc.name == "fee-unavailable"):
+						writeScreenshot(t, "kiosk-"+sc.name+"-small-"+lang, w)
+					}
+				})
+			}
 		}
 	}
 }
 
-func TestKioskFeeLayouts(t *testing.T) {
-	for _, sz := range []struct {
-		name string
-		size fyne.Size
-	}{{"landscape", fyne.NewSize(1920, 1080)}, {"portrait", fyne.NewSize(1080, 1920)}, {"small", fyne.NewSize(800, 480)}} {
+// The QR is a square as large as fits: at least 60% of the screen's
+// shorter side on every panel.
+func TestKioskQRSize(t *testing.T) {
+	for _, p := range testPanels {
 		for _, lang := range []string{LangEnglish, LangArabic} {
-			t.Run(sz.name+"/"+lang, func(t *testing.T) {
-				k, w := newTestKiosk(t, newFakeLane(), lang)
-				w.Resize(sz.size)
-				k.Show(feeSnap())
-				if k.qr == nil {
-					t.Fatal("no QR on the fee screen")
-				}
-				short := min(sz.size.Width, sz.size.Height)
-				if got := k.qr.Size(); got.Width < 0.6*short-12 || got.Height < 0.6*short-12 {
-					t.Errorf("QR is %v, want at least 60%% of %v", got, short)
-				}
-				test.AssertRendersToMarkup(t, "kiosk/layout/fee-"+sz.name+"-"+lang+".xml", w.Canvas())
-				writeScreenshot(t, "kiosk-fee-"+sz.name+"-"+lang, w)
-			})
+			k, w, _ := newPanelKiosk(t, newFakeLane(), lang, p.panel)
+			w.Resize(p.size)
+			k.Show(feeSnap())
+			if k.qr == nil {
+				t.Fatal("no QR on the fee screen")
+			}
+			short := min(p.size.Width, p.size.Height)
+			if got := k.qr.Size(); got.Width < 0.6*short-12 || got.Height < 0.6*short-12 {
+				t.Errorf("%s %s: QR is %v, want at least 60%% of %v", p.name, lang, got, short)
+			}
 		}
 	}
 }
@@ -180,23 +224,20 @@ func TestKioskTaps(t *testing.T) {
 	if a := f.next(t); a != (lane.Cancel{}) {
 		t.Errorf("Cancel tapped: got %#v", a)
 	}
-	tapButton(t, w, "New QR")
+	tapButton(t, w, "New code")
 	if a := f.next(t); a != (lane.NewQR{}) {
-		t.Errorf("New QR tapped: got %#v", a)
+		t.Errorf("New code tapped: got %#v", a)
 	}
 	failed := feeSnap()
 	failed.TokenURL, failed.Notice = "", lane.NoticePaymentFailed
 	k.Show(failed)
-	tapButton(t, w, "New QR")
+	tapButton(t, w, "Try again with a new code")
 	if a := f.next(t); a != (lane.NewQR{}) {
-		t.Errorf("New QR tapped after a failed payment: got %#v", a)
+		t.Errorf("New code tapped after a failed payment: got %#v", a)
 	}
-	tapButton(t, w, "Call attendant")
+	tapButton(t, w, "Call attendant · اطلب الموظف")
 	if a := f.next(t); a != (lane.CallAttendant{}) {
 		t.Errorf("Call attendant tapped: got %#v", a)
-	}
-	if findButton(w.Canvas().Content(), "The attendant has been called") == nil {
-		t.Error("no confirmation after calling the attendant")
 	}
 	k.Close()
 }
@@ -227,12 +268,12 @@ func TestKioskCountdown(t *testing.T) {
 	w := test.NewTempWindow(t, k.Content())
 	w.Resize(fyne.NewSize(1920, 1080))
 	k.Show(feeSnap())
-	if got := k.countdown.Text; got != "150 s left to pay" {
+	if got := k.countdown.Text; got != "2:30" {
 		t.Errorf("countdown = %q", got)
 	}
 	now = now.Add(61 * time.Second)
 	k.tick()
-	if got := k.countdown.Text; got != "89 s left to pay" {
+	if got := k.countdown.Text; got != "1:29" {
 		t.Errorf("countdown after 61 s = %q", got)
 	}
 	k.Show(baseSnap())

@@ -74,23 +74,16 @@ type SimLane struct {
 
 // SimStatus is what the panel shows besides the lane's snapshot.
 type SimStatus struct {
-	CheckoutURL     string // the open order's tokenUrl ("" none)
-	SandboxURL      string // the sandbox's base URL
-	RelayOn         bool
-	RelayFrames     []string // last frames the relay board received, newest first
-	ScannerPlugged  bool
-	RelayPlugged    bool
-	PayBy           PayByMode
-	Ledger          []string // last ledger rows, newest first
-	LastCode        string
-	LastCodeKind    TicketKind
-	LastError       string
-	RelayPulses     int
-	RelayBoard      string
-	ScannerPath     string
-	RelayPath       string
-	LedgerPath      string
-	SandboxCheckout string // page listing open orders
+	CheckoutURL    string // the open order's tokenUrl ("" none)
+	SandboxURL     string // the sandbox's base URL
+	RelayOn        bool
+	RelayFrames    []string // last frames the relay board received, newest first
+	ScannerPlugged bool
+	RelayPlugged   bool
+	PayBy          PayByMode
+	Ledger         []string // last ledger rows, newest first
+	RelayPulses    int
+	RelayBoard     string
 	// Lane is the lane the controls act at, Lanes the site's lanes. With
 	// one lane Lanes is empty and the panel shows no chooser.
 	Lane  string

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 
@@ -36,6 +34,14 @@ func NewStation(con AdminConsole, gate *Gate, ko KioskOptions, ao AdminOptions) 
 			userExit()
 		}
 	}
+	// The admin opens in the driver screens' default language, on the
+	// same panel.
+	if ao.Lang == "" {
+		ao.Lang = ko.Lang
+	}
+	if ao.Panel == (Panel{}) {
+		ao.Panel = ko.Panel
+	}
 	s.Kiosk = NewKiosk(con, ko)
 	s.Admin = NewAdmin(con, gate, ao)
 	s.ShowKiosk()
@@ -67,22 +73,6 @@ func (s *Station) InAdmin() bool { return s.admin }
 func (s *Station) Show(snap lane.Snapshot) {
 	s.Kiosk.Show(snap)
 	s.Admin.Show(snap)
-}
-
-// Follow shows every snapshot from ch through fyne.Do until ch closes or
-// ctx ends.
-func (s *Station) Follow(ctx context.Context, ch <-chan lane.Snapshot) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case snap, ok := <-ch:
-			if !ok {
-				return
-			}
-			fyne.Do(func() { s.Show(snap) })
-		}
-	}
 }
 
 // IsBadge reports whether a scanned code is an attendant's badge; if so it

@@ -24,6 +24,7 @@ var (
 	colSuccess    = color.NRGBA{0x3D, 0xDC, 0x84, 0xFF}
 	colWarning    = color.NRGBA{0xFF, 0x9F, 0x1C, 0xFF}
 	colQRGround   = color.NRGBA{0xFF, 0xFF, 0xFF, 0xFF}
+	colDisabled   = color.NRGBA{0x8C, 0x99, 0xAD, 0xFF}
 )
 
 // Theme is the kiosk's Fyne theme: large touch targets, high contrast, and
@@ -60,7 +61,7 @@ func (t *Theme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
 	case theme.ColorNameDisabledButton:
 		return color.NRGBA{0x2A, 0x35, 0x48, 0xFF}
 	case theme.ColorNameDisabled, theme.ColorNamePlaceHolder:
-		return color.NRGBA{0x8C, 0x99, 0xAD, 0xFF}
+		return colDisabled
 	case theme.ColorNameError:
 		return colError
 	case theme.ColorNameSuccess:

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/exitlane/exitlane/internal/proctest"
 )
 
 // need skips without the server binaries (fails under CI=true).
@@ -178,10 +180,7 @@ func TestGuardCleansUpAfterTheProcessDies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	p := proctest.Start(t, cmd) // killed at cleanup if still running
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(out).ReadString('\n')
@@ -193,18 +192,18 @@ func TestGuardCleansUpAfterTheProcessDies(t *testing.T) {
 	case s := <-line:
 		f := strings.Fields(s)
 		if len(f) != 2 || f[0] == "error" {
-			t.Fatalf("helper: %q", s)
+			t.Fatalf("helper: %q\n%s", s, p.Stderr())
 		}
 		dir = f[0]
 		pid, _ = strconv.Atoi(f[1])
 	case <-time.After(StartTimeout):
-		t.Fatal("helper did not start a cluster")
+		t.Fatalf("helper did not start a cluster; its goroutines (SIGQUIT) and stderr:\n%s", p.Dump())
 	}
 	if pid == 0 || !Alive(pid) {
 		t.Fatalf("helper's postmaster %d not running", pid)
 	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
+	p.Signal(syscall.SIGKILL)
+	p.Wait(30 * time.Second)
 	deadline := time.Now().Add(20 * time.Second)
 	for Alive(pid) || exists(dir) {
 		if time.Now().After(deadline) {

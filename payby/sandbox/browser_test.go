@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/internal/proctest"
 	"github.com/exitlane/exitlane/payby"
 )
 
@@ -111,26 +111,24 @@ func TestBrowserPays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--no-first-run", "--no-default-browser-check", "--disable-dev-shm-usage",
 		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
 	cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser} // fds 3 and 4
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := proctest.Start(t, cmd)
 	toBrowser.Close()
 	fromBrowser.Close()
+	// The whole exchange has a minute; then the browser is killed, which
+	// ends any read from its pipe.
+	watchdog := time.AfterFunc(time.Minute, func() { p.Signal(os.Kill) })
 	defer func() {
+		watchdog.Stop()
 		browserIn.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
+		p.Signal(os.Kill)
+		p.Wait(30 * time.Second)
 		if t.Failed() {
-			t.Logf("chromium stderr:\n%s", stderr.String())
+			t.Logf("chromium stderr:\n%s", proctest.Tail(p.Stderr(), 16<<10))
 		}
 	}()
 	c := &cdp{w: browserIn, r: bufio.NewReader(browserOut)}
