@@ -271,17 +271,13 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 		if i > 0 {
 			cfgName, ledgerName = "sim-"+l.id+".toml", "lane-"+l.id+".db"
 		}
-		text := fmt.Sprintf(simConfig, l.id, "http://"+w.proxy.Addr()+sandbox.APIPrefix, l.scanner.Path(), l.relay.Path(), ledgerName)
+		lc := LaneConfig{Lane: l.id, PayByURL: "http://" + w.proxy.Addr() + sandbox.APIPrefix,
+			Scanner: l.scanner.Path(), Relay: l.relay.Path(), Ledger: ledgerName, StoreURL: w.storeURL}
 		if l.printer != nil {
-			text = strings.Replace(text, "[ticket]\n", simTaxSite+"[ticket]\n", 1)
-			text = strings.Replace(text, "[tariff]\n", "[tariff]\nvat_percent = 5\n", 1)
-			text += fmt.Sprintf(simPrinter, l.printer.Path(), l.printer.Width(), o.AutoPrint)
-		}
-		if w.storeURL != "" {
-			text += fmt.Sprintf("[site_store]\nurl = %q\ntimeout = \"300ms\"\n", w.storeURL)
+			lc.Printer, lc.PrinterWidth, lc.AutoPrint = l.printer.Path(), l.printer.Width(), o.AutoPrint
 		}
 		l.cfgPath = filepath.Join(w.dir, cfgName)
-		if err = os.WriteFile(l.cfgPath, []byte(text), 0o600); err != nil {
+		if err = WriteLaneConfig(l.cfgPath, lc); err != nil {
 			return nil, err
 		}
 		if l.cfg, err = config.Load(l.cfgPath); err != nil {
@@ -293,64 +289,6 @@ func NewWorld(o WorldOptions) (_ *World, err error) {
 	}
 	return w, nil
 }
-
-// simConfig is a simulated lane's config: lane id, base URL, scanner and
-// relay ports, ledger file.
-const simConfig = `# written by "exitlane sim"
-[site]
-id = "SIM"
-lane = %q
-name = "Simulation Mall Garage"
-merchant = "exitlane simulation"
-timezone = "Asia/Dubai"
-[ticket]
-key_file = "ticket.key"
-[tariff]
-grace = "15m"
-exit_grace = "20m"
-lost_fee = "150.00"
-[[tariff.tables]]
-name = "all week"
-first_period = "1h"
-first_price = "10.00"
-increment = "1h"
-increment_price = "5.00"
-cap = "50.00"
-[payby]
-base_url = %q
-partner_id = "200000000888"
-private_key_file = "merchant.key"
-public_key_file = "payby.pub"
-poll_interval = "1s"
-pay_window = "3m"
-timeout = "5s"
-[scanner]
-port = %q
-dedup = "1s"
-[relay]
-port = %q
-board = "lcus"
-pulse = "500ms"
-[ledger]
-path = %q
-[lane]
-notice = "6s"
-opened = "8s"
-`
-
-// simTaxSite makes the simulated site VAT-registered (with a printer):
-// receipts are then simplified tax invoices.
-const simTaxSite = `address = "Simulation Boulevard, Dubai"
-tax_registration_number = "100000000000003"
-`
-
-// simPrinter is the [printer] section: port, width, auto_print.
-const simPrinter = `[printer]
-port = %q
-width = %d
-auto_print = %t
-timeout = "5s"
-`
 
 // printout keeps a receipt lane l's emulator cut, and saves it beside the
 // ledger as text and PNG (receipt-NNN.txt, .png for lane X1,
