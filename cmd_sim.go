@@ -4,12 +4,13 @@ package main
 // simulated world of package sim (a PayBy sandbox on loopback, or on
 // --listen so a phone on the LAN can pay; pty emulators of the scanner and
 // the relay board; a fresh ledger in a temporary directory, or --data)
-// with its lane, the kiosk in a window and the developer simulation panel
-// in a second one. With --lanes N, N lanes of one site share the sandbox
-// and a PostgreSQL site store (--store URL, or a cluster the simulation
-// starts in its data directory); each lane has its own pty devices and
-// ledger, the kiosk window shows lane X1, and the panel presents tickets
-// at any lane.
+// with its lane, and one window: the kiosk with the developer simulation
+// panel beside it (--windows 2: the panel in a window of its own). With
+// --lanes N, N lanes of one site share the sandbox and a PostgreSQL site
+// store (--store URL, or a cluster the simulation starts in its data
+// directory); each lane has its own pty devices and ledger, and the
+// panel's lane chooser picks the lane its controls act at and whose kiosk
+// the window shows.
 
 import (
 	"fmt"
@@ -31,7 +32,8 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("sim", stderr)
 	data := fs.String("data", "", "keep the ledger, keys and sandbox orders in `DIR` (default: a temporary directory, removed at exit)")
 	listen := fs.String("listen", "127.0.0.1:0", "`address` of the PayBy sandbox; a LAN address (e.g. 0.0.0.0:8480) lets a phone open the checkout")
-	size := fs.String("size", "1280x720", "kiosk window `WxH` (1920x1080, 1080x1920, 800x480...)")
+	size := fs.String("size", "1280x720", "the kiosk's `WxH` (1920x1080, 1080x1920, 800x480...); the panel is beside it, about 530 px wide")
+	windows := fs.Int("windows", 1, "1: the kiosk and the simulation panel side by side in one window; 2: the panel in a second window (it opens over the kiosk without a window manager)")
 	full := fs.Bool("fullscreen", false, "kiosk window fullscreen")
 	lang := fs.String("lang", "en", "default language of the driver screens: en or ar")
 	headless := fs.Bool("headless", false, "no windows: run the simulated lane and log (for soak tests)")
@@ -42,7 +44,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	printer := fs.Int("printer", 0, "add a receipt printer emulator of paper `WIDTH` 58 or 80 mm to every lane (a VAT-registered site; receipts saved as receipt-NNN.txt/.png in the data directory); 0: none")
 	autoPrint := fs.Bool("auto-print", true, "with --printer, print every paid exit's receipt (false: only when the driver asks)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--fullscreen] [--lang en|ar] [--headless] [--printer 58|80]")
+		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--windows 1|2] [--fullscreen] [--lang en|ar] [--headless] [--printer 58|80]")
 		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
@@ -52,6 +54,10 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var w, h float32
 	if _, err := fmt.Sscanf(*size, "%fx%f", &w, &h); err != nil || w < 320 || h < 240 {
 		fmt.Fprintf(stderr, "exitlane sim: --size %q: want WxH, e.g. 1920x1080\n", *size)
+		return exitUsage
+	}
+	if *windows != 1 && *windows != 2 {
+		fmt.Fprintf(stderr, "exitlane sim: --windows %d: 1 or 2\n", *windows)
 		return exitUsage
 	}
 	if *lanes < 1 || *lanes > sim.MaxLanes {
@@ -133,9 +139,13 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ctl = nil
 	}
 	r := world.Runner()
+	var kiosks []kioskLane
+	for _, l := range world.Lanes() {
+		kiosks = append(kiosks, kioskLane{ID: l.ID(), Config: l.Config(), Runner: l.Runner()})
+	}
 	done := stop.part("display")
 	err = runDisplay(ctx, world.Config(), logger, r, displayOptions{
-		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Badges: badges, Started: started,
+		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Windows: *windows, Lanes: kiosks, Badges: badges, Started: started,
 		OnReady: func(_ fyne.App, _ *ui.Station, panel *ui.SimPanel) {
 			if panel == nil {
 				return

@@ -201,14 +201,14 @@ func (w *World) Status() ui.SimStatus {
 	w.mu.Lock()
 	l := w.lanes[w.cur]
 	st := ui.SimStatus{SandboxURL: w.publicURL + "/", ScannerPlugged: l.scanIn, RelayPlugged: l.relayIn, PayBy: w.mode,
-		RelayBoard: "lcus"}
+		RelayBoard: "lcus", Location: l.cfg.Site.Location}
 	w.mu.Unlock()
 	st.RelayOn = l.relay.State(1)
 	st.RelayPulses = pulses(l.relay)
 	frames := l.relay.Frames()
 	for i := len(frames) - 1; i >= 0 && len(st.RelayFrames) < 4; i-- {
 		f := frames[i]
-		st.RelayFrames = append(st.RelayFrames, fmt.Sprintf("%s  % X  %s", f.At.Format("15:04:05.000"), f.Bytes, f.Desc))
+		st.RelayFrames = append(st.RelayFrames, fmt.Sprintf("%s  % X  %s", f.At.In(l.cfg.Site.Location).Format("15:04:05.000"), f.Bytes, f.Desc))
 	}
 	if len(w.lanes) > 1 {
 		st.Lane = l.id
@@ -228,23 +228,23 @@ func (w *World) Status() ui.SimStatus {
 		defer cancel()
 		txs, err := l.r.Transactions(ctx, 0, 12)
 		if err != nil {
-			st.Ledger = []string{"ledger: " + err.Error()}
+			st.LedgerErr = err.Error()
 		}
 		for _, t := range txs {
-			line := fmt.Sprintf("#%d %s %-7s %s", t.ID, t.At.Local().Format("15:04:05"), t.Kind, t.Ticket)
+			text := fmt.Sprintf("%-7s %s", t.Kind, t.Ticket)
 			if t.Amount != 0 {
-				line += " " + t.Amount.String()
+				text += " " + t.Amount.String()
 			}
 			if t.Cause != lane.CauseNone {
-				line += " " + t.Cause.String()
+				text += " " + t.Cause.String()
 			}
 			if t.Status != "" {
-				line += " " + t.Status
+				text += " " + t.Status
 			}
 			if t.Attendant != "" {
-				line += " by " + t.Attendant
+				text += " by " + t.Attendant
 			}
-			st.Ledger = append(st.Ledger, line)
+			st.Ledger = append(st.Ledger, ui.SimLedgerRow{ID: t.ID, At: t.At, Text: text})
 		}
 	}
 	return st

@@ -75,6 +75,11 @@ func TestSimControls(t *testing.T) {
 	if st.RelayPulses != 1 || len(st.Ledger) == 0 {
 		t.Errorf("status after a paid exit: %+v", st)
 	}
+	// The panel shows the ledger's times in the site's zone, not the
+	// machine's.
+	if st.Location == nil || st.Location.String() != "Asia/Dubai" {
+		t.Errorf("status time zone %v, want the site's Asia/Dubai", st.Location)
+	}
 	if n := frames.Load(); n < 2 {
 		t.Errorf("OnRelayFrame called %d times after a pulse (on and off), want at least 2", n)
 	}
