@@ -45,7 +45,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	autoPrint := fs.Bool("auto-print", true, "with --printer, print every paid exit's receipt (false: only when the driver asks)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: exitlane sim [--lanes N] [--store URL] [--data DIR] [--listen ADDR] [--size WxH] [--windows 1|2] [--fullscreen] [--lang en|ar] [--headless] [--printer 58|80]")
-		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, the kiosk window and the simulation panel.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
+		fmt.Fprintln(fs.Output(), "\nRuns everything with no config and no hardware: the PayBy sandbox, pty scanner and\nrelay emulators, a fresh ledger, and one window: the kiosk with the simulation panel beside it.\nThe attendant admin (long press on the kiosk's top-left corner) accepts attendant\n\""+sim.Attendant+"\" with PIN "+sim.PIN+".")
 		fs.PrintDefaults()
 	}
 	if code, done := parseNoArgs(fs, args); done {
