@@ -33,8 +33,17 @@ type displayOptions struct {
 	Size fyne.Size
 	// Lang is the driver screens' default language.
 	Lang string
-	// Sim, if set, opens the developer simulation panel in a second window.
+	// Sim, if set, shows the developer simulation panel: beside the kiosk
+	// in one window (the default), or in a second window with Windows 2.
 	Sim ui.SimControls
+	// Windows is 2 for the panel in a window of its own (the old layout:
+	// without a window manager the kiosk window then covers it); 0 or 1:
+	// one window, the kiosk at Size and the panel beside it.
+	Windows int
+	// Lanes are the lanes whose kiosks the display can show (exitlane sim
+	// --lanes N), the lane given to runDisplay first; the panel's lane
+	// chooser picks the one shown. Empty: that lane alone.
+	Lanes []kioskLane
 	// OnReady is called on the Fyne goroutine once the windows show.
 	OnReady func(a fyne.App, st *ui.Station, panel *ui.SimPanel)
 	// Badges, if set, is the lane's scan filter (station.Options.ScanFilter):
@@ -45,6 +54,16 @@ type displayOptions struct {
 	Started time.Time
 	// Site is the site store's status for the admin's status tab (the
 	// station; nil: no site store section).
+	Site ui.SiteStatus
+}
+
+// kioskLane is one lane the display can show the kiosk of.
+type kioskLane struct {
+	ID     string
+	Config *config.Config
+	Runner *lane.Runner
+	// Site is the lane's site store status for its admin's status tab
+	// (nil: no site store section).
 	Site ui.SiteStatus
 }
 
@@ -110,69 +129,108 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 	a.Settings().SetTheme(ui.NewTheme())
 	log := logger.With("component", "ui")
 
-	st := ui.NewStation(r, gateFromConfig(cfg, auditLedger(r, log)),
-		ui.KioskOptions{Lang: o.Lang, Location: cfg.Site.Location, SiteName: cfg.Site.Name, SiteNameAr: cfg.Site.NameAr, Logger: log,
-			Panel: ui.Panel{DiagonalInches: float32(cfg.Display.DiagonalInches), DPI: float32(cfg.Display.DPI)}},
-		ui.AdminOptions{Reasons: cfg.Admin.Reasons, Location: cfg.Site.Location, Logger: log, Tariff: cfg.Tariff.Describe(), Site: o.Site})
+	lanes := o.Lanes
+	if len(lanes) == 0 {
+		lanes = []kioskLane{{ID: cfg.Site.Lane, Config: cfg, Runner: r, Site: o.Site}}
+	}
+	// A station (kiosk and admin) per lane; the first is shown, and the
+	// simulation panel's lane chooser shows another.
+	stations := make(map[string]*ui.Station, len(lanes))
+	for _, l := range lanes {
+		c := l.Config
+		stations[l.ID] = ui.NewStation(l.Runner, gateFromConfig(c, auditLedger(l.Runner, log.With("lane", l.ID))),
+			ui.KioskOptions{Lang: o.Lang, Location: c.Site.Location, SiteName: c.Site.Name, SiteNameAr: c.Site.NameAr, Logger: log,
+				Panel: ui.Panel{DiagonalInches: float32(c.Display.DiagonalInches), DPI: float32(c.Display.DPI)}},
+			ui.AdminOptions{Reasons: c.Admin.Reasons, Location: c.Site.Location, Logger: log, Tariff: c.Tariff.Describe(), Site: l.Site})
+	}
+	st := stations[lanes[0].ID]
 	// An attendant's badge scanned at the lane opens the PIN pad instead
 	// of reaching the lane as a ticket.
 	if o.Badges != nil {
 		o.Badges.set(st.IsBadge)
 		defer o.Badges.set(nil)
 	}
-	w := a.NewWindow(fmt.Sprintf("exitlane %s %s", cfg.Site.ID, cfg.Site.Lane))
+	title := func(id string) string { return fmt.Sprintf("exitlane %s %s", cfg.Site.ID, id) }
+	w := a.NewWindow(title(lanes[0].ID))
 	w.SetPadded(false)
-	w.SetContent(st.Content())
 	if o.Production {
 		// The driver cannot close the kiosk; stopping is for SIGTERM.
 		w.SetCloseIntercept(func() { log.Warn("window close request ignored") })
 	} else {
 		w.SetCloseIntercept(func() { a.Quit() })
 	}
+	size := o.Size
+	if size.IsZero() {
+		size = fyne.NewSize(1280, 720)
+	}
+
+	var panel *ui.SimPanel
+	var showKiosk func(id string)
+	switch {
+	case o.Sim == nil:
+		w.SetContent(st.Content())
+	case o.Windows == 2:
+		w.SetContent(st.Content())
+		panel = ui.NewSimPanel(o.Sim, log)
+		pw := a.NewWindow("exitlane simulation")
+		pw.SetContent(panel.Content())
+		pw.Resize(fyne.NewSize(ui.SimPanelMaxWidth, 900))
+		pw.SetCloseIntercept(func() { a.Quit() })
+		pw.Show()
+		showKiosk = func(id string) { w.SetContent(stations[id].Content()) }
+	default:
+		// One window: the kiosk at its size, the panel beside it, so that
+		// nothing hides anything without a window manager.
+		panel = ui.NewSimPanel(o.Sim, log)
+		sw := ui.NewSimWindow(st.Content(), panel)
+		w.SetContent(sw.Content())
+		size = sw.Size(size)
+		showKiosk = func(id string) { sw.ShowKiosk(stations[id].Content()) }
+	}
+	if panel != nil {
+		panel.OnLane(func(id string) {
+			if stations[id] == nil {
+				return
+			}
+			showKiosk(id)
+			w.SetTitle(title(id))
+		})
+	}
 	if o.Fullscreen {
 		w.SetFullScreen(true)
 	} else {
-		size := o.Size
-		if size.IsZero() {
-			size = fyne.NewSize(1280, 720)
-		}
 		w.Resize(size)
 		w.SetFixedSize(true)
 	}
 
-	var panel *ui.SimPanel
-	if o.Sim != nil {
-		panel = ui.NewSimPanel(o.Sim, log)
-		pw := a.NewWindow("exitlane simulation")
-		pw.SetContent(panel.Content())
-		pw.Resize(fyne.NewSize(1280, 900))
-		pw.SetCloseIntercept(func() { a.Quit() })
-		pw.Show()
-	}
-
-	ch, unsubscribe := r.Subscribe()
-	defer unsubscribe()
-	show := func(s lane.Snapshot) {
-		st.Show(s)
-		if panel != nil {
-			panel.Show(s)
-		}
-	}
-	show(r.Snapshot())
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				fyne.Do(a.Quit)
-				return
-			case s, ok := <-ch:
-				if !ok {
-					return
-				}
-				fyne.Do(func() { show(s) })
+	for i, l := range lanes {
+		ls := stations[l.ID]
+		ch, unsubscribe := l.Runner.Subscribe()
+		defer unsubscribe()
+		show := func(s lane.Snapshot) {
+			ls.Show(s)
+			if i == 0 && panel != nil {
+				panel.Show(s)
 			}
 		}
-	}()
+		show(l.Runner.Snapshot())
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					if i == 0 {
+						fyne.Do(a.Quit)
+					}
+					return
+				case s, ok := <-ch:
+					if !ok {
+						return
+					}
+					fyne.Do(func() { show(s) })
+				}
+			}
+		}()
+	}
 	a.Lifecycle().SetOnStarted(func() {
 		log.Info("kiosk shown", "since_process_start_ms", time.Since(o.Started).Milliseconds())
 		if o.OnReady != nil {
@@ -180,7 +238,9 @@ func runDisplay(ctx context.Context, cfg *config.Config, logger *slog.Logger, r 
 		}
 	})
 	w.ShowAndRun()
-	st.Close()
+	for _, s := range stations {
+		s.Close()
+	}
 	if panel != nil {
 		panel.Close()
 	}

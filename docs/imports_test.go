@@ -125,7 +125,7 @@ var (
 	onlyImporters = map[string][]string{
 		"go.bug.st/serial":            {"serialport"},
 		"github.com/mattn/go-sqlite3": {"ledger"},
-		"github.com/jackc/pgx/v5":     {"sitestore", "internal/pgtest"},
+		"github.com/jackc/pgx/v5":     {"sitestore", "internal/pgcluster"},
 		"fyne.io/fyne/v2":             {"ui", "main"},
 	}
 	// onlyDependents: the packages that may depend on a module at all,

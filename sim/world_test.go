@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exitlane/exitlane/internal/pgcluster"
 	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/sitestore"
 	"github.com/exitlane/exitlane/station"
 	"github.com/exitlane/exitlane/ui"
 )
@@ -72,6 +74,11 @@ func TestSimControls(t *testing.T) {
 	st := world.Status()
 	if st.RelayPulses != 1 || len(st.Ledger) == 0 {
 		t.Errorf("status after a paid exit: %+v", st)
+	}
+	// The panel shows the ledger's times in the site's zone, not the
+	// machine's.
+	if st.Location == nil || st.Location.String() != "Asia/Dubai" {
+		t.Errorf("status time zone %v, want the site's Asia/Dubai", st.Location)
 	}
 	if n := frames.Load(); n < 2 {
 		t.Errorf("OnRelayFrame called %d times after a pulse (on and off), want at least 2", n)
@@ -216,5 +223,127 @@ func TestWorldPrintsReceipts(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "receipt-001.png")); err != nil {
 		t.Error(err)
+	}
+}
+
+// Two lanes of one site share the sandbox and a site store the world
+// starts itself (PostgreSQL in its directory): a ticket that exits at X1
+// is "already used" at X2, and both lanes' records reach the store.
+func TestWorldTwoLanesOneExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulated lanes and PostgreSQL")
+	}
+	if _, err := pgcluster.BinDir(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	if _, err := NewWorld(WorldOptions{Lanes: MaxLanes + 1}); err == nil {
+		t.Fatal("a world of too many lanes")
+	}
+	world, err := NewWorld(WorldOptions{Lanes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		dir := world.Dir()
+		if err := world.Close(); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s left behind: %v", dir, err)
+		}
+	}()
+	if world.StoreCluster() == nil || world.StoreURL() == "" {
+		t.Fatal("no site store of the world's own")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := world.Open(ctx, station.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	go world.Run(ctx)
+	x1, x2 := world.Lane("X1"), world.Lane("X2")
+	if x1 == nil || x2 == nil || world.Lane("X3") != nil || x1.Config().Ledger.Path == x2.Config().Ledger.Path {
+		t.Fatalf("lanes %v", world.Lanes())
+	}
+	wait := func(l *WorldLane, what string, f func(lane.Snapshot) bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !f(l.Runner().Snapshot()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("lane %s: timed out waiting for %s: %+v", l.ID(), what, l.Runner().Snapshot())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, l := range world.Lanes() {
+		wait(l, "devices up", func(s lane.Snapshot) bool {
+			return s.Ready && s.Health.Scanner == lane.DeviceOK && s.Health.Relay == lane.DeviceOK
+		})
+	}
+
+	// At X1 (the panel's first lane): inside the grace period, out free.
+	if _, err := world.Present(ui.TicketValid, 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	wait(x1, "open", func(s lane.Snapshot) bool { return s.State == lane.Open })
+	// The same ticket at X2: already used, site-wide.
+	if err := world.SetLane("X2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := world.SetLane("X9"); err == nil {
+		t.Fatal("chose a lane that does not exist")
+	}
+	if _, err := world.Present(ui.TicketUsed, 0); err != nil {
+		t.Fatal(err)
+	}
+	wait(x2, "already used", func(s lane.Snapshot) bool { return s.Notice == lane.NoticeAlreadyUsed })
+	if n, m := pulses(x1.Relay()), pulses(x2.Relay()); n != 1 || m != 0 {
+		t.Fatalf("pulses X1 %d, X2 %d; want 1 and 0", n, m)
+	}
+	st := world.Status()
+	if st.Lane != "X2" || len(st.Lanes) != 2 || st.Lanes[0].RelayPulses != 1 || st.Lanes[1].Snapshot.Notice != lane.NoticeAlreadyUsed {
+		t.Errorf("status %+v", st)
+	}
+
+	// Both lanes' ledgers reach the store: one exit, at X1; X2's visit refused.
+	s, err := sitestore.New(world.StoreURL(), sitestore.Options{Site: "SIM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, l := range world.Lanes() {
+		last, err := l.Station().Ledger().OutboxSeq(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, err := s.LastSeq(ctx, l.ID())
+			if err == nil && got == last && l.Station().StoreHealth().Up {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("lane %s: store at %d (%v), ledger at %d", l.ID(), got, err, last)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var exits int
+	var exitLane string
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*), max(lane) FROM exits WHERE site = 'SIM'`).Scan(&exits, &exitLane); err != nil {
+		t.Fatal(err)
+	}
+	var refused string
+	if err := s.Pool().QueryRow(ctx, `SELECT refused FROM visits WHERE site = 'SIM' AND lane = 'X2'`).Scan(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if exits != 1 || exitLane != "X1" || refused != lane.NoticeAlreadyUsed.String() {
+		t.Errorf("store: %d exits (lane %s), X2's visit refused %q", exits, exitLane, refused)
+	}
+	if st := world.Status(); st.Lanes[0].Store != "up" || st.Lanes[1].Store != "up" {
+		t.Errorf("store as the lanes see it: %q, %q", st.Lanes[0].Store, st.Lanes[1].Store)
 	}
 }

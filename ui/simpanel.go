@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -58,6 +59,26 @@ type SimControls interface {
 	SetPayBy(PayByMode) error
 	// Status is the simulation's state for display.
 	Status() SimStatus
+	// SetLane makes the controls act at lane id (one of Status().Lanes):
+	// its scanner, its phone, its devices.
+	SetLane(id string) error
+}
+
+// SimLane is one lane of a simulated site (exitlane sim --lanes N).
+type SimLane struct {
+	ID          string
+	Snapshot    lane.Snapshot
+	RelayOn     bool
+	RelayPulses int
+	Store       string // the site store as the lane sees it: "up", "down, 12 behind", ...
+}
+
+// SimLedgerRow is one row of the chosen lane's ledger: its id, its
+// instant and the rest of its line (kind, ticket, amount, cause...).
+type SimLedgerRow struct {
+	ID   int64
+	At   time.Time
+	Text string
 }
 
 // SimStatus is what the panel shows besides the lane's snapshot.
@@ -69,23 +90,43 @@ type SimStatus struct {
 	ScannerPlugged bool
 	RelayPlugged   bool
 	PayBy          PayByMode
-	Ledger         []string // last ledger rows, newest first
-	RelayPulses    int
-	RelayBoard     string
+	Ledger         []SimLedgerRow // last ledger rows, newest first
+	LedgerErr      string         // why the ledger could not be read ("": it was)
+	// Location is the site's time zone (site.timezone), in which the
+	// panel shows the ledger's times, as the kiosk shows the driver's;
+	// nil: UTC.
+	Location    *time.Location
+	RelayPulses int
+	RelayBoard  string
+	// Lane is the lane the controls act at, Lanes the site's lanes. With
+	// one lane Lanes is empty and the panel shows no chooser.
+	Lane  string
+	Lanes []SimLane
 }
 
 // SimPanel is the developer simulation panel (exitlane sim only).
 type SimPanel struct {
-	ctl  SimControls
-	log  *slog.Logger
-	root *fyne.Container
+	ctl     SimControls
+	log     *slog.Logger
+	root    *fyne.Container
+	content fyne.CanvasObject // root in the panel's theme
 
 	snap    lane.Snapshot
 	minutes string
 	message string
+	failed  bool // message is an error
+	onLane  func(id string)
 	pending sync.WaitGroup
 	sync    bool
 }
+
+// SimPanelMaxWidth is the widest the panel's minimum size may be: it
+// stands beside a 1280 px kiosk in one window on a 1920 px screen.
+const SimPanelMaxWidth = 640
+
+// OnLane sets f to be called, on the Fyne goroutine, when the panel has
+// chosen another lane (the display then shows that lane's kiosk).
+func (p *SimPanel) OnLane(f func(id string)) { p.onLane = f }
 
 // NewSimPanel builds the panel.
 func NewSimPanel(ctl SimControls, log *slog.Logger) *SimPanel {
@@ -93,12 +134,15 @@ func NewSimPanel(ctl SimControls, log *slog.Logger) *SimPanel {
 		log = slog.Default()
 	}
 	p := &SimPanel{ctl: ctl, log: log, root: container.NewStack(), minutes: "137"}
+	// One override for the panel's life: one per rebuild would add font
+	// tables each time (see TestKioskRebuildsDoNotLeak).
+	p.content = container.NewThemeOverride(p.root, panelTheme{NewTheme()})
 	p.rebuild()
 	return p
 }
 
 // Content is the panel's window content.
-func (p *SimPanel) Content() fyne.CanvasObject { return p.root }
+func (p *SimPanel) Content() fyne.CanvasObject { return p.content }
 
 // Show redraws with a new lane snapshot. Fyne goroutine.
 func (p *SimPanel) Show(s lane.Snapshot) {
@@ -113,6 +157,7 @@ func (p *SimPanel) Close() { p.pending.Wait() }
 // and the sandbox's checkout take a moment) and shows its outcome.
 func (p *SimPanel) run(label string, f func() error) {
 	done := func(err error) {
+		p.failed = err != nil
 		if err != nil {
 			p.message = label + ": " + err.Error()
 		} else {
@@ -153,7 +198,7 @@ func monoLines(lines []string, size float32) fyne.CanvasObject {
 
 func section(title string) fyne.CanvasObject {
 	t := canvas.NewText(title, colPrimary)
-	t.TextSize = 18
+	t.TextSize = 16
 	t.TextStyle.Bold = true
 	return t
 }
@@ -164,6 +209,12 @@ func (p *SimPanel) rebuild() {
 	btn := func(label string, f func() error) *widget.Button {
 		return widget.NewButton(label, func() { p.run(label, f) })
 	}
+	agoLabel := canvas.NewText("entered minutes ago", colForeground)
+	agoLabel.TextSize = 15
+	// Wide enough for "1560" (26 h): the entry's own minimum shows two
+	// digits.
+	minsWidth := canvas.NewRectangle(color.Transparent)
+	minsWidth.SetMinSize(fyne.NewSize(64, 0))
 	mins := widget.NewEntry()
 	mins.SetText(p.minutes)
 	mins.OnChanged = func(v string) { p.minutes = v }
@@ -183,10 +234,28 @@ func (p *SimPanel) rebuild() {
 		widget.NewButton("2 h 17", func() { p.minutes = "137"; p.rebuild() }),
 		widget.NewButton("26 h", func() { p.minutes = "1560"; p.rebuild() }),
 	)
-	tickets := container.NewVBox(
-		section("Ticket at the scanner"),
-		container.NewBorder(nil, nil, widget.NewLabel("entered minutes ago"), nil, mins),
-		presets,
+	title := "Ticket at the scanner"
+	var chooser []fyne.CanvasObject
+	if len(st.Lanes) > 1 {
+		// The site's lanes share the sandbox and the site store; the
+		// controls act at the chosen lane, whose kiosk the display shows.
+		title = "Ticket at the scanner of " + st.Lane
+		var bs []fyne.CanvasObject
+		for _, l := range st.Lanes {
+			b := widget.NewButton(l.ID, func() { p.chooseLane(l.ID) })
+			if l.ID == st.Lane {
+				b.Importance = widget.HighImportance
+				s = l.Snapshot
+			}
+			bs = append(bs, b)
+		}
+		lbl := canvas.NewText("Lane", colPrimary)
+		lbl.TextSize, lbl.TextStyle.Bold = 16, true
+		chooser = []fyne.CanvasObject{container.NewBorder(nil, nil, lbl, nil, container.NewGridWithColumns(min(len(bs), 8), bs...))}
+	}
+	tickets := container.NewVBox(append(chooser,
+		section(title),
+		container.NewBorder(nil, nil, container.NewCenter(agoLabel), presets, container.NewStack(minsWidth, mins)),
 		container.NewGridWithColumns(3,
 			btn("Present ticket", present(TicketValid)),
 			btn("Forged", present(TicketForged)),
@@ -194,15 +263,15 @@ func (p *SimPanel) rebuild() {
 			btn("Garbage bytes", present(TicketGarbage)),
 			btn("Lost (attendant)", present(TicketLost)),
 		),
-	)
+	)...)
 	phone := container.NewVBox(
 		section("Driver's phone"),
-		container.NewGridWithColumns(3,
+		container.NewGridWithColumns(4,
 			btn("Pay", func() error { return p.ctl.Pay(false) }),
 			btn("Decline", func() error { return p.ctl.Pay(true) }),
 			btn("Let QR expire", p.ctl.ExpireQR),
+			btn("Vehicle passes", p.ctl.VehiclePasses),
 		),
-		btn("Vehicle passes", p.ctl.VehiclePasses),
 	)
 	plug := func(dev string, plugged bool) *widget.Button {
 		label := "Unplug " + dev
@@ -221,11 +290,10 @@ func (p *SimPanel) rebuild() {
 		}
 		modeButtons = append(modeButtons, b)
 	}
-	modes := container.NewGridWithColumns(2, modeButtons...)
 	devices := container.NewVBox(
 		section("Devices and PayBy"),
-		container.NewGridWithColumns(2, plug("scanner", st.ScannerPlugged), plug("relay", st.RelayPlugged)),
-		modes,
+		container.NewGridWithColumns(3, append([]fyne.CanvasObject{plug("scanner", st.ScannerPlugged), plug("relay", st.RelayPlugged)},
+			modeButtons...)...),
 	)
 	relay := "OFF"
 	relayCol := colMuted
@@ -241,29 +309,91 @@ func (p *SimPanel) rebuild() {
 	relayText.TextStyle.Bold = true
 	laneText := canvas.NewText(fmt.Sprintf("Lane: %s  notice: %s  due: %s  visit: %d", s.State, s.Notice, s.Due, s.Visit), colForeground)
 	laneText.TextSize = 17
-	msg := canvas.NewText(p.message, colWarning)
+	// The last step's outcome: an error in the error colour, "ok" as
+	// plain text (it is no warning).
+	msgCol := colForeground
+	if p.failed {
+		msgCol = colError
+	}
+	msg := canvas.NewText(p.message, msgCol)
 	msg.TextSize = 16
-	status := container.NewVBox(
+	var site []fyne.CanvasObject
+	if len(st.Lanes) > 1 {
+		var lines []string
+		for _, l := range st.Lanes {
+			mark := " "
+			if l.ID == st.Lane {
+				mark = "›"
+			}
+			relay := "off"
+			if l.RelayOn {
+				relay = "ON"
+			}
+			due := ""
+			if l.Snapshot.Due != 0 {
+				due = " due " + l.Snapshot.Due.String()
+			}
+			lines = append(lines, fmt.Sprintf("%s %-4s %-8s relay %-3s %2d pulses  store %s%s", mark, l.ID, l.Snapshot.State, relay, l.RelayPulses, l.Store, due))
+		}
+		site = []fyne.CanvasObject{section("Site"), monoLines(lines, 13)}
+	}
+	status := container.NewVBox(append(site,
 		section("State"),
 		laneText, relayText,
 		small(orNone("sandbox: ", st.SandboxURL)),
 		small(orNone("checkout: ", st.CheckoutURL)),
 		monoLines(lastN(st.RelayFrames, 4), 13),
 		section("Ledger (newest first)"),
-		monoLines(lastN(st.Ledger, 12), 13),
-		msg,
-	)
-	controls := container.NewVBox(tickets, widget.NewSeparator(), phone)
-	// The controls keep their minimum width and the devices and status take
-	// the rest: two equal grid columns made the panel 1400 px wide, and a
-	// long checkout URL or ledger line widened the window (Fyne grows it to
-	// the content) until its right-hand buttons left the screen. Long lines
-	// scroll sideways instead, and the status takes the height that is left
-	// (twelve ledger rows made the window grow past 900 px): it scrolls.
-	body := container.NewBorder(nil, nil, controls, nil,
-		container.NewBorder(container.NewVBox(devices, widget.NewSeparator()), nil, nil, nil, container.NewScroll(status)))
+		monoLines(ledgerLines(st, 12), 13),
+	)...)
+	// One column, at most SimPanelMaxWidth wide, beside the kiosk: the
+	// controls on top, the last step's outcome under them, and the status
+	// below taking the height that is left, scrolling (twelve ledger rows,
+	// a long checkout URL or ledger line would otherwise grow the window,
+	// which Fyne sizes to its content, past the screen).
+	controls := container.NewVBox(tickets, widget.NewSeparator(), phone, widget.NewSeparator(), devices, msg, widget.NewSeparator())
+	body := container.NewBorder(controls, nil, nil, nil, container.NewScroll(status))
 	p.root.Objects = []fyne.CanvasObject{canvas.NewRectangle(colBackground), container.NewPadded(body)}
-	p.root.Refresh()
+	// Through the override: it gives the new widgets its theme.
+	p.content.Refresh()
+}
+
+// chooseLane makes the controls act at lane id and tells OnLane's
+// function, once the lane is chosen.
+func (p *SimPanel) chooseLane(id string) {
+	p.run("lane "+id, func() error {
+		if err := p.ctl.SetLane(id); err != nil {
+			return err
+		}
+		if p.onLane != nil {
+			if p.sync {
+				p.onLane(id)
+			} else {
+				fyne.Do(func() { p.onLane(id) })
+			}
+		}
+		return nil
+	})
+}
+
+// ledgerLines are the newest n ledger rows, their times in the site's
+// zone.
+func ledgerLines(st SimStatus, n int) []string {
+	loc := st.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var lines []string
+	if st.LedgerErr != "" {
+		lines = append(lines, "ledger: "+st.LedgerErr)
+	}
+	for _, r := range st.Ledger {
+		if len(lines) == n {
+			break
+		}
+		lines = append(lines, fmt.Sprintf("#%d %s %s", r.ID, r.At.In(loc).Format("15:04:05"), r.Text))
+	}
+	return lines
 }
 
 func small(s string) fyne.CanvasObject {

@@ -1,11 +1,15 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"image/color"
+	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/exitlane/exitlane/lane"
@@ -14,6 +18,7 @@ import (
 type fakeSim struct {
 	calls []string
 	st    SimStatus
+	fail  error // what Pay returns
 }
 
 func (f *fakeSim) Present(k TicketKind, ago time.Duration) (string, error) {
@@ -22,7 +27,7 @@ func (f *fakeSim) Present(k TicketKind, ago time.Duration) (string, error) {
 }
 func (f *fakeSim) Pay(decline bool) error {
 	f.calls = append(f.calls, fmt.Sprintf("pay decline=%v", decline))
-	return nil
+	return f.fail
 }
 func (f *fakeSim) ExpireQR() error      { f.calls = append(f.calls, "expire"); return nil }
 func (f *fakeSim) VehiclePasses() error { f.calls = append(f.calls, "passes"); return nil }
@@ -39,6 +44,49 @@ func (f *fakeSim) SetPayBy(m PayByMode) error {
 	return nil
 }
 func (f *fakeSim) Status() SimStatus { return f.st }
+func (f *fakeSim) SetLane(id string) error {
+	f.calls = append(f.calls, "lane "+id)
+	f.st.Lane = id
+	return nil
+}
+
+// With several lanes the panel has a lane chooser and a line per lane;
+// the controls act at the chosen lane, whose state the panel shows.
+func TestSimPanelLanes(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	open := baseSnap()
+	open.State = lane.Open
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", Lane: "X1",
+		Lanes: []SimLane{{ID: "X1", Snapshot: feeSnap(), Store: "up"}, {ID: "X2", Snapshot: open, RelayOn: true, RelayPulses: 3, Store: "down, 4 behind"}}}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(1280, 900))
+	p.Show(baseSnap())
+	has := func(sub string) bool {
+		return walk(w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+			tx, ok := o.(*canvas.Text)
+			return ok && strings.Contains(tx.Text, sub)
+		})
+	}
+	for _, want := range []string{"Ticket at the scanner of X1", "Lane: fee_due", "X2   open     relay ON   3 pulses  store down, 4 behind"} {
+		if !has(want) {
+			t.Errorf("no text %q", want)
+		}
+	}
+	tapButton(t, w, "X2")
+	tapButton(t, w, "Present ticket")
+	if want := "[lane X2 present valid 2h17m0s]"; fmt.Sprint(f.calls) != want {
+		t.Errorf("calls %v, want %s", f.calls, want)
+	}
+	if !has("Ticket at the scanner of X2") || !has("Lane: open") {
+		t.Error("the panel does not show the chosen lane")
+	}
+	if h := p.Content().MinSize().Height; h > 900 {
+		t.Errorf("panel min height %v with two lanes, want at most 900", h)
+	}
+}
 
 func TestSimPanel(t *testing.T) {
 	a := test.NewTempApp(t)
@@ -47,12 +95,13 @@ func TestSimPanel(t *testing.T) {
 		CheckoutURL: "http://127.0.0.1:8480/checkout/tok_7f3a", SandboxURL: "http://127.0.0.1:8480/",
 		ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", RelayPulses: 1,
 		RelayFrames: []string{"A0 01 00 A1  ch1 off", "A0 01 01 A2  ch1 on"},
-		Ledger:      []string{"#12 exit paid AED 25.00 ticket 000123", "#11 order PAID_SUCCESS CM-X2-7-1"},
+		Ledger: []SimLedgerRow{{ID: 12, At: time.Date(2026, 3, 1, 6, 5, 9, 0, time.UTC), Text: "exit paid AED 25.00 ticket 000123"},
+			{ID: 11, At: time.Date(2026, 3, 1, 6, 4, 1, 0, time.UTC), Text: "order PAID_SUCCESS CM-X2-7-1"}},
 	}}
 	p := NewSimPanel(f, nil)
 	p.sync = true
 	w := test.NewTempWindow(t, p.Content())
-	w.Resize(fyne.NewSize(1280, 900))
+	w.Resize(fyne.NewSize(600, 900))
 	s := feeSnap()
 	p.Show(s)
 	test.AssertRendersToMarkup(t, "sim/panel.xml", w.Canvas())
@@ -112,7 +161,7 @@ func TestSimPanelLongLinesDoNotWiden(t *testing.T) {
 	wide := &fakeSim{st: short.st}
 	wide.st.CheckoutURL = long
 	wide.st.SandboxURL = long
-	wide.st.Ledger = []string{"#5 01:59:25 exit    5835701 AED 20.00 paid pending " + long}
+	wide.st.Ledger = []SimLedgerRow{{ID: 5, At: time.Now(), Text: "exit    5835701 AED 20.00 paid pending " + long}}
 	wide.st.RelayFrames = []string{long}
 	ps, pw := NewSimPanel(short, nil), NewSimPanel(wide, nil)
 	ps.Show(feeSnap())
@@ -130,7 +179,7 @@ func TestSimPanelLongLedgerDoesNotGrow(t *testing.T) {
 	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus",
 		SandboxURL: "http://127.0.0.1:8480/", CheckoutURL: "http://127.0.0.1:8480/checkout/tok"}}
 	for i := 0; i < 12; i++ {
-		f.st.Ledger = append(f.st.Ledger, "#1 exit paid AED 25.00 ticket 000123")
+		f.st.Ledger = append(f.st.Ledger, SimLedgerRow{ID: 1, At: time.Now(), Text: "exit paid AED 25.00 ticket 000123"})
 	}
 	for i := 0; i < 4; i++ {
 		f.st.RelayFrames = append(f.st.RelayFrames, "A0 01 01 A2  ch1 on")
@@ -139,5 +188,141 @@ func TestSimPanelLongLedgerDoesNotGrow(t *testing.T) {
 	p.Show(feeSnap())
 	if h := p.Content().MinSize().Height; h > 900 {
 		t.Errorf("panel min height %v with 12 ledger rows, want at most 900", h)
+	}
+}
+
+// exitlane sim's one window (issue 14, item 8): the panel stands beside a
+// 1280x720 kiosk on a 1920x1080 screen, two lanes and long lines
+// included; nothing overlaps, since there is no second window.
+func TestSimWindowFits1920x1080(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	long := "http://127.0.0.1:41429/pay-page/main?BIZ_TYPE=202&ft=79ae7814e0e994fe6ba15e65f7f7428a&t=1795658357251"
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", Lane: "X1",
+		CheckoutURL: long, SandboxURL: long, RelayFrames: []string{long, long, long, long},
+		Lanes: []SimLane{{ID: "X1", Snapshot: feeSnap(), Store: "up"}, {ID: "X2", Snapshot: baseSnap(), Store: "down, 4 behind"}}}}
+	for i := range 12 {
+		f.st.Ledger = append(f.st.Ledger, SimLedgerRow{ID: int64(12 - i), At: time.Now(), Text: "exit    5835701 AED 20.00 paid " + long})
+	}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	p.Show(feeSnap())
+	if w := p.Content().MinSize().Width; w > SimPanelMaxWidth {
+		t.Errorf("panel min width %v, want at most %v", w, SimPanelMaxWidth)
+	}
+	ko := KioskOptions{noTicker: true}
+	kiosk := NewStation(newFakeConsole(), NewGate(testAttendants(t), GatePolicy{}, nil), ko, AdminOptions{sync: true})
+	kiosk.Show(feeSnap())
+	sw := NewSimWindow(kiosk.Content(), p)
+	size := sw.Size(fyne.NewSize(1280, 720))
+	// 1080 less a title bar, should a window manager add one.
+	if size.Width > 1920 || size.Height > 1080-40 {
+		t.Errorf("window %v does not fit a 1920x1080 screen", size)
+	}
+	if m := sw.Content().MinSize(); m.Width > size.Width || m.Height > size.Height {
+		t.Errorf("content min size %v exceeds the window %v", m, size)
+	}
+	w := test.NewTempWindow(t, sw.Content())
+	w.SetPadded(false) // as exitlane sim's
+	w.Resize(size)
+	kpos, ksize := kiosk.Content().Position(), kiosk.Content().Size()
+	ppos, psize := p.Content().Position(), p.Content().Size()
+	if ksize.Width < 1280 || ksize.Height < 720 {
+		t.Errorf("kiosk %v, want at least 1280x720", ksize)
+	}
+	if kpos.X+ksize.Width > ppos.X || ppos.X+psize.Width > size.Width+1 {
+		t.Errorf("kiosk at %v size %v and panel at %v size %v overlap or leave the window %v", kpos, ksize, ppos, psize, size)
+	}
+	writeScreenshot(t, "sim-window", w)
+}
+
+// The panel shows the ledger's times in the site's zone (as the kiosk
+// does), not the machine's.
+func TestSimPanelLedgerInSiteZone(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	dubai, err := time.LoadLocation("Asia/Dubai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 6, 5, 9, 0, time.UTC) // 10:05:09 in Dubai
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", Location: dubai,
+		Ledger: []SimLedgerRow{{ID: 7, At: at.In(time.FixedZone("machine", -5*3600)), Text: "exit    101 AED 20.00 paid"}}}}
+	p := NewSimPanel(f, nil)
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(600, 900))
+	p.Show(feeSnap())
+	has := func(sub string) bool {
+		return walk(w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+			tx, ok := o.(*canvas.Text)
+			return ok && strings.Contains(tx.Text, sub)
+		})
+	}
+	if !has("#7 10:05:09 exit    101 AED 20.00 paid") {
+		t.Error("ledger row not in the site's zone (10:05:09 Dubai)")
+	}
+}
+
+// A step that worked says "ok" in the text colour, not in warning orange;
+// one that failed says why in the error colour.
+func TestSimPanelResultColour(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus"}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(600, 900))
+	p.Show(feeSnap())
+	colour := func(text string) color.Color {
+		t.Helper()
+		var c color.Color
+		walk(w.Canvas().Content(), func(o fyne.CanvasObject) bool {
+			if tx, ok := o.(*canvas.Text); ok && tx.Text == text {
+				c = tx.Color
+				return true
+			}
+			return false
+		})
+		if c == nil {
+			t.Fatalf("no text %q", text)
+		}
+		return c
+	}
+	tapButton(t, w, "Vehicle passes")
+	if c := colour("Vehicle passes: ok"); c != colForeground {
+		t.Errorf("ok in %v, want the text colour %v", c, colForeground)
+	}
+	f.fail = errors.New("no QR on screen")
+	tapButton(t, w, "Pay")
+	if c := colour("Pay: no QR on screen"); c != colError {
+		t.Errorf("error in %v, want the error colour %v", c, colError)
+	}
+}
+
+// Choosing a lane tells the display, which shows that lane's kiosk.
+func TestSimWindowShowsChosenLane(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, RelayBoard: "lcus", Lane: "X1",
+		Lanes: []SimLane{{ID: "X1", Snapshot: feeSnap()}, {ID: "X2", Snapshot: baseSnap()}}}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	k1, k2 := canvas.NewText("kiosk X1", colForeground), canvas.NewText("kiosk X2", colForeground)
+	sw := NewSimWindow(k1, p)
+	p.OnLane(func(id string) {
+		if id == "X2" {
+			sw.ShowKiosk(k2)
+		}
+	})
+	w := test.NewTempWindow(t, sw.Content())
+	w.Resize(sw.Size(fyne.NewSize(1280, 720)))
+	p.Show(baseSnap())
+	tapButton(t, w, "X2")
+	shown := func(o fyne.CanvasObject) bool {
+		return walk(w.Canvas().Content(), func(x fyne.CanvasObject) bool { return x == o })
+	}
+	if !shown(k2) || shown(k1) {
+		t.Errorf("after choosing X2: kiosk X1 shown %t, kiosk X2 shown %t", shown(k1), shown(k2))
 	}
 }

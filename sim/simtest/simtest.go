@@ -84,51 +84,9 @@ func NewWith(t testing.TB, poll, board, extra string) *Rig {
 	}
 	t.Cleanup(func() { sc.Close() })
 
-	cfg := fmt.Sprintf(`
-[site]
-id = "GRG01"
-lane = "X1"
-name = "Test Garage"
-merchant = "Test Parking"
-timezone = "Asia/Dubai"
-[ticket]
-key_file = "ticket.key"
-[tariff]
-grace = "15m"
-exit_grace = "20m"
-lost_fee = "150.00"
-[[tariff.tables]]
-name = "all week"
-first_period = "1h"
-first_price = "10.00"
-increment = "1h"
-increment_price = "5.00"
-cap = "50.00"
-[[tariff.validations]]
-code = "CINEMA"
-name = "Cinema, 2 hours"
-time = "2h"
-[payby]
-base_url = %q
-partner_id = "200000000888"
-private_key_file = "merchant.key"
-public_key_file = "payby.pub"
-poll_interval = %q
-pay_window = "3m"
-timeout = "5s"
-[scanner]
-port = %q
-dedup = "1s"
-[relay]
-port = %q
-board = %q
-pulse = "100ms"
-[ledger]
-path = "lane.db"
-[lane]
-notice = "2s"
-opened = "2s"
-`, base+sandbox.APIPrefix, poll, sc.Path(), relay.Path(), board)
+	cfg := sim.LaneConfig{Site: "GRG01", Lane: "X1", Name: "Test Garage", Merchant: "Test Parking", Validation: true,
+		PayByURL: base + sandbox.APIPrefix, Poll: poll, Scanner: sc.Path(), Relay: relay.Path(), Board: board,
+		Pulse: "100ms", Notice: "2s", Opened: "2s"}.TOML()
 	if extra != "" {
 		cfg += fmt.Sprintf(extra, relay.Path())
 	}
