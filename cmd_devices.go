@@ -57,10 +57,6 @@ func runDevices(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if code, done := parseNoArgs(fs, args); done {
 		return code
 	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
-	}
 	list, err := serialport.List()
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane devices: %v\n", err)

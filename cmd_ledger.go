@@ -133,12 +133,8 @@ func runLedgerCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) in
 		fmt.Fprintln(fs.Output(), "usage: exitlane ledger check --config FILE [--file LEDGER]\n\nRuns SQLite's integrity check and the five ledger invariants on the data\n(order stored before placeOrder, paid orders never lost, one exit per\nticket unless overridden with a reason, one authorisation row per opening\nwith cause and actor, refunds within what was paid), prints what is wrong\nand lists the payments that are paid, not exited. Exit 1 if anything is\nwrong.")
 		fs.PrintDefaults()
 	}
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseNoArgs(fs, args); done {
 		return code
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	path := *file
 	if path == "" {
