@@ -3,12 +3,15 @@ package ui
 import (
 	"context"
 	"errors"
+	"image/png"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
 
 	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/money"
@@ -316,5 +319,33 @@ func TestAdminStatusStoreTicks(t *testing.T) {
 	h.a.Close()
 	if h.tick != nil {
 		t.Error("armed after Close")
+	}
+}
+
+// TestAdminSiteReportsMarkup renders the reports tab's whole site view in
+// both languages.
+func TestAdminSiteReportsMarkup(t *testing.T) {
+	for _, lang := range []string{LangEnglish, LangArabic} {
+		t.Run(lang, func(t *testing.T) {
+			h := newAdminHarness(t)
+			h.a.opt.Site = siteFixture()
+			h.enter(t, "2468")
+			tapButton(t, h.w, "Reports")
+			tapButton(t, h.w, "Whole site")
+			if lang == LangArabic {
+				h.a.SetLang(LangArabic)
+			}
+			test.AssertRendersToMarkup(t, "admin/1920x1080/"+lang+"/reports-site.xml", h.w.Canvas())
+			if os.Getenv("EXITLANE_SHOT") != "" {
+				f, err := os.Create(os.Getenv("EXITLANE_SHOT") + "-" + lang + ".png")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if err := png.Encode(f, h.w.Canvas().Capture()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }
