@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"sort"
 	"time"
 
 	"github.com/exitlane/exitlane/money"
@@ -67,4 +68,31 @@ type Incident struct {
 	ResolvedAt time.Time // zero while open
 	ResolvedBy string
 	Resolution string
+}
+
+// SiteTakings are a site's totals over [From, To), lane by lane and summed
+// (sitestore.Takings), for the office's reports and the admin's "whole
+// site" view.
+type SiteTakings struct {
+	From, To time.Time
+	Site     Totals
+	Lanes    map[string]Totals
+}
+
+// LaneIDs lists the lanes of t in order.
+func (t SiteTakings) LaneIDs() []string {
+	out := make([]string, 0, len(t.Lanes))
+	for id := range t.Lanes {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SiteUnresolved is an entry needing an attendant anywhere on the site
+// (sitestore.Unresolved), with the lane it belongs to: that lane's
+// attendant or the office resolves it.
+type SiteUnresolved struct {
+	Lane string
+	Unresolved
 }

@@ -144,6 +144,15 @@ func (a applier) same(ctx context.Context, seq int64, kind string, data []byte) 
 	return &SeqError{Lane: a.lane, Seq: seq, Err: ErrSeqConflict}
 }
 
+// continued is the stay a quote continues, as the visit's columns hold
+// it: its first entry (NULL: none) and what it paid.
+func continued(q lane.Quote) (entry any, paid int64) {
+	if q.Continued == nil {
+		return nil, 0
+	}
+	return ts(q.Continued.Entry), int64(q.Continued.Paid)
+}
+
 func (a applier) exec(ctx context.Context, sql string, args ...any) error {
 	_, err := a.tx.Exec(ctx, sql, args...)
 	return err
@@ -156,12 +165,13 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 		if r.Refused != lane.NoticeNone {
 			refused = r.Refused.String()
 		}
+		contEntry, contPaid := continued(r.Quote)
 		return a.exec(ctx, `INSERT INTO visits (site, lane, visit, started_at, ticket_id, serial, format, entry_at, signed, lost,
-			fee, paid_before, due, free, refused, override, attendant, reason, class, vat_rate, vat)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
+			fee, paid_before, due, free, refused, override, attendant, reason, class, vat_rate, vat, plate, continued_entry, continued_paid)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 			a.site, a.lane, r.Visit, r.At.UTC(), r.TicketID, r.Ticket.Serial, r.Ticket.Format, ts(r.Ticket.Entry), r.Ticket.Signed, r.Ticket.Lost,
 			int64(r.Quote.Fee), int64(r.Quote.Paid), int64(r.Quote.Due), r.Quote.Free, refused, r.Override, r.Attendant, r.Reason,
-			r.Ticket.Class, r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
+			r.Ticket.Class, r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)), r.Ticket.Plate, contEntry, contPaid)
 	case lane.VisitEndRec:
 		return a.exec(ctx, `UPDATE visits SET ended_at = $4, outcome = $5 WHERE site = $1 AND lane = $2 AND visit = $3`,
 			a.site, a.lane, r.Visit, r.At.UTC(), r.Outcome)
@@ -171,13 +181,14 @@ func (a applier) apply(ctx context.Context, rec lane.Record) error {
 			a.site, a.lane, r.Visit, r.Code, r.Name, int64(r.Quote.Fee), int64(r.Quote.Due),
 			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
 	case lane.RepriceRec:
-		// The stay continued stays in the journal's record
-		// (rec->'Quote'->'Continued'); the visit row takes the new class
-		// and price.
-		return a.exec(ctx, `UPDATE visits SET class = $4, fee = $5, due = $6, vat_rate = $7, vat = $8
+		// The visit row takes the new class, price and stay continued
+		// (the quote's: a re-entry sets it, a class change keeps it).
+		contEntry, contPaid := continued(r.Quote)
+		return a.exec(ctx, `UPDATE visits SET class = $4, fee = $5, due = $6, vat_rate = $7, vat = $8,
+			continued_entry = $9, continued_paid = $10
 			WHERE site = $1 AND lane = $2 AND visit = $3`,
 			a.site, a.lane, r.Visit, r.Class, int64(r.Quote.Fee), int64(r.Quote.Due),
-			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)))
+			r.Quote.VATRate, int64(money.VATPart(r.Quote.Due, r.Quote.VATRate)), contEntry, contPaid)
 	case lane.OrderRec:
 		return a.order(ctx, r)
 	case lane.StatusRec:

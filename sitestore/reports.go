@@ -3,7 +3,6 @@ package sitestore
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,22 +11,9 @@ import (
 	"github.com/exitlane/exitlane/money"
 )
 
-// Takings are the site's totals over [From, To), lane by lane and summed.
-type Takings struct {
-	From, To time.Time
-	Site     lane.Totals
-	Lanes    map[string]lane.Totals
-}
-
-// LaneIDs lists the lanes of t in order.
-func (t Takings) LaneIDs() []string {
-	out := make([]string, 0, len(t.Lanes))
-	for id := range t.Lanes {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
+// Takings are the site's totals over [From, To), lane by lane and summed
+// (declared by lane, which the admin screens read it through).
+type Takings = lane.SiteTakings
 
 // Takings counts visits, exits by cause, money collected, refunded and
 // owed, and openings in [from, to), by lane (the lane.Totals a lane's
@@ -118,11 +104,9 @@ func (s *Store) Takings(ctx context.Context, from, to time.Time) (Takings, error
 	return t, nil
 }
 
-// Unresolved is an entry needing an attendant, with the lane it belongs to.
-type Unresolved struct {
-	Lane string
-	lane.Unresolved
-}
+// Unresolved is an entry needing an attendant, with the lane it belongs
+// to (declared by lane, which the admin screens read it through).
+type Unresolved = lane.SiteUnresolved
 
 // Unresolved lists, site-wide: orders not final, paid orders that no exit
 // used ("paid, not exited"), and unable-to-collect exits not resolved.

@@ -251,6 +251,41 @@ func (s *Station) Incidents(ctx context.Context) ([]lane.Incident, error) {
 	return s.store.Incidents(ctx, true)
 }
 
+// siteReportTimeout bounds one read of the site's takings or unresolved
+// entries for the admin's "whole site" view: a report, not a scan, so
+// longer than [site_store] timeout, yet short enough that a store gone
+// says so while the attendant looks.
+const siteReportTimeout = 3 * time.Second
+
+// errNoSiteStore answers the site-wide reads of a lane without a site
+// store.
+var errNoSiteStore = errors.New("station: no site store")
+
+// SiteTakings are the site's takings over [from, to), lane by lane and
+// summed, from the site store (within siteReportTimeout), for the admin's
+// "whole site" view. They are what the lanes have shipped: a lane whose
+// records are behind counts when they arrive.
+func (s *Station) SiteTakings(ctx context.Context, from, to time.Time) (lane.SiteTakings, error) {
+	if s.store == nil {
+		return lane.SiteTakings{}, errNoSiteStore
+	}
+	ctx, cancel := context.WithTimeout(ctx, siteReportTimeout)
+	defer cancel()
+	return s.store.Takings(ctx, from, to)
+}
+
+// SiteUnresolved lists the site's entries needing an attendant ("paid,
+// not exited", "unable to collect", orders not final), each with its
+// lane, from the site store (within siteReportTimeout).
+func (s *Station) SiteUnresolved(ctx context.Context) ([]lane.SiteUnresolved, error) {
+	if s.store == nil {
+		return nil, errNoSiteStore
+	}
+	ctx, cancel := context.WithTimeout(ctx, siteReportTimeout)
+	defer cancel()
+	return s.store.Unresolved(ctx)
+}
+
 // Store is the site store (nil: none), for reports and tests.
 func (s *Station) Store() *sitestore.Store { return s.store }
 

@@ -28,17 +28,25 @@ type AdminConsole interface {
 	lane.Reports
 }
 
-// SiteStatus is the site store as the lane sees it, for the status tab:
-// its health and the site's open incidents. *station.Station satisfies
-// it. Both may do I/O (the ledger, the store): the admin calls them off
-// the Fyne goroutine.
+// SiteStatus is the site store as the lane sees it: its health and the
+// site's open incidents for the status tab, the site's takings and
+// unresolved entries for the reports tab's "whole site" view.
+// *station.Station satisfies it. All may do I/O (the ledger, the store):
+// the admin calls them off the Fyne goroutine.
 type SiteStatus interface {
 	StoreHealth() lane.StoreHealth
 	Incidents(ctx context.Context) ([]lane.Incident, error)
+	// SiteTakings are every lane's totals over [from, to) and the
+	// site's; SiteUnresolved the site's "paid, not exited", "unable to
+	// collect" and orders not final, each with its lane.
+	SiteTakings(ctx context.Context, from, to time.Time) (lane.SiteTakings, error)
+	SiteUnresolved(ctx context.Context) ([]lane.SiteUnresolved, error)
 }
 
 // siteRefresh is how often the status tab asks for the store's health
-// and incidents again while it is shown (on the next snapshot after it).
+// and incidents again while it is shown (a ticker, so an idle lane's
+// screen follows the store too), and how long the reports tab's "whole
+// site" view keeps what it read.
 const siteRefresh = 5 * time.Second
 
 // AdminOptions configures the attendant screen. Zero fields mean defaults.
@@ -69,6 +77,8 @@ type AdminOptions struct {
 	Site SiteStatus
 
 	afterFunc func(time.Duration, func()) func() bool
+	// tickFunc arms the status tab's store refresh (time.AfterFunc).
+	tickFunc func(time.Duration, func()) func() bool
 	// sync runs actions on the calling goroutine (tests).
 	sync bool
 }
@@ -115,6 +125,19 @@ type Admin struct {
 		health   lane.StoreHealth
 		incident []lane.Incident
 		err      error
+	}
+	// siteTick stops the status tab's store refresh (nil: not armed).
+	siteTick func() bool
+	// siteView: the reports tab shows the whole site (the site store's
+	// report, as last read), not this lane's ledger.
+	siteView bool
+	report   struct {
+		read, busy, stale bool
+		at                time.Time
+		today, shift      lane.SiteTakings
+		hasShift          bool
+		unresolved        []lane.SiteUnresolved
+		err               error
 	}
 }
 
@@ -166,6 +189,9 @@ func NewAdmin(con AdminConsole, gate *Gate, opt AdminOptions) *Admin {
 	}
 	if opt.afterFunc == nil {
 		opt.afterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+	}
+	if opt.tickFunc == nil {
+		opt.tickFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
 	a := &Admin{con: con, gate: gate, opt: opt, log: opt.Logger, tr: newTr(opt.Lang)}
 	a.root = container.New(&adminLayout{a: a})
@@ -220,6 +246,7 @@ func (a *Admin) Session() string { return a.gate.Session(a.opt.Now()) }
 func (a *Admin) Close() {
 	a.gate.Logout()
 	a.stopIdle()
+	a.stopSiteTick()
 	a.pending.Wait()
 }
 
@@ -665,7 +692,8 @@ func (a *Admin) storeBox() fyne.CanvasObject {
 	if a.opt.Site == nil {
 		return nil
 	}
-	a.refreshSite()
+	a.refreshSite(false)
+	a.armSiteTick()
 	t := a.tr.T
 	h := a.site.health
 	var state string
@@ -712,12 +740,43 @@ func (a *Admin) storeBox() fyne.CanvasObject {
 	return container.NewVBox(objs...)
 }
 
+// armSiteTick arms the status tab's store refresh: every siteRefresh
+// while the tab is shown, the store's health and incidents are read again
+// and the tab redrawn, snapshot or not (an idle lane sends none).
+func (a *Admin) armSiteTick() {
+	if a.siteTick != nil {
+		return
+	}
+	a.siteTick = a.opt.tickFunc(siteRefresh, func() { fyne.Do(a.siteTicked) })
+}
+
+func (a *Admin) stopSiteTick() {
+	if a.siteTick != nil {
+		a.siteTick()
+		a.siteTick = nil
+	}
+}
+
+// siteTicked reads the store again if the status tab is still shown, and
+// re-arms; otherwise the ticker stops until the tab is shown again.
+func (a *Admin) siteTicked() {
+	a.siteTick = nil
+	if a.gate.session == "" || a.tab != 0 || a.opt.Site == nil {
+		return
+	}
+	a.refreshSite(true)
+	if a.opt.sync {
+		a.rebuild()
+	}
+	a.armSiteTick()
+}
+
 // refreshSite reads the site store's health and incidents again if what
-// was read is older than siteRefresh: off the Fyne goroutine, then
-// redraws the status tab (in tests with sync, at once).
-func (a *Admin) refreshSite() {
+// was read is older than siteRefresh (or force): off the Fyne goroutine,
+// then redraws the status or reports tab (in tests with sync, at once).
+func (a *Admin) refreshSite(force bool) {
 	now := a.opt.Now()
-	if a.site.busy || (a.site.read && now.Sub(a.site.at) < siteRefresh) {
+	if a.site.busy || (!force && a.site.read && now.Sub(a.site.at) < siteRefresh) {
 		return
 	}
 	a.site.busy = true
@@ -749,7 +808,7 @@ func (a *Admin) refreshSite() {
 		h, in, err := read()
 		fyne.Do(func() {
 			store(h, in, err)
-			if a.gate.session != "" && a.tab == 0 {
+			if a.gate.session != "" && (a.tab == 0 || a.tab == reportsTab) {
 				a.rebuild()
 			}
 		})
@@ -777,6 +836,8 @@ func (a *Admin) act(label string, x lane.Action) {
 				a.reason, a.code = "", ""
 				a.class, a.entry, a.prior = "", "", ""
 			}
+			// A refund or a resolution changes the site's lists too.
+			a.report.stale = true
 			a.rebuild()
 		}
 		if a.opt.sync {
@@ -998,7 +1059,63 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// reportsTab is the index of the reports tab in adminTabs.
+const reportsTab = 2
+
+// reportsTab shows this lane's takings today and in the shift, and its
+// unresolved entries; with a site store, a switch shows the whole site's
+// instead (siteReport).
 func (a *Admin) reportsTab() fyne.CanvasObject {
+	var objs []fyne.CanvasObject
+	sw := a.viewSwitch()
+	if sw != nil {
+		objs = append(objs, sw)
+	}
+	if sw != nil && a.siteView {
+		objs = append(objs, a.siteReport()...)
+	} else {
+		objs = append(objs, a.laneReport()...)
+	}
+	return a.vscroll(container.NewVBox(objs...))
+}
+
+// viewSwitch is the reports tab's "This lane / Whole site" switch (nil
+// without a site store: the lane is the site).
+func (a *Admin) viewSwitch() fyne.CanvasObject {
+	if a.opt.Site == nil {
+		return nil
+	}
+	a.refreshSite(false)
+	if !a.site.read || !a.site.health.Configured {
+		return nil
+	}
+	var btns []fyne.CanvasObject
+	for _, v := range []struct {
+		key  string
+		site bool
+	}{{"admin.view.lane", false}, {"admin.view.site", true}} {
+		imp := widget.MediumImportance
+		if v.site == a.siteView {
+			imp = widget.HighImportance
+		}
+		btns = append(btns, container.New(&minBox{w: 220, h: a.target(56)}, a.button(a.tr.T(v.key), imp, func() {
+			a.touch()
+			if a.siteView != v.site {
+				a.siteView, a.scroll = v.site, nil
+				a.report.stale = true
+			}
+			a.rebuild()
+		})))
+	}
+	row := container.NewHBox(a.mirror(btns)...)
+	if a.tr.rtl() {
+		return container.NewBorder(nil, nil, nil, row)
+	}
+	return container.NewBorder(nil, nil, row, nil)
+}
+
+// laneReport is this lane's part of the reports tab, from its ledger.
+func (a *Admin) laneReport() []fyne.CanvasObject {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	t := a.tr.T
@@ -1008,7 +1125,7 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 	if tot, err := a.con.Totals(ctx, day.UTC(), now.UTC()); err != nil {
 		today = append(today, a.errText(err))
 	} else {
-		today = append(today, a.totalsView(tot))
+		today = append(today, a.totalsView(tot, false))
 	}
 	shift := []fyne.CanvasObject{a.heading("admin.h.shift")}
 	// The ledger answers ErrNotFound before the first shift is started.
@@ -1021,14 +1138,10 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 		if !sh.End.IsZero() {
 			end = sh.End.In(a.opt.Location).Format("15:04")
 		}
-		shift = append(shift, a.kv(t("admin.shift.attendant"), sh.Attendant, t("admin.shift.from"), sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), t("admin.shift.to"), end), a.totalsView(sh.Totals))
-	}
-	cols := 1
-	if a.wide() {
-		cols = 2
+		shift = append(shift, a.kv(t("admin.shift.attendant"), sh.Attendant, t("admin.shift.from"), sh.Start.In(a.opt.Location).Format("2006-01-02 15:04"), t("admin.shift.to"), end), a.totalsView(sh.Totals, false))
 	}
 	objs := []fyne.CanvasObject{
-		container.NewGridWithColumns(cols, a.mirror([]fyne.CanvasObject{container.NewVBox(today...), container.NewVBox(shift...)})...),
+		a.columns(container.NewVBox(today...), container.NewVBox(shift...)),
 		a.heading("admin.h.unresolved"),
 	}
 	us, err := a.con.Unresolved(ctx)
@@ -1038,49 +1151,193 @@ func (a *Admin) reportsTab() fyne.CanvasObject {
 	case len(us) == 0:
 		objs = append(objs, a.text(t("admin.nothing"), 24, false, colMuted))
 	}
+	for _, u := range us {
+		objs = append(objs, a.unresolvedRow(u, ""))
+	}
+	return append(objs, a.refreshRow(func() { a.touch(); a.rebuild() }))
+}
+
+// columns puts two sections side by side on a wide screen, one above the
+// other otherwise.
+func (a *Admin) columns(first, second fyne.CanvasObject) fyne.CanvasObject {
+	cols := 1
+	if a.wide() {
+		cols = 2
+	}
+	return container.NewGridWithColumns(cols, a.mirror([]fyne.CanvasObject{first, second})...)
+}
+
+// unresolvedRow is one unresolved entry, with its refund and resolve
+// buttons when it is this lane's; other ("" this lane) names the lane of
+// a site-wide entry of another lane, which is resolved there or in the
+// office, not here.
+func (a *Admin) unresolvedRow(u lane.Unresolved, other string) fyne.CanvasObject {
+	t := a.tr.T
 	id := a.gate.session
 	bh := a.target(56)
-	for _, u := range us {
-		parts := []string{a.unresolvedText(u.Kind), t("admin.u.ticket", "ticket", u.Ticket), a.tr.amount(u.Amount)}
-		if u.MerchantOrderNo != "" {
-			parts = append(parts, u.MerchantOrderNo+" "+u.Status)
-		}
-		parts = append(parts, t("admin.u.since", "time", a.when(u.Since, "02 Jan 15:04")))
-		if u.Note != "" {
-			parts = append(parts, u.Note)
-		}
-		label := strings.Join(parts, " · ")
-		row := []fyne.CanvasObject{}
-		if u.MerchantOrderNo != "" && u.Kind == lane.UnresolvedPaidNotExited {
-			l := t("admin.a.refund")
-			row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
-				a.act(l, lane.Refund{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
-			})))
-		}
-		if u.Kind != lane.UnresolvedNotFinal {
-			l := t("admin.a.resolve")
-			row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
-				a.act(l, lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
-			})))
-		}
-		txt := a.text(label, 24, false, colForeground)
-		txt.Wrap = true
-		btns := container.NewHBox(a.mirror(row)...)
-		if a.tr.rtl() {
-			objs = append(objs, container.NewBorder(nil, nil, btns, nil, txt))
-		} else {
-			objs = append(objs, container.NewBorder(nil, nil, nil, btns, txt))
-		}
+	parts := []string{a.unresolvedText(u.Kind), t("admin.u.ticket", "ticket", u.Ticket), a.tr.amount(u.Amount)}
+	if u.MerchantOrderNo != "" {
+		parts = append(parts, u.MerchantOrderNo+" "+u.Status)
 	}
-	refresh := container.New(&minBox{w: 160, h: bh}, a.button(t("admin.a.refresh"), widget.MediumImportance, func() { a.touch(); a.rebuild() }))
-	hint := a.text(t("admin.refund_hint"), 24, false, colMuted)
+	parts = append(parts, t("admin.u.since", "time", a.when(u.Since, "02 Jan 15:04")))
+	if u.Note != "" {
+		parts = append(parts, u.Note)
+	}
+	if other != "" {
+		parts = append([]string{t("admin.site.lane", "lane", other)}, parts...)
+		parts = append(parts, t("admin.site.other_lane", "lane", other))
+	}
+	label := strings.Join(parts, " · ")
+	row := []fyne.CanvasObject{}
+	if other == "" && u.MerchantOrderNo != "" && u.Kind == lane.UnresolvedPaidNotExited {
+		l := t("admin.a.refund")
+		row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
+			a.act(l, lane.Refund{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+		})))
+	}
+	if other == "" && u.Kind != lane.UnresolvedNotFinal {
+		l := t("admin.a.resolve")
+		row = append(row, container.New(&minBox{w: 160, h: bh}, a.button(l, widget.MediumImportance, func() {
+			a.act(l, lane.Resolve{Attendant: id, MerchantOrderNo: u.MerchantOrderNo, Reason: strings.TrimSpace(a.reason)})
+		})))
+	}
+	txt := a.text(label, 24, false, colForeground)
+	txt.Wrap = true
+	btns := container.NewHBox(a.mirror(row)...)
+	if a.tr.rtl() {
+		return container.NewBorder(nil, nil, btns, nil, txt)
+	}
+	return container.NewBorder(nil, nil, nil, btns, txt)
+}
+
+// refreshRow is the Refresh button with the refund hint.
+func (a *Admin) refreshRow(tapped func()) fyne.CanvasObject {
+	refresh := container.New(&minBox{w: 160, h: a.target(56)}, a.button(a.tr.T("admin.a.refresh"), widget.MediumImportance, tapped))
+	hint := a.text(a.tr.T("admin.refund_hint"), 24, false, colMuted)
 	hint.Wrap = true
 	if a.tr.rtl() {
-		objs = append(objs, container.NewBorder(nil, nil, nil, refresh, hint))
-	} else {
-		objs = append(objs, container.NewBorder(nil, nil, refresh, nil, hint))
+		return container.NewBorder(nil, nil, nil, refresh, hint)
 	}
-	return a.vscroll(container.NewVBox(objs...))
+	return container.NewBorder(nil, nil, refresh, nil, hint)
+}
+
+// siteReport is the whole site's part of the reports tab, from the site
+// store as last read (refreshReport): the site's takings today and during
+// this attendant's shift, by cause with VAT and net, lane by lane, and
+// the site's unresolved entries with their lanes. The store down, it says
+// so; the switch still leads back to this lane's view.
+func (a *Admin) siteReport() []fyne.CanvasObject {
+	t := a.tr.T
+	a.refreshReport()
+	r := &a.report
+	refresh := a.refreshRow(func() { a.touch(); a.report.stale = true; a.rebuild() })
+	switch {
+	case r.err != nil:
+		x := a.text(t("admin.site.down"), 24, true, colError)
+		x.Wrap = true
+		return []fyne.CanvasObject{x, refresh}
+	case !r.read:
+		return []fyne.CanvasObject{a.text(t("admin.site.reading"), 24, false, colMuted), refresh}
+	}
+	today := []fyne.CanvasObject{a.heading("admin.h.site_today"), a.totalsView(r.today.Site, true)}
+	shift := []fyne.CanvasObject{a.heading("admin.h.site_shift")}
+	if r.hasShift {
+		shift = append(shift, a.totalsView(r.shift.Site, true))
+	} else {
+		shift = append(shift, a.kv(t("admin.h.shift"), t("admin.shift.none")))
+	}
+	// One column: a cause's line with its VAT and net is too wide for two.
+	objs := append(append(today, shift...), a.heading("admin.h.site_lanes"))
+	if ids := r.today.LaneIDs(); len(ids) == 0 {
+		objs = append(objs, a.text(t("admin.site.none"), 24, false, colMuted))
+	} else {
+		var pairs []string
+		for _, id := range ids {
+			l := r.today.Lanes[id]
+			pairs = append(pairs, t("admin.site.lane", "lane", id), t("admin.site.lane_line", "exits", fmt.Sprint(l.Exits),
+				"collected", a.tr.amount(l.Collected), "vat", a.tr.amount(l.VAT), "net", a.tr.amount(l.Net)))
+		}
+		objs = append(objs, a.kv(pairs...))
+	}
+	objs = append(objs, a.heading("admin.h.site_unresolved"))
+	if len(r.unresolved) == 0 {
+		objs = append(objs, a.text(t("admin.nothing"), 24, false, colMuted))
+	}
+	for _, u := range r.unresolved {
+		other := u.Lane
+		if u.Lane == a.snap.Lane {
+			other = ""
+		}
+		objs = append(objs, a.unresolvedRow(u.Unresolved, other))
+	}
+	return append(objs, refresh)
+}
+
+// refreshReport reads the site's report from the store again when what
+// was read is older than siteRefresh or stale (switched to, refreshed,
+// an action done): off the Fyne goroutine, then redraws the reports tab
+// (in tests with sync, at once). Today is from the site's midnight; the
+// shift's window is this lane's current (or last) shift.
+func (a *Admin) refreshReport() {
+	now := a.opt.Now()
+	r := &a.report
+	if r.busy || (r.read && !r.stale && now.Sub(r.at) < siteRefresh) {
+		return
+	}
+	r.busy, r.stale = true, false
+	local := now.In(a.opt.Location)
+	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, a.opt.Location)
+	var shiftFrom, shiftTo time.Time
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if sh, err := a.con.Shift(ctx); err == nil && sh.ID != 0 {
+		shiftFrom, shiftTo = sh.Start, sh.End
+		if shiftTo.IsZero() {
+			shiftTo = now
+		}
+	}
+	cancel()
+	site := a.opt.Site
+	type result struct {
+		today, shift lane.SiteTakings
+		us           []lane.SiteUnresolved
+		err          error
+	}
+	read := func() (res result) {
+		ctx, cancel := context.WithTimeout(context.Background(), a.opt.ActionTimeout)
+		defer cancel()
+		if res.today, res.err = site.SiteTakings(ctx, day.UTC(), now.UTC()); res.err != nil {
+			return res
+		}
+		if !shiftFrom.IsZero() {
+			if res.shift, res.err = site.SiteTakings(ctx, shiftFrom.UTC(), shiftTo.UTC()); res.err != nil {
+				return res
+			}
+		}
+		res.us, res.err = site.SiteUnresolved(ctx)
+		return res
+	}
+	store := func(res result) {
+		r.read, r.busy, r.at = true, false, now
+		r.today, r.shift, r.hasShift, r.unresolved, r.err = res.today, res.shift, !shiftFrom.IsZero(), res.us, res.err
+		if res.err != nil {
+			a.log.Warn("admin: site report not read", "err", res.err)
+		}
+	}
+	if a.opt.sync {
+		store(read())
+		return
+	}
+	a.pending.Add(1)
+	go func() {
+		defer a.pending.Done()
+		res := read()
+		fyne.Do(func() {
+			store(res)
+			if a.gate.session != "" && a.tab == reportsTab && a.siteView {
+				a.rebuild()
+			}
+		})
+	}()
 }
 
 // keepScroll gives a rebuilt tab the scroll position it had before, so an
@@ -1124,7 +1381,9 @@ func (a *Admin) errText(err error) fyne.CanvasObject {
 	return t
 }
 
-func (a *Admin) totalsView(t lane.Totals) fyne.CanvasObject {
+// totalsView lists totals; withVAT gives each cause's amount with its
+// VAT and net too (the whole site's report).
+func (a *Admin) totalsView(t lane.Totals, withVAT bool) fyne.CanvasObject {
 	T := a.tr.T
 	pairs := []string{
 		T("admin.r.visits"), fmt.Sprint(t.Visits),
@@ -1147,7 +1406,12 @@ func (a *Admin) totalsView(t lane.Totals) fyne.CanvasObject {
 			case lane.CauseUnableToCollect:
 				what = T("admin.r.owed_word")
 			}
-			pairs = append(pairs, T("admin.r.exits", "cause", a.causeWords(c)), fmt.Sprintf("%d · %s %s", ct.Count, a.tr.amount(ct.Amount), what))
+			v := fmt.Sprintf("%d · %s %s", ct.Count, a.tr.amount(ct.Amount), what)
+			if withVAT {
+				v = T("admin.r.cause_vat", "count", fmt.Sprint(ct.Count), "gross", a.tr.amount(ct.Amount), "what", what,
+					"vat", a.tr.amount(ct.VAT), "net", a.tr.amount(ct.Amount-ct.VAT))
+			}
+			pairs = append(pairs, T("admin.r.exits", "cause", a.causeWords(c)), v)
 		}
 	}
 	return a.kv(pairs...)

@@ -75,7 +75,11 @@ type adminHarness struct {
 	con  *fakeConsole
 	now  time.Time
 	idle func()
-	log  auditLog
+	// tick is the status tab's store refresh as last armed (nil: none
+	// armed since it fired); ticks counts the arms.
+	tick  func()
+	ticks int
+	log   auditLog
 }
 
 func newAdminHarness(t *testing.T) *adminHarness {
@@ -87,7 +91,14 @@ func newAdminHarness(t *testing.T) *adminHarness {
 	h.a = NewAdmin(h.con, g, AdminOptions{
 		Now:       func() time.Time { return h.now },
 		afterFunc: func(_ time.Duration, f func()) func() bool { h.idle = f; return func() bool { return true } },
-		sync:      true,
+		tickFunc: func(d time.Duration, f func()) func() bool {
+			if d != siteRefresh {
+				t.Errorf("store refresh every %v", d)
+			}
+			h.tick, h.ticks = func() { h.tick = nil; f() }, h.ticks+1
+			return func() bool { h.tick = nil; return true }
+		},
+		sync: true,
 	})
 	h.a.Show(baseSnap())
 	h.w = test.NewTempWindow(t, h.a.Content())

@@ -196,6 +196,14 @@ func monoLines(lines []string, size float32) fyne.CanvasObject {
 	return container.NewVBox(objs...)
 }
 
+// simButton is a panel button with its label centred (bigButton):
+// widget.Button measures its text with the theme's Arabic-capable font,
+// whose tall line metrics leave a Latin label a few pixels high. The
+// label has the panel's text size, as widget.Button's had.
+func simButton(label string, imp widget.Importance, tapped func()) *bigButton {
+	return newBigButton(label, false, simTextSize, imp, tapped)
+}
+
 func section(title string) fyne.CanvasObject {
 	t := canvas.NewText(title, colPrimary)
 	t.TextSize = 16
@@ -206,8 +214,8 @@ func section(title string) fyne.CanvasObject {
 func (p *SimPanel) rebuild() {
 	st := p.ctl.Status()
 	s := p.snap
-	btn := func(label string, f func() error) *widget.Button {
-		return widget.NewButton(label, func() { p.run(label, f) })
+	btn := func(label string, f func() error) *bigButton {
+		return simButton(label, widget.MediumImportance, func() { p.run(label, f) })
 	}
 	agoLabel := canvas.NewText("entered minutes ago", colForeground)
 	agoLabel.TextSize = 15
@@ -229,10 +237,10 @@ func (p *SimPanel) rebuild() {
 		return func() error { _, err := p.ctl.Present(k, ago()); return err }
 	}
 	presets := container.NewGridWithColumns(4,
-		widget.NewButton("5 min", func() { p.minutes = "5"; p.rebuild() }),
-		widget.NewButton("45 min", func() { p.minutes = "45"; p.rebuild() }),
-		widget.NewButton("2 h 17", func() { p.minutes = "137"; p.rebuild() }),
-		widget.NewButton("26 h", func() { p.minutes = "1560"; p.rebuild() }),
+		simButton("5 min", widget.MediumImportance, func() { p.minutes = "5"; p.rebuild() }),
+		simButton("45 min", widget.MediumImportance, func() { p.minutes = "45"; p.rebuild() }),
+		simButton("2 h 17", widget.MediumImportance, func() { p.minutes = "137"; p.rebuild() }),
+		simButton("26 h", widget.MediumImportance, func() { p.minutes = "1560"; p.rebuild() }),
 	)
 	title := "Ticket at the scanner"
 	var chooser []fyne.CanvasObject
@@ -242,12 +250,12 @@ func (p *SimPanel) rebuild() {
 		title = "Ticket at the scanner of " + st.Lane
 		var bs []fyne.CanvasObject
 		for _, l := range st.Lanes {
-			b := widget.NewButton(l.ID, func() { p.chooseLane(l.ID) })
+			imp := widget.MediumImportance
 			if l.ID == st.Lane {
-				b.Importance = widget.HighImportance
+				imp = widget.HighImportance
 				s = l.Snapshot
 			}
-			bs = append(bs, b)
+			bs = append(bs, simButton(l.ID, imp, func() { p.chooseLane(l.ID) }))
 		}
 		lbl := canvas.NewText("Lane", colPrimary)
 		lbl.TextSize, lbl.TextStyle.Bold = 16, true
@@ -273,7 +281,7 @@ func (p *SimPanel) rebuild() {
 			btn("Vehicle passes", p.ctl.VehiclePasses),
 		),
 	)
-	plug := func(dev string, plugged bool) *widget.Button {
+	plug := func(dev string, plugged bool) *bigButton {
 		label := "Unplug " + dev
 		if !plugged {
 			label = "Replug " + dev
@@ -282,13 +290,13 @@ func (p *SimPanel) rebuild() {
 	}
 	var modeButtons []fyne.CanvasObject
 	for _, m := range []PayByMode{PayByOK, PayBySlow, PayByFailing, PayByUnreachable} {
-		b := widget.NewButton("PayBy "+string(m), func() {
-			p.run("PayBy "+string(m), func() error { return p.ctl.SetPayBy(m) })
-		})
+		imp := widget.MediumImportance
 		if m == st.PayBy {
-			b.Importance = widget.HighImportance
+			imp = widget.HighImportance
 		}
-		modeButtons = append(modeButtons, b)
+		modeButtons = append(modeButtons, simButton("PayBy "+string(m), imp, func() {
+			p.run("PayBy "+string(m), func() error { return p.ctl.SetPayBy(m) })
+		}))
 	}
 	devices := container.NewVBox(
 		section("Devices and PayBy"),

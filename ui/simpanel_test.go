@@ -326,3 +326,44 @@ func TestSimWindowShowsChosenLane(t *testing.T) {
 		t.Errorf("after choosing X2: kiosk X1 shown %t, kiosk X2 shown %t", shown(k1), shown(k2))
 	}
 }
+
+// Issue 14: the panel's button labels are centred vertically, as the
+// admin's are (widget.Button drew a Latin label a few pixels high).
+func TestSimPanelButtonLabelsCentred(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(NewTheme())
+	f := &fakeSim{st: SimStatus{ScannerPlugged: true, RelayPlugged: true, PayBy: PayByOK, Lane: "X1",
+		Lanes: []SimLane{{ID: "X1", Snapshot: baseSnap()}, {ID: "X2", Snapshot: baseSnap()}}}}
+	p := NewSimPanel(f, nil)
+	p.sync = true
+	p.Show(baseSnap())
+	w := test.NewTempWindow(t, p.Content())
+	w.Resize(fyne.NewSize(640, 1000))
+	img := w.Canvas().Capture()
+	d := fyne.CurrentApp().Driver()
+	for _, label := range []string{"Present ticket", "Decline", "45 min", "X2", "26 h"} {
+		b, ok := findButton(w.Canvas().Content(), label).(fyne.CanvasObject)
+		if !ok {
+			t.Fatalf("no button %q", label)
+		}
+		pos, s := d.AbsolutePositionForObject(b), b.Size()
+		top, bottom := -1, -1
+		for y := int(pos.Y) + 2; y < int(pos.Y+s.Height)-2; y++ {
+			for x := int(pos.X) + 4; x < int(pos.X+s.Width)-4; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if r > 0xC000 && g > 0xC000 && bl > 0xC000 {
+					if top < 0 {
+						top = y
+					}
+					bottom = y
+					break
+				}
+			}
+		}
+		ink := float32(top+bottom) / 2
+		mid := pos.Y + s.Height/2
+		if top < 0 || ink < mid-2.5 || ink > mid+2.5 {
+			t.Errorf("%q: ink %d..%d (centre %.1f) in a button %.0f..%.0f (centre %.1f)", label, top, bottom, ink, pos.Y, pos.Y+s.Height, mid)
+		}
+	}
+}

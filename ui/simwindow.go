@@ -66,6 +66,9 @@ func (w *SimWindow) Size(kiosk fyne.Size) fyne.Size {
 	return fyne.NewSize(kiosk.Width+pm.Width, max(kiosk.Height, pm.Height+simStatusHeight))
 }
 
+// simTextSize is the panel's text size (panelTheme), its buttons' too.
+const simTextSize = 15
+
 // panelTheme is the kiosk's theme at a developer's desk size: the
 // panel's buttons need not be read from a car, and at the kiosk's sizes
 // (24 px text, 16 px inner padding) its one column was 850 px wide.
@@ -75,7 +78,7 @@ type panelTheme struct{ *Theme }
 func (t panelTheme) Size(n fyne.ThemeSizeName) float32 {
 	switch n {
 	case theme.SizeNameText:
-		return 15
+		return simTextSize
 	case theme.SizeNameCaptionText:
 		return 13
 	case theme.SizeNamePadding:
