@@ -68,7 +68,7 @@ type storyData struct {
 	Visit   int64
 	Events  []sitestore.StoryEvent
 	Orders  []storyOrder // the story's orders, for refund and resolve forms
-	Refund  bool     // the user may refund
+	Refund  bool         // the user may refund
 	Ticket  string
 	Err     string
 	Message string
