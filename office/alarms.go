@@ -147,14 +147,10 @@ func (c *Console) evaluate(ctx context.Context) error {
 	return nil
 }
 
-type alarmsData struct {
-	Open, Cleared []sitestore.Alarm
-}
-
 func (c *Console) alarmsPage(q *request) {
 	ctx, cancel := context.WithTimeout(q.r.Context(), storeTimeout)
 	defer cancel()
-	open, cleared, err := c.store.Alarms(ctx, 100)
+	open, cleared, err := c.store.Alarms(ctx, alarmListLimit)
 	if err != nil {
 		c.fail(q, http.StatusServiceUnavailable, "The site store cannot be reached.")
 		return

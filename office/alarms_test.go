@@ -48,6 +48,12 @@ func TestAlarmsRaisedAndCleared(t *testing.T) {
 		}
 		return true
 	})
+	// The visit's story offers a supervisor the resolve form for it.
+	sam := c.browser()
+	sam.mustLogin("sam")
+	if _, page := sam.do("GET", "/history/A/1", nil); !strings.Contains(page, `action="/actions/resolve"`) || !strings.Contains(page, `action="/actions/refund"`) {
+		t.Errorf("the story of a paid, not exited visit lacks the resolve or refund form:\n%s", page)
+	}
 	// The lane recovers and the payment is resolved: all cleared.
 	devs[sitestore.DevRelay], devs[sitestore.DevPayBy] = sitestore.DevUp, sitestore.DevUp
 	if err := c.store.PublishLaneStatus(ctx, sitestore.LaneStatus{Lane: "A", Seq: 2, State: "idle", Devices: devs}); err != nil {
@@ -57,6 +63,9 @@ func TestAlarmsRaisedAndCleared(t *testing.T) {
 		t.Fatal(err)
 	}
 	simtest.WaitFor(t, "the alarms cleared", 10*time.Second, func() bool { return open() == "" })
+	if _, page := sam.do("GET", "/history/A/1", nil); strings.Contains(page, `action="/actions/resolve"`) || !strings.Contains(page, `action="/actions/refund"`) {
+		t.Errorf("the story of a resolved visit offers to resolve it again, or no refund:\n%s", page)
+	}
 	_, cleared, err := c.store.Alarms(ctx, 100)
 	if err != nil || len(cleared) < len(want) {
 		t.Fatalf("cleared: %+v %v", cleared, err)

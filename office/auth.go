@@ -97,8 +97,9 @@ const msgLocked = "This account is locked after too many failed log-ins. Try aga
 // user or not) for the configured period; while locked, even the right
 // password is refused. Every attempt is audited.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		formError(w, err)
 		return
 	}
 	name, pw := r.PostForm.Get("name"), r.PostForm.Get("password")
@@ -118,6 +119,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !f.LockedUntil.IsZero() && now.Before(f.LockedUntil) {
+		// As long as a check, so that the time taken tells nothing.
+		bcrypt.CompareHashAndPassword(c.dummyHash, []byte(pw))
 		c.audit(r, name, "login_failed", "", "", "locked")
 		c.showLogin(w, r, http.StatusForbidden, name, msgLocked)
 		return
@@ -156,6 +159,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if _, err := rand.Read(raw); err != nil {
 		http.Error(w, "no randomness", http.StatusInternalServerError)
 		return
+	}
+	// A session the browser already had ends here: a log-in always
+	// starts a new session id, never carries an old one on.
+	if old, ok := sessionID(r); ok {
+		if err := c.store.EndOfficeSession(ctx, old, now); err != nil {
+			c.log.Warn("end previous session", "err", err)
+		}
 	}
 	id := sha256.Sum256(raw)
 	sess := sitestore.OfficeSession{ID: id[:], User: u, CSRF: token(), Remote: remote(r), Created: now}

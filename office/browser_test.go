@@ -121,6 +121,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	story := fmt.Sprintf("%s/history/X1/%d", base, vs[0].Visit)
 	sam.Navigate(story)
 	sam.WaitFor("the refund form", `!!document.querySelector("form[action='/actions/refund']")`, wait)
+	if v, _ := sam.Eval(`!!document.querySelector("form[action='/actions/resolve']")`); string(v) != "false" {
+		t.Error("a paid visit that exited is offered the \"paid, not exited\" resolve form")
+	}
 	// First with a forged token: refused.
 	sam.Eval(`(function(){var f=document.querySelector("form[action='/actions/refund']");f.reason.value="forged";f.csrf.value="forged-token";f.submit();return true})()`)
 	sam.WaitFor("the forged form refused", `document.readyState === "complete" && document.body.innerText.includes("expired or was not sent by this console")`, wait)
@@ -134,6 +137,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if o, err := x1.rig.Sandbox.Order(no); err != nil || o.Refunded != 500 {
 		t.Fatalf("the sandbox's order after the refund: %+v %v", o, err)
 	}
+	// A viewer watches the alarms page while X2 is closed: the alarm
+	// appears there without a reload.
+	vic := b.Open("about:blank", true)
+	login(vic, "vic", "password-vic")
+	vic.WaitFor("the lanes", `location.pathname === "/" && !!document.getElementById("lane-X1")`, wait)
+	vic.Navigate(base + "/alarms")
+	vic.WaitFor("the live alarms page", `document.readyState === "complete" && !!document.querySelector("[data-live-alarms]") && !document.getElementById("live-note").classList.contains("off")`, wait)
+	if _, err := vic.Eval(`window.notReloaded = true`); err != nil {
+		t.Fatal(err)
+	}
 	// Close lane X2, for the alarms.
 	sam.Navigate(base + "/lanes/X2")
 	sam.WaitFor("X2's actions", `!!document.querySelector("form[action='/actions/close_lane']")`, wait)
@@ -142,15 +155,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	if res := sam.String(`document.getElementById("result").textContent`); !strings.HasPrefix(res, "Done") {
 		t.Fatalf("close lane: %s", res)
 	}
-	// The alarms page is not live: reload until the evaluator's tick
-	// has raised the alarm.
-	simtest.WaitFor(t, "the lane-closed alarm", wait, func() bool {
-		sam.Navigate(base + "/alarms")
-		sam.WaitFor("the alarms page", `document.readyState === "complete" && !!document.getElementById("alarm-count")`, wait)
-		v, _ := sam.Eval(`document.body.innerText.includes("Lane closed")`)
-		return string(v) == "true"
-	})
-	sam.WaitFor("the header's badge", `document.getElementById("alarm-count").textContent !== "0"`, wait)
+	vic.WaitFor("the lane-closed alarm, live", `window.notReloaded === true && !!document.querySelector("#alarm-list li.alarm a[href='/lanes/X2']") && document.querySelector("#alarm-list").innerText.includes("Lane closed")`, wait)
+	vic.WaitFor("the header's badge", `document.getElementById("alarm-count").textContent !== "0"`, wait)
 
 	got := strings.Join(consoleAudit(t, store), "\n")
 	for _, want := range []string{"sam login ok", "sam csrf_refused X1 POST /actions/refund", "sam refund X1 charged for the cinema validation ok:",
@@ -162,9 +168,6 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// A viewer sees the visit but no refund form, and a refund posted
 	// with the viewer's own token is refused.
-	vic := b.Open("about:blank", true)
-	login(vic, "vic", "password-vic")
-	vic.WaitFor("the lanes", `location.pathname === "/" && !!document.getElementById("lane-X1")`, wait)
 	vic.Navigate(story)
 	vic.WaitFor("the story", `document.readyState === "complete" && !!document.querySelector("ol.story")`, wait)
 	if v, _ := vic.Eval(`!!document.querySelector("form[action='/actions/refund']")`); string(v) != "false" {
@@ -191,7 +194,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	login(ada, "ada", "password-ada")
 	ada.WaitFor("refused while locked", `document.readyState === "complete" && !!document.querySelector(".msg.err") && document.querySelector(".msg.err").textContent.includes("locked")`, wait)
 
-	screenshots(t, b, base)
+	screenshots(t, b, base, story)
 }
 
 // consoleAudit is the office audit, oldest first, as "user action lane
@@ -212,7 +215,7 @@ func consoleAudit(t *testing.T, store *sitestore.Store) []string {
 // screenshots takes the console's pages at a desktop's and a phone's
 // width: into docs/screenshots with EXITLANE_SCREENSHOTS=1, else into a
 // temporary directory (still taken: the pages must render at both).
-func screenshots(t *testing.T, b *cdp.Browser, base string) {
+func screenshots(t *testing.T, b *cdp.Browser, base, story string) {
 	dir := t.TempDir()
 	if os.Getenv("EXITLANE_SCREENSHOTS") != "" {
 		dir = filepath.Join("..", "docs", "screenshots")
@@ -232,6 +235,8 @@ func screenshots(t *testing.T, b *cdp.Browser, base string) {
 			{"lanes", "/", `!!document.getElementById("lane-X2") && document.getElementById("lane-X2").dataset.state === "closed"`},
 			{"alarms", "/alarms", `document.body.innerText.includes("Lane closed")`},
 			{"report", "/reports?kind=day", `!!document.querySelector(".totals[data-lane=site]")`},
+			{"history", strings.TrimPrefix(story, base), `!!document.querySelector("ol.story")`},
+			{"lane", "/lanes/X1", `!!document.querySelector("form[action='/actions/close_lane']") && !!document.getElementById("lane-X1")`},
 		} {
 			p.Navigate(base + pg.path)
 			p.WaitFor(pg.name, `document.readyState === "complete" && `+pg.ready, 20*time.Second)

@@ -59,6 +59,10 @@ const (
 	loginCookie   = "exitlane_login"
 )
 
+// maxForm bounds a POSTed form's body: the console's forms are a few
+// short fields.
+const maxForm = 64 << 10
+
 // storeTimeout bounds one page's store queries.
 const storeTimeout = 10 * time.Second
 
@@ -260,8 +264,9 @@ func (c *Console) auth(role string, h handler) http.Handler {
 		}
 		q := &request{w: w, r: r, sess: sess, user: &sess.User}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			if err := r.ParseForm(); err != nil {
-				http.Error(w, "bad form", http.StatusBadRequest)
+				formError(w, err)
 				return
 			}
 			if !sameToken(r.PostForm.Get("csrf"), sess.CSRF) {
@@ -282,6 +287,32 @@ func (c *Console) auth(role string, h handler) http.Handler {
 	})
 }
 
+// formError answers a form that could not be read: too big (413) or
+// malformed (400).
+func formError(w http.ResponseWriter, err error) {
+	var big *http.MaxBytesError
+	if errors.As(err, &big) {
+		http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	http.Error(w, "bad form", http.StatusBadRequest)
+}
+
+// sessionID is the store's id (SHA-256) of r's session cookie, if it has
+// a well-formed one.
+func sessionID(r *http.Request) ([]byte, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(raw) != 32 {
+		return nil, false
+	}
+	id := sha256.Sum256(raw)
+	return id[:], true
+}
+
 func sameToken(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
@@ -289,16 +320,11 @@ func sameToken(a, b string) bool {
 // session returns the live session of r's cookie; an expired one is
 // ended and its cookie removed.
 func (c *Console) session(ctx context.Context, w http.ResponseWriter, r *http.Request) (sitestore.OfficeSession, bool) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
+	id, ok := sessionID(r)
+	if !ok {
 		return sitestore.OfficeSession{}, false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(ck.Value)
-	if err != nil || len(raw) != 32 {
-		return sitestore.OfficeSession{}, false
-	}
-	id := sha256.Sum256(raw)
-	sess, err := c.store.OfficeSessionByID(ctx, id[:])
+	sess, err := c.store.OfficeSessionByID(ctx, id)
 	if err != nil {
 		if !errors.Is(err, sitestore.ErrNotFound) {
 			c.log.Warn("session lookup", "err", err)

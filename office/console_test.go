@@ -195,10 +195,12 @@ func TestConsoleLogInAndHeaders(t *testing.T) {
 	if res, _ := b.do("POST", "/logout", url.Values{"csrf": {csrfOf(t, page)}}); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout: %d", res.StatusCode)
 	}
+	// Sam's log-in in the same browser ended ada's session: a log-in
+	// never carries an old session id on.
 	old := c.browser()
 	old.http.Jar.SetCookies(u, []*http.Cookie{session})
-	if res, _ := old.do("GET", "/", nil); res.StatusCode != http.StatusOK {
-		t.Fatalf("ada's first session after sam logged out: %d", res.StatusCode)
+	if res, _ := old.do("GET", "/", nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ada's session after sam logged in over it: %d", res.StatusCode)
 	}
 	if res, _ := b.do("GET", "/", nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after log-out: %d", res.StatusCode)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exitlane/exitlane/lane"
 	"github.com/exitlane/exitlane/sitestore"
 )
 
@@ -66,11 +67,18 @@ type storyData struct {
 	Lane    string
 	Visit   int64
 	Events  []sitestore.StoryEvent
-	Orders  []string // the story's order numbers, for refund forms
-	Refund  bool     // the user may refund
+	Orders  []storyOrder // the story's orders, for refund and resolve forms
+	Refund  bool         // the user may refund
 	Ticket  string
 	Err     string
 	Message string
+}
+
+// storyOrder is one of a story's orders: a refund form for each, a
+// resolve form only for one that is "paid, not exited".
+type storyOrder struct {
+	No         string
+	Resolvable bool
 }
 
 func (d storyData) notices() (string, string) { return d.Err, d.Message }
@@ -95,11 +103,23 @@ func (c *Console) storyPage(q *request) {
 		return
 	}
 	for _, e := range d.Events {
-		if e.Kind == "order" && !slices.Contains(d.Orders, e.OrderNo) {
-			d.Orders = append(d.Orders, e.OrderNo)
+		if e.Kind == "order" && !slices.ContainsFunc(d.Orders, func(o storyOrder) bool { return o.No == e.OrderNo }) {
+			d.Orders = append(d.Orders, storyOrder{No: e.OrderNo})
 		}
 		if e.Kind == "scan" && e.Lane == laneID && e.Visit == visit {
 			d.Ticket = e.Detail
+		}
+	}
+	if d.Refund && len(d.Orders) > 0 {
+		us, err := c.store.Unresolved(ctx)
+		if err != nil {
+			c.fail(q, http.StatusServiceUnavailable, "The site store cannot be reached.")
+			return
+		}
+		for i, o := range d.Orders {
+			d.Orders[i].Resolvable = slices.ContainsFunc(us, func(u sitestore.Unresolved) bool {
+				return u.MerchantOrderNo == o.No && u.Kind == lane.UnresolvedPaidNotExited
+			})
 		}
 	}
 	c.render(q, http.StatusOK, "story", "Visit "+laneID+"/"+strconv.FormatInt(visit, 10), d)

@@ -20,12 +20,12 @@ import (
 	"github.com/exitlane/exitlane/sitestore"
 )
 
-// event is one message to the live pages: a lane's card, or the alarm
-// count.
+// event is one message to the live pages: a lane's card, the alarm
+// count, or the alarms page's list.
 type event struct {
-	Name string // "card" or "alarms"
+	Name string // "card", "alarms" or "alarmlist"
 	Lane string // card: the lane
-	Data string // the SSE data line (JSON for a card, the count for alarms)
+	Data string // the SSE data line (JSON for a card and the list, the count for alarms)
 }
 
 // hub fans the console's events out to the open /events streams and
@@ -35,6 +35,9 @@ type hub struct {
 	subs   map[chan event]bool
 	cards  map[string]string // lane -> card HTML last sent
 	alarms int
+	// alarmSig identifies the alarm list last sent (ids, details,
+	// clear times); alarmData is its data line.
+	alarmSig, alarmData string
 	// kick asks Run for a re-read now (an alarm count changed).
 	kick chan string
 }
@@ -96,6 +99,48 @@ func (h *hub) alarmCount(n int) {
 	if !same {
 		h.send(event{Name: "alarms", Data: fmt.Sprint(n)})
 	}
+}
+
+// alarmList updates the alarms page's list; it is sent only when an
+// alarm was raised, cleared or its detail changed. render is called only
+// then.
+func (h *hub) alarmList(sig string, render func() string) {
+	h.mu.Lock()
+	same := h.alarmSig == sig
+	h.mu.Unlock()
+	if same {
+		return
+	}
+	data, _ := json.Marshal(map[string]string{"html": render()})
+	h.mu.Lock()
+	h.alarmSig, h.alarmData = sig, string(data)
+	h.mu.Unlock()
+	h.send(event{Name: "alarmlist", Data: string(data)})
+}
+
+// alarmListLimit is how many cleared alarms the alarms page lists.
+const alarmListLimit = 100
+
+type alarmsData struct {
+	Open, Cleared []sitestore.Alarm
+}
+
+// alarmSig identifies what the alarms page shows of the alarms.
+func alarmSig(d alarmsData) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d/%d:", len(d.Open), len(d.Cleared)) // never "": the first list is always sent
+	for _, a := range append(d.Open, d.Cleared...) {
+		fmt.Fprintf(&b, "%d|%s|%d\x00", a.ID, a.Detail, a.Cleared.UnixNano())
+	}
+	return b.String()
+}
+
+func (c *Console) renderAlarms(d alarmsData) string {
+	var b strings.Builder
+	if err := c.parts.ExecuteTemplate(&b, "alarmlist", d); err != nil {
+		c.log.Error("alarm list template", "err", err)
+	}
+	return b.String()
 }
 
 // Card is what a lane's card shows, worked out from its status.
@@ -215,9 +260,14 @@ func (c *Console) refresh(ctx context.Context) {
 	for _, k := range cards {
 		c.hub.card(k.Lane, c.renderCard(k))
 	}
-	if open, _, err := c.store.Alarms(ctx, 0); err == nil {
-		c.hub.alarmCount(len(open))
+	open, cleared, err := c.store.Alarms(ctx, alarmListLimit)
+	if err != nil {
+		c.log.Warn("alarms", "err", err)
+		return
 	}
+	c.hub.alarmCount(len(open))
+	d := alarmsData{Open: open, Cleared: cleared}
+	c.hub.alarmList(alarmSig(d), func() string { return c.renderAlarms(d) })
 }
 
 // Run keeps the live pages and the alarms current until ctx ends: it
@@ -272,8 +322,10 @@ func (c *Console) Run(ctx context.Context) {
 }
 
 // events is the live stream of a page: cards ("card": {"lane", "html"})
-// and the alarm count ("alarms"). ?lane=L sends only that lane's card.
-// It ends when the session does (checked every tick).
+// and the alarm count ("alarms"). ?lane=L sends only that lane's card;
+// ?alarms=1 also sends the alarms page's list ("alarmlist": {"html"})
+// when an alarm is raised or cleared. It ends when the session does
+// (checked every tick).
 func (c *Console) events(q *request) {
 	fl, ok := q.w.(http.Flusher)
 	if !ok {
@@ -281,6 +333,7 @@ func (c *Console) events(q *request) {
 		return
 	}
 	only := q.r.URL.Query().Get("lane")
+	withList := q.r.URL.Query().Get("alarms") != ""
 	rc := http.NewResponseController(q.w)
 	h := q.w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -307,6 +360,9 @@ func (c *Console) events(q *request) {
 		}
 	}
 	first = append(first, event{Name: "alarms", Data: fmt.Sprint(c.hub.alarms)})
+	if withList && c.hub.alarmData != "" {
+		first = append(first, event{Name: "alarmlist", Data: c.hub.alarmData})
+	}
 	c.hub.mu.Unlock()
 	if _, err := fmt.Fprint(q.w, "retry: 3000\n\n"); err != nil {
 		return
@@ -325,7 +381,7 @@ func (c *Console) events(q *request) {
 		case <-c.streams:
 			return
 		case ev := <-ch:
-			if ev.Name == "card" && only != "" && ev.Lane != only {
+			if ev.Name == "card" && only != "" && ev.Lane != only || ev.Name == "alarmlist" && !withList {
 				continue
 			}
 			if !write(ev.Name, ev.Data) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,9 +61,12 @@ func fixture(t *testing.T, store *sitestore.Store) *ledger.DB {
 	t.Helper()
 	ctx := ctxT(t)
 	recs := map[string][]lane.Record{}
+	// Lane A's attendant's shift: 08:30 to 11:30 (visits 1-3, not the refund).
+	recs["A"] = append(recs["A"], lane.ShiftRec{At: day.Add(8*time.Hour + 30*time.Minute), Attendant: "a1", Start: true})
 	recs["A"] = append(recs["A"], paidVisit(1, "1001", "GRG01-A-1001-1", 1500, day.Add(9*time.Hour))...)
 	recs["A"] = append(recs["A"], graceVisit(2, "1002", day.Add(10*time.Hour))...)
 	recs["A"] = append(recs["A"], paidVisit(3, "1003", "GRG01-A-1003-1", 2050, day.Add(11*time.Hour))...)
+	recs["A"] = append(recs["A"], lane.ShiftRec{At: day.Add(11*time.Hour + 30*time.Minute), Attendant: "a1"})
 	recs["A"] = append(recs["A"], lane.RefundRec{RefundNo: "R-1003", No: "GRG01-A-1003-1", Amount: 550, At: day.Add(12 * time.Hour),
 		Attendant: "office:sam", Reason: "overcharged", Status: lane.RefundDone})
 	// The day before and the day after do not count.
@@ -136,6 +140,32 @@ func TestReportEqualsLaneReport(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%+v:\noffice %+v\nlane   %+v", q, got, want)
 		}
+	}
+	// A lane's shift: the office's figures are the ones the lane's
+	// "exitlane report shift" prints (the ledger's shift report).
+	sh, err := db.Shift(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := con.BuildReport(ctxT(t), office.ReportQuery{Kind: "shift"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.From.Equal(sh.Start) || !r.To.Equal(sh.End) || r.Query.Lane != "A" || !strings.Contains(r.Title, "a1") {
+		t.Errorf("shift period: %s %s-%s lane %q, lane's shift %s-%s", r.Title, r.From, r.To, r.Query.Lane, sh.Start, sh.End)
+	}
+	got, want := r.Takings.Lanes["A"], sh.Totals
+	got.From, got.To, want.From, want.To = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	for c, ct := range want.ByCause {
+		if ct.Count == 0 && ct.Amount == 0 {
+			delete(want.ByCause, c)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("shift:\noffice %+v\nlane   %+v", got, want)
+	}
+	if want.Collected != 3550 || want.Exits != 3 || want.Refunded != 0 {
+		t.Errorf("the shift's fixture: %+v", want)
 	}
 }
 

@@ -107,6 +107,9 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err er
 		}
 	}
 	s.tls = cfg.Office.TLSCertFile != ""
+	if s.tls != (cfg.Office.TLSKeyFile != "") {
+		return nil, errors.New("office: tls_cert_file and tls_key_file go together")
+	}
 	if s.con, err = NewConsole(cfg, s.store, ConsoleOptions{Logger: log.With("component", "console"), Now: o.Now, TLS: s.tls,
 		Tick: o.Tick, CommandWait: o.CommandWait}); err != nil {
 		return nil, err
@@ -116,6 +119,11 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Server, err er
 		if s.ln, err = net.Listen("tcp", cfg.Office.Listen); err != nil {
 			return nil, fmt.Errorf("office: listen: %w", err)
 		}
+	}
+	// Plain HTTP only on loopback (config.Load says so too; this holds
+	// for a config built in code and for a listener passed in).
+	if a, ok := s.ln.Addr().(*net.TCPAddr); ok && !s.tls && !a.IP.IsLoopback() {
+		return nil, fmt.Errorf("office: %s is not loopback: plain HTTP is served only on loopback; set [office] tls_cert_file and tls_key_file", a)
 	}
 	// No WriteTimeout: the console's live stream (/events) stays open;
 	// it sets a deadline on each of its writes instead.

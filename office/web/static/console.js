@@ -17,9 +17,11 @@
   var badge = document.getElementById("alarm-count");
   var live = document.querySelector("[data-live]");
   var single = document.querySelector("[data-live-lane]");
+  var alarmList = document.querySelector("[data-live-alarms]");
   if (!badge) return; // logged out
   var url = "/events";
   if (single) url += "?lane=" + encodeURIComponent(single.getAttribute("data-live-lane"));
+  else if (alarmList) url += "?alarms=1";
   var note = document.getElementById("live-note");
   var es = new EventSource(url);
   es.addEventListener("card", function (ev) {
@@ -47,8 +49,25 @@
     badge.textContent = String(n);
     badge.classList.toggle("hot", n > 0);
   });
+  // The alarms page: the server sends the whole list, rendered and
+  // escaped by its templates, when an alarm is raised or cleared.
+  es.addEventListener("alarmlist", function (ev) {
+    if (!alarmList) return;
+    var msg = JSON.parse(ev.data);
+    var holder = document.createElement("div");
+    holder.innerHTML = msg.html;
+    var fresh = holder.firstElementChild;
+    if (!fresh) return;
+    var known = {};
+    alarmList.querySelectorAll("li[data-alarm]").forEach(function (el) { known[el.getAttribute("data-alarm")] = true; });
+    fresh.querySelectorAll("li[data-alarm]").forEach(function (el) {
+      if (!known[el.getAttribute("data-alarm")]) el.classList.add("flash");
+    });
+    alarmList.replaceWith(fresh);
+    alarmList = fresh;
+  });
   es.addEventListener("open", function () {
-    if (note) { note.textContent = "Live: cards update by themselves."; note.classList.remove("off"); }
+    if (note) { note.textContent = alarmList ? "Live: alarms appear and clear by themselves." : "Live: cards update by themselves."; note.classList.remove("off"); }
   });
   es.addEventListener("error", function () {
     if (note) { note.textContent = "Live updates interrupted; reconnecting…"; note.classList.add("off"); }
