@@ -180,12 +180,16 @@ func (c *Console) funcs() template.FuncMap {
 	}
 }
 
+// timeLayout is how every page shows an instant, always in the site's
+// zone.
+const timeLayout = "2006-01-02 15:04:05"
+
 // when is an instant in the site's zone ("" for zero).
 func (c *Console) when(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(c.loc).Format("2006-01-02 15:04:05")
+	return t.In(c.loc).Format(timeLayout)
 }
 
 // ago says how long before now t was, shortly.

@@ -186,7 +186,7 @@ func (c *Console) cardOf(st sitestore.LaneStatus, storeNow time.Time) Card {
 		k.Class = "warn"
 	}
 	if !st.Deadline.IsZero() {
-		k.Deadline = st.Deadline.In(c.loc).Format("15:04:05")
+		k.Deadline = c.when(st.Deadline)
 	}
 	for _, name := range []string{sitestore.DevScanner, sitestore.DevRelay, sitestore.DevLoop, sitestore.DevPrinter, sitestore.DevPayBy, sitestore.DevLedger} {
 		if s, ok := st.Devices[name]; ok {
