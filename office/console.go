@@ -96,6 +96,9 @@ type Console struct {
 	parts *template.Template // the partials alone (a lane's card)
 	mux   *http.ServeMux
 	hub   *hub
+	// done is the one LISTEN on the store's finished commands that every
+	// action's wait for its lane's answer shares (run by Run).
+	done *sitestore.CommandWaiter
 	// streams is closed when the server shuts down: the live streams end
 	// (else a shutdown would wait for every open page).
 	streams   chan struct{}
@@ -121,7 +124,8 @@ func NewConsole(cfg *config.Config, store *sitestore.Store, o ConsoleOptions) (*
 		o.Tick = 3 * time.Second
 	}
 	c := &Console{cfg: cfg, store: store, log: o.Logger, now: o.Now, tls: o.TLS, wait: o.CommandWait, tick: o.Tick,
-		loc: cfg.Site.Location, hub: newHub(), streams: make(chan struct{})}
+		loc: cfg.Site.Location, hub: newHub(), streams: make(chan struct{}),
+		done: store.NewCommandWaiter()}
 	var err error
 	if c.loc == nil && cfg.Site.Timezone != "" {
 		// A config built in code rather than loaded.
