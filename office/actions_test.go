@@ -173,3 +173,30 @@ func TestConsoleActsOnRealLane(t *testing.T) {
 		}
 	}
 }
+
+// With remote opening off at the office, even an admin's lane page has
+// no open-barrier form, and the POST is refused and audited.
+func TestRemoteOpenOff(t *testing.T) {
+	c := newConsole(t, nil)
+	if err := c.store.PublishLaneStatus(ctxT(t), sitestore.LaneStatus{Lane: "A", Seq: 1, State: "idle"}); err != nil {
+		t.Fatal(err)
+	}
+	ada := c.browser()
+	ada.mustLogin("ada")
+	res, page := ada.do("GET", "/lanes/A", nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, `action="/actions/clear_fault"`) {
+		t.Fatalf("the lane's page: %d\n%s", res.StatusCode, page)
+	}
+	if strings.Contains(page, `action="/actions/open_barrier"`) {
+		t.Error("the open-barrier form is shown with remote_open off")
+	}
+	if res, _ := ada.do("POST", "/actions/open_barrier", url.Values{"csrf": {csrfOf(t, page)}, "lane": {"A"}, "reason": {"stuck car"}}); res.StatusCode != http.StatusForbidden {
+		t.Errorf("remote open with it off: %d", res.StatusCode)
+	}
+	if cmds, err := c.store.Commands(ctxT(t), time.Time{}, time.Time{}, 10); err != nil || len(cmds) != 0 {
+		t.Errorf("commands sent: %+v %v", cmds, err)
+	}
+	if got := strings.Join(c.audit(), "\n"); !strings.Contains(got, "ada open_barrier refused: Opening a barrier from the office is off") {
+		t.Errorf("audit:\n%s", got)
+	}
+}
