@@ -3,7 +3,8 @@ package office
 // Actions: a supervisor's or admin's request to a lane (refund, resolve,
 // close or open the lane, clear a fault, open the barrier), each with a
 // reason, sent through the store (sitestore.SubmitCommand); the page
-// waits for the lane's answer (sitestore.WaitCommand) and shows it. The
+// waits for the lane's answer (on the console's one shared listener,
+// sitestore.CommandWaiter) and shows it. The
 // lane carries it out as an attendant action "office:<user>" in its own
 // ledger; the office audits who asked, for which lane, and the answer.
 
@@ -141,7 +142,7 @@ func (c *Console) action(q *request) {
 		return
 	}
 	wctx, wcancel := context.WithTimeout(q.r.Context(), c.wait)
-	done, err := c.store.WaitCommand(wctx, id)
+	done, err := c.done.Wait(wctx, id)
 	wcancel()
 	d := resultData{What: what, Lane: laneID, Back: back}
 	var result string

@@ -98,7 +98,7 @@ func storeAlarms(us []sitestore.Unresolved, is []sitestore.Incident, loc *time.L
 			continue // an order being reconciled by its lane
 		}
 		out = append(out, sitestore.Alarm{Kind: kind, Lane: u.Lane, Subject: u.Lane + "/" + strconv.FormatInt(u.Visit, 10),
-			Detail: fmt.Sprintf("ticket %s, order %s, %s, since %s", u.Ticket, u.MerchantOrderNo, u.Amount, u.Since.In(loc).Format("2006-01-02 15:04"))})
+			Detail: fmt.Sprintf("ticket %s, order %s, %s, since %s", u.Ticket, u.MerchantOrderNo, u.Amount, u.Since.In(loc).Format(timeLayout))})
 	}
 	for _, i := range is {
 		if !i.ResolvedAt.IsZero() {

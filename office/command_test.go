@@ -96,3 +96,54 @@ func TestCommandRoundTrip(t *testing.T) {
 		t.Errorf("%d close_lane audited, want %d", n, pairs)
 	}
 }
+
+// The console's actions wait for their lanes' answers on one shared
+// LISTEN connection, not one each.
+func TestActionsShareOneListener(t *testing.T) {
+	c := newConsole(t, func(o *office.Options) { o.CommandWait = 3 * time.Second })
+	sam := c.browser()
+	sam.mustLogin("sam")
+	_, page := sam.do("GET", "/history", nil)
+	tok := csrfOf(t, page)
+	listeners := func() int {
+		var n int
+		if err := c.store.Pool().QueryRow(ctxT(t), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query = 'LISTEN "exitlane_command_done"'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	simtest.WaitFor(t, "the console listening", 10*time.Second, func() bool { return listeners() == 1 })
+	// Three actions for a lane that does not answer, at once.
+	const n = 3
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			form := url.Values{"csrf": {tok}, "lane": {"QUIET"}, "reason": {"testing the wait"}}
+			res, err := sam.http.PostForm(c.base+"/actions/close_lane", form)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	simtest.WaitFor(t, "the three commands submitted", 5*time.Second, func() bool {
+		cmds, err := c.store.Commands(ctxT(t), time.Time{}, time.Time{}, 10)
+		return err == nil && len(cmds) == n
+	})
+	if got := listeners(); got != 1 {
+		t.Errorf("%d waiting actions hold %d LISTEN connections, want 1", n, got)
+	}
+	for range n {
+		select {
+		case code := <-codes:
+			if code != http.StatusAccepted {
+				t.Errorf("an unanswered action: %d, want 202", code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("an action did not end its wait")
+		}
+	}
+}

@@ -96,6 +96,9 @@ type Console struct {
 	parts *template.Template // the partials alone (a lane's card)
 	mux   *http.ServeMux
 	hub   *hub
+	// done is the one LISTEN on the store's finished commands that every
+	// action's wait for its lane's answer shares (run by Run).
+	done *sitestore.CommandWaiter
 	// streams is closed when the server shuts down: the live streams end
 	// (else a shutdown would wait for every open page).
 	streams   chan struct{}
@@ -121,7 +124,8 @@ func NewConsole(cfg *config.Config, store *sitestore.Store, o ConsoleOptions) (*
 		o.Tick = 3 * time.Second
 	}
 	c := &Console{cfg: cfg, store: store, log: o.Logger, now: o.Now, tls: o.TLS, wait: o.CommandWait, tick: o.Tick,
-		loc: cfg.Site.Location, hub: newHub(), streams: make(chan struct{})}
+		loc: cfg.Site.Location, hub: newHub(), streams: make(chan struct{}),
+		done: store.NewCommandWaiter()}
 	var err error
 	if c.loc == nil && cfg.Site.Timezone != "" {
 		// A config built in code rather than loaded.
@@ -180,12 +184,16 @@ func (c *Console) funcs() template.FuncMap {
 	}
 }
 
+// timeLayout is how every page shows an instant, always in the site's
+// zone.
+const timeLayout = "2006-01-02 15:04:05"
+
 // when is an instant in the site's zone ("" for zero).
 func (c *Console) when(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(c.loc).Format("2006-01-02 15:04:05")
+	return t.In(c.loc).Format(timeLayout)
 }
 
 // ago says how long before now t was, shortly.

@@ -186,7 +186,7 @@ func (c *Console) cardOf(st sitestore.LaneStatus, storeNow time.Time) Card {
 		k.Class = "warn"
 	}
 	if !st.Deadline.IsZero() {
-		k.Deadline = st.Deadline.In(c.loc).Format("15:04:05")
+		k.Deadline = c.when(st.Deadline)
 	}
 	for _, name := range []string{sitestore.DevScanner, sitestore.DevRelay, sitestore.DevLoop, sitestore.DevPrinter, sitestore.DevPayBy, sitestore.DevLedger} {
 		if s, ok := st.Devices[name]; ok {
@@ -272,7 +272,8 @@ func (c *Console) refresh(ctx context.Context) {
 
 // Run keeps the live pages and the alarms current until ctx ends: it
 // listens for the lanes' statuses and, every tick, re-reads them and
-// evaluates the alarms.
+// evaluates the alarms. It also runs the one listener on finished
+// commands that the actions' waits share.
 func (c *Console) Run(ctx context.Context) {
 	heard := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -294,6 +295,14 @@ func (c *Console) Run(ctx context.Context) {
 			case <-ctx.Done():
 			case <-time.After(c.tick):
 			}
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.done.Run(ctx); err != nil && ctx.Err() == nil {
+			// A schema error; the waits poll meanwhile.
+			c.log.Error("command listener", "err", err)
 		}
 	}()
 	defer wg.Wait()

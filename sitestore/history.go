@@ -102,6 +102,12 @@ type StoryEvent struct {
 	OrderNo string
 	Amount  money.Fils
 	Detail  string
+	// ThenWhat and Then are a second instant the event tells of, after
+	// Detail ("entered" and the ticket's entry, "expires" and the
+	// order's end): a time, not text, so each page shows it in the
+	// site's zone like every other.
+	ThenWhat string
+	Then     time.Time
 }
 
 // Story is a ticket's (or one visit's) whole story across the lanes,
@@ -125,42 +131,41 @@ func (s *Store) Story(ctx context.Context, laneID string, visit int64) ([]StoryE
 	}{
 		{"scan", `SELECT started_at, lane, visit, '', 0::bigint,
 				concat_ws(' ', 'ticket ' || NULLIF(ticket_id, ''), 'serial ' || NULLIF(serial, ''), CASE WHEN lost THEN 'lost ticket' END,
-					CASE WHEN NOT signed AND format <> '' THEN 'unsigned' END, 'entered ' || to_char(entry_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+					CASE WHEN NOT signed AND format <> '' THEN 'unsigned' END), 'entered', entry_at
 			FROM visits WHERE site = $1 AND (lane, visit) IN (` + vsel + `)`},
 		{"quote", `SELECT started_at, lane, visit, '', due,
 				concat_ws(', ', 'fee ' || ` + aed("fee") + `, 'paid before ' || ` + aed("NULLIF(paid_before, 0)") + `, 'due ' || ` + aed("due") + `, 'free: ' || NULLIF(free, ''),
-					'refused: ' || NULLIF(refused, ''), 'validation ' || NULLIF(validation_name, ''), 'outcome ' || NULLIF(outcome, ''))
+					'refused: ' || NULLIF(refused, ''), 'validation ' || NULLIF(validation_name, ''), 'outcome ' || NULLIF(outcome, '')), '', NULL::timestamptz
 			FROM visits WHERE site = $1 AND (lane, visit) IN (` + vsel + `)`},
-		{"order", `SELECT created_at, lane, visit, merchant_order_no, amount, 'attempt ' || attempt || ', expires ' ||
-				to_char(expire_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+		{"order", `SELECT created_at, lane, visit, merchant_order_no, amount, 'attempt ' || attempt || ',', 'expires', expire_at
 			FROM orders WHERE site = $1 AND (lane, visit) IN (` + vsel + `)`},
 		{"status", `SELECT e.at, e.lane, o.visit, e.merchant_order_no, e.paid,
-				concat_ws(' ', e.status, '(' || NULLIF(e.payby_status, '') || ')', 'from ' || e.source)
+				concat_ws(' ', e.status, '(' || NULLIF(e.payby_status, '') || ')', 'from ' || e.source), '', NULL::timestamptz
 			FROM order_events e JOIN orders o ON o.site = e.site AND o.merchant_order_no = e.merchant_order_no
 			WHERE e.site = $1 AND e.merchant_order_no IN (` + osel + `)`},
 		{"notification", `SELECT n.received_at, o.lane, o.visit, n.merchant_order_no, n.paid,
-				concat_ws(' ', n.kind, n.status, CASE WHEN n.revoked THEN 'revoked' END, CASE WHEN n.repeats > 0 THEN 'repeated ' || n.repeats || 'x' END)
+				concat_ws(' ', n.kind, n.status, CASE WHEN n.revoked THEN 'revoked' END, CASE WHEN n.repeats > 0 THEN 'repeated ' || n.repeats || 'x' END), '', NULL::timestamptz
 			FROM notifications n JOIN orders o ON o.site = n.site AND o.merchant_order_no = n.merchant_order_no
 			WHERE n.site = $1 AND n.merchant_order_no IN (` + osel + `)`},
 		{"exit", `SELECT at, lane, visit, merchant_order_no, amount,
-				concat_ws(' ', cause, state, 'by ' || NULLIF(attendant, ''), 'reason: ' || NULLIF(reason, ''), CASE WHEN override THEN 'override' END)
+				concat_ws(' ', cause, state, 'by ' || NULLIF(attendant, ''), 'reason: ' || NULLIF(reason, ''), CASE WHEN override THEN 'override' END), '', NULL::timestamptz
 			FROM exits WHERE site = $1 AND (lane, visit) IN (` + vsel + `)`},
 		{"barrier", `SELECT at, lane, COALESCE(visit, 0), merchant_order_no, 0::bigint,
-				concat_ws(' ', cause, state, 'by ' || actor, 'reason: ' || NULLIF(reason, ''), 'error: ' || NULLIF(error, ''))
+				concat_ws(' ', cause, state, 'by ' || actor, 'reason: ' || NULLIF(reason, ''), 'error: ' || NULLIF(error, '')), '', NULL::timestamptz
 			FROM barrier_events WHERE site = $1 AND (lane, visit) IN (` + vsel + `)`},
 		{"attendant", `SELECT at, lane, COALESCE(visit, 0), merchant_order_no, amount,
-				concat_ws(' ', action, 'by ' || attendant, 'reason: ' || NULLIF(reason, ''))
+				concat_ws(' ', action, 'by ' || attendant, 'reason: ' || NULLIF(reason, '')), '', NULL::timestamptz
 			FROM audit WHERE site = $1 AND ((lane, visit) IN (` + vsel + `) OR (merchant_order_no <> '' AND merchant_order_no IN (` + osel + `)))`},
 		{"refund", `SELECT at, lane, 0::bigint, merchant_order_no, amount,
-				concat_ws(' ', refund_no, status, 'by ' || NULLIF(attendant, ''), 'reason: ' || NULLIF(reason, ''))
+				concat_ws(' ', refund_no, status, 'by ' || NULLIF(attendant, ''), 'reason: ' || NULLIF(reason, '')), '', NULL::timestamptz
 			FROM refunds WHERE site = $1 AND merchant_order_no IN (` + osel + `)`},
 		{"claim", `SELECT at, lane, visit, '', 0::bigint,
 				concat_ws(' ', 'exit claimed', CASE WHEN override THEN 'override by ' || attendant END, CASE WHEN offline THEN 'offline' END,
-					'released: ' || NULLIF(released, ''))
+					'released: ' || NULLIF(released, '')), '', NULL::timestamptz
 			FROM exit_claims WHERE site = $1 AND $4::text <> '' AND ticket_id = $4 AND $2::text IS NOT NULL AND $3::bigint IS NOT NULL`},
 		{"incident", `SELECT found_at, lane, visit, merchant_order_no, amount,
 				concat_ws(' ', kind, 'with lane ' || other_lane || ' visit ' || other_visit, 'proposed refund ' || ` + aed("NULLIF(refund, 0)") + `,
-					'resolved by ' || NULLIF(resolved_by, '') || ': ' || resolution)
+					'resolved by ' || NULLIF(resolved_by, '') || ': ' || resolution), '', NULL::timestamptz
 			FROM incidents WHERE site = $1 AND $4::text <> '' AND ticket_id = $4 AND $2::text IS NOT NULL AND $3::bigint IS NOT NULL`},
 	}
 	var out []StoryEvent
@@ -170,10 +175,14 @@ func (s *Store) Story(ctx context.Context, laneID string, visit int64) ([]StoryE
 			for rows.Next() {
 				e := StoryEvent{Kind: q.kind}
 				var amount int64
-				if err := rows.Scan(&e.At, &e.Lane, &e.Visit, &e.OrderNo, &amount, &e.Detail); err != nil {
+				var then *time.Time
+				if err := rows.Scan(&e.At, &e.Lane, &e.Visit, &e.OrderNo, &amount, &e.Detail, &e.ThenWhat, &then); err != nil {
 					return err
 				}
-				e.At, e.Amount = e.At.UTC(), money.Fils(amount)
+				e.At, e.Amount, e.Then = e.At.UTC(), money.Fils(amount), utcOf(then)
+				if e.Then.IsZero() {
+					e.ThenWhat = ""
+				}
 				out = append(out, e)
 			}
 			return rows.Err()

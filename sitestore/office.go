@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -681,6 +682,144 @@ func utc(ts ...*time.Time) {
 	for _, t := range ts {
 		if !t.IsZero() {
 			*t = t.UTC()
+		}
+	}
+}
+
+// CommandWaiter is one LISTEN on CommandDoneChannel shared by many
+// waits, so a wait costs no connection of its own: Run listens (with
+// backoff after a failure) and wakes the waits of each finished id;
+// after every (re)connection it wakes them all to read again, since a
+// finish may have gone unheard meanwhile. While it is not listening its
+// waits read every WaiterPoll.
+type CommandWaiter struct {
+	s       *Store
+	mu      sync.Mutex
+	waits   map[int64]map[chan struct{}]struct{}
+	heard   bool // listening now
+	polling time.Duration
+}
+
+// WaiterPoll is how often a CommandWaiter's waits read their command
+// while it is not listening.
+const WaiterPoll = 500 * time.Millisecond
+
+// NewCommandWaiter returns a waiter on the store; Run makes it listen.
+func (s *Store) NewCommandWaiter() *CommandWaiter {
+	return &CommandWaiter{s: s, waits: map[int64]map[chan struct{}]struct{}{}, polling: WaiterPoll}
+}
+
+// Run listens until ctx ends and returns its error (or a *SchemaError
+// at once).
+func (w *CommandWaiter) Run(ctx context.Context) error {
+	defer w.setListening(false)
+	return w.s.listenLoop(ctx, CommandDoneChannel, func(context.Context) error {
+		w.setListening(true)
+		w.wake(func(int64) bool { return true })
+		return nil
+	}, func(payload string) {
+		if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+			w.wake(func(k int64) bool { return k == id })
+		}
+	})
+}
+
+// Listening tells whether Run is listening now.
+func (w *CommandWaiter) Listening() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.heard
+}
+
+func (w *CommandWaiter) setListening(on bool) {
+	w.mu.Lock()
+	w.heard = on
+	w.mu.Unlock()
+	if !on {
+		// Waits that were waiting for a notification read again, and
+		// then poll until the listener is back.
+		w.wake(func(int64) bool { return true })
+	}
+}
+
+// wake signals the waits whose id matches.
+func (w *CommandWaiter) wake(match func(id int64) bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, chs := range w.waits {
+		if !match(id) {
+			continue
+		}
+		for ch := range chs {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (w *CommandWaiter) register(id int64) chan struct{} {
+	ch := make(chan struct{}, 1)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.waits[id] == nil {
+		w.waits[id] = map[chan struct{}]struct{}{}
+	}
+	w.waits[id][ch] = struct{}{}
+	return ch
+}
+
+func (w *CommandWaiter) unregister(id int64, ch chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.waits[id], ch)
+	if len(w.waits[id]) == 0 {
+		delete(w.waits, id)
+	}
+}
+
+// Wait is Store.WaitCommand on the shared listener: it returns command
+// id once it is done, or when ctx ends with the command as last read
+// and ctx's error. It registers before it reads, so a finish after the
+// read wakes it; one before the read is seen by the read.
+func (w *CommandWaiter) Wait(ctx context.Context, id int64) (Command, error) {
+	ch := w.register(id)
+	defer w.unregister(id, ch)
+	for {
+		c, err := w.s.Command(ctx, id)
+		if err != nil || !c.Done.IsZero() {
+			return c, err
+		}
+		var timeout time.Duration = -1
+		if c.Taken.IsZero() {
+			// The store's clock decides the expiry; look again at least
+			// every second after it is due here.
+			timeout = max(time.Until(c.Created.Add(CommandExpiry)), time.Second)
+		}
+		if !w.Listening() && (timeout < 0 || timeout > w.polling) {
+			timeout = w.polling
+		}
+		var due <-chan time.Time
+		var t *time.Timer
+		if timeout >= 0 {
+			t = time.NewTimer(timeout)
+			due = t.C
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-ch:
+		case <-due:
+			if c.Taken.IsZero() && time.Until(c.Created.Add(CommandExpiry)) <= 0 {
+				err = w.s.expireAll(ctx)
+			}
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if err != nil {
+			return c, fmt.Errorf("sitestore: wait command %d: %w", id, err)
 		}
 	}
 }
