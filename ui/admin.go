@@ -897,11 +897,21 @@ func (a *Admin) vscroll(content fyne.CanvasObject) *container.Scroll {
 	return a.keepScroll(container.NewVScroll(container.New(layout.NewCustomPaddedLayout(0, 0, 0, scrollInset()), content)))
 }
 
+// selectAlign aligns a drop-down's chosen text and its list of options
+// to the start of the admin's language: the right edge in Arabic.
+func (a *Admin) selectAlign() fyne.TextAlign {
+	if a.tr.rtl() {
+		return fyne.TextAlignTrailing
+	}
+	return fyne.TextAlignLeading
+}
+
 func (a *Admin) actionsTab() fyne.CanvasObject {
 	id := a.gate.session
 	t := a.tr.T
 	sel := widget.NewSelect(a.opt.Reasons, func(s string) { a.touch(); a.reason = s })
 	sel.PlaceHolder = t("admin.reason_choose")
+	sel.Alignment = a.selectAlign()
 	if contains(a.opt.Reasons, a.reason) {
 		sel.Selected = a.reason
 	}
@@ -927,6 +937,7 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 		classes = []string{lane.DefaultClass}
 	}
 	class := widget.NewSelect(classes, func(s string) { a.touch(); a.class = s })
+	class.Alignment = a.selectAlign()
 	class.Selected = lane.DefaultClass
 	if contains(classes, a.class) {
 		class.Selected = a.class

@@ -135,3 +135,30 @@ func TestAdminClassAndReentryRefusals(t *testing.T) {
 		t.Error("a re-entry of a ticket never exited is not ErrNotFound")
 	}
 }
+
+// The actions tab's drop-downs (reason and vehicle class) and their option
+// lists start at the right edge in Arabic and at the left in English.
+func TestAdminSelectsFollowLanguage(t *testing.T) {
+	for _, c := range []struct {
+		lang  string
+		align fyne.TextAlign
+	}{{LangEnglish, fyne.TextAlignLeading}, {LangArabic, fyne.TextAlignTrailing}} {
+		t.Run(c.lang, func(t *testing.T) {
+			h := newAdminHarness(t)
+			if c.lang == LangArabic {
+				tapButton(t, h.w, "العربية")
+			}
+			h.enter(t, "2468")
+			tapButton(t, h.w, newTr(c.lang).T("admin.tab.actions"))
+			sels := findSelects(h.w.Canvas().Content())
+			if len(sels) != 2 {
+				t.Fatalf("%d drop-downs, want reason and class", len(sels))
+			}
+			for i, s := range sels {
+				if s.Alignment != c.align {
+					t.Errorf("drop-down %d (%q): alignment %v, want %v", i, s.Selected, s.Alignment, c.align)
+				}
+			}
+		})
+	}
+}
