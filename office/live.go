@@ -280,21 +280,17 @@ func (c *Console) Run(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for ctx.Err() == nil {
-			err := c.store.ListenLaneStatus(ctx, func(string) {
-				select {
-				case heard <- struct{}{}:
-				default:
-				}
-			})
-			if ctx.Err() != nil {
-				return
-			}
-			c.log.Warn("lane status listener", "err", err)
+		// ListenLaneStatus reconnects by itself; it returns before ctx
+		// ends only on a schema error, and the tick's re-read then keeps
+		// the pages current.
+		err := c.store.ListenLaneStatus(ctx, func(string) {
 			select {
-			case <-ctx.Done():
-			case <-time.After(c.tick):
+			case heard <- struct{}{}:
+			default:
 			}
+		})
+		if ctx.Err() == nil {
+			c.log.Error("lane status listener", "err", err)
 		}
 	}()
 	wg.Add(1)

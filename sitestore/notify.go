@@ -177,38 +177,14 @@ func (s *Store) LastNotificationID(ctx context.Context) (int64, error) {
 // fails, with the error; the caller listens again (a lane retries with
 // backoff, and polls meanwhile).
 func (s *Store) Listen(ctx context.Context, prefix string, listening func(context.Context) error, f func(Notification)) error {
-	if err := s.ready(ctx); err != nil {
-		return err
-	}
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return fmt.Errorf("sitestore: listen: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn.Close(cctx)
-		cancel()
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
-		return fmt.Errorf("sitestore: listen: %w", err)
-	}
-	if listening != nil {
-		if err := listening(ctx); err != nil {
-			return err
-		}
-	}
-	for {
-		pn, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("sitestore: listen: %w", err)
-		}
+	return s.listenOnce(ctx, NotifyChannel, listening, func(payload string) {
 		var n Notification
-		if err := json.Unmarshal([]byte(pn.Payload), &n); err != nil {
-			continue // not ours: another writer on the channel
+		if err := json.Unmarshal([]byte(payload), &n); err != nil {
+			return // not ours: another writer on the channel
 		}
 		if n.Site != s.site || n.Kind != KindOrder || !strings.HasPrefix(n.No, prefix) {
-			continue
+			return
 		}
 		f(n)
-	}
+	})
 }

@@ -587,67 +587,28 @@ func (s *Store) Command(ctx context.Context, id int64) (Command, error) {
 }
 
 // WaitCommand returns command id once it is done (Done set), or when ctx
-// ends with the command as last read and ctx's error. It listens on
-// CommandDoneChannel on a connection of its own, and reads the command
-// once listening, so a command finished meanwhile is not missed. A
+// ends with the command as last read and ctx's error: a CommandWaiter of
+// its own, listening on a connection of its own for this one wait. A
 // command its lane does not take is finished as expired when its
-// CommandExpiry passes, so a wait for a lane that is down ends then.
+// CommandExpiry passes, so a wait for a lane that is down ends then. A
+// process that waits often shares one CommandWaiter instead.
 func (s *Store) WaitCommand(ctx context.Context, id int64) (Command, error) {
 	c, err := s.Command(ctx, id)
 	if err != nil || !c.Done.IsZero() {
 		return c, err
 	}
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return c, fmt.Errorf("sitestore: wait command %d: %w", id, err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn.Close(cctx)
-		cancel()
+	w := s.NewCommandWaiter()
+	lctx, stop := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		_ = w.Run(lctx) // a failure leaves the wait polling
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{CommandDoneChannel}.Sanitize()); err != nil {
-		return c, fmt.Errorf("sitestore: wait command %d: %w", id, err)
-	}
-	want := strconv.FormatInt(id, 10)
-	for {
-		// Read after LISTEN: a finish before it is seen here, one after
-		// it is heard.
-		if c, err = s.Command(ctx, id); err != nil || !c.Done.IsZero() {
-			return c, err
-		}
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if c.Taken.IsZero() {
-			// The store's clock decides the expiry; look again at least
-			// every second after it is due here.
-			wctx, cancel = context.WithTimeout(ctx, max(time.Until(c.Created.Add(CommandExpiry)), time.Second))
-		}
-		err := waitPayload(wctx, conn, want)
-		cancel()
-		switch {
-		case ctx.Err() != nil:
-			return c, fmt.Errorf("sitestore: wait command %d: %w", id, ctx.Err())
-		case wctx.Err() != nil:
-			if err := s.expireAll(ctx); err != nil {
-				return c, fmt.Errorf("sitestore: wait command %d: %w", id, err)
-			}
-		case err != nil:
-			return c, fmt.Errorf("sitestore: wait command %d: %w", id, err)
-		}
-	}
-}
-
-// waitPayload waits for a notification with payload want on conn.
-func waitPayload(ctx context.Context, conn *pgx.Conn, want string) error {
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if n.Payload == want {
-			return nil
-		}
-	}
+	defer func() {
+		stop()
+		<-ran
+	}()
+	return w.Wait(ctx, id)
 }
 
 // Commands lists the commands submitted in [from, to) (zero from or to:
