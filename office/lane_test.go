@@ -168,7 +168,12 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 	simtest.WaitFor(t, "idle", 10*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
 	no := "GRG01-X1-9001-1"
 	rig.Scanner.Send(rig.Ticket(t, 9001, 2*time.Hour+10*time.Minute))
-	simtest.WaitFor(t, "QR "+no, 10*time.Second, func() bool { return r.Snapshot().MerchantOrderNo == no })
+	// The QR (TokenURL) shows once the sandbox has the order; the number
+	// alone is published while it is being placed.
+	simtest.WaitFor(t, "QR "+no, 10*time.Second, func() bool {
+		s := r.Snapshot()
+		return s.MerchantOrderNo == no && s.TokenURL != ""
+	})
 	var cut int
 	if err := store.Pool().QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND query LIKE 'LISTEN%payby%' AND pid <> pg_backend_pid()`).Scan(&cut); err != nil || cut != 1 {
