@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -71,27 +72,41 @@ func runRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	stop.lane(st.Running)
-	go st.Run(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		st.Run(ctx)
+	}()
 	notifySystemd(ctx, st.Runner(), logger) // READY=1, watchdog, STOPPING=1
+	// Close stops the lane within station.StopLimit: a pulse in progress
+	// completes, the relay is switched off, the ledger is closed. Called
+	// once, here or by stop.outlive when the display does not close.
+	closeLane := sync.OnceValue(func() int {
+		if err := st.Close(); err != nil {
+			logger.Error("lane did not stop cleanly", "err", err)
+			return exitFailure
+		}
+		return exitOK
+	})
 	code = exitOK
 	if *headless {
 		<-ctx.Done()
 	} else {
+		returned := make(chan struct{})
+		go stop.outlive("display", stopped, returned, displayLimit, closeLane)
 		done := stop.part("display")
 		err = runDisplay(ctx, cfg, logger, st.Runner(), displayOptions{
 			Fullscreen: true, Production: true, Lang: cfg.Lane.Language, Badges: badges, Started: started, Site: st,
 		})
+		close(returned)
 		done()
 		if err != nil {
 			logger.Error("display", "err", err)
 			code = exitFailure
 		}
 	}
-	// Close stops the lane within station.StopLimit: a pulse in progress
-	// completes, the relay is switched off, the ledger is closed.
-	if err := st.Close(); err != nil {
-		logger.Error("lane did not stop cleanly", "err", err)
-		return exitFailure
+	if c := closeLane(); c != exitOK {
+		return c
 	}
 	return code
 }

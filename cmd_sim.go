@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -96,13 +97,17 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	defer func() {
-		// The lane first (within station.StopLimit), then the sandbox and
-		// the devices.
+	// The lanes first (within station.StopLimit), then the store's
+	// cluster, the sandbox and the devices. Called once, at return or by
+	// stop.outlive when the display does not close.
+	closeWorld := sync.OnceValue(func() int {
 		if err := world.Close(); err != nil {
 			logger.Error("lane did not stop cleanly", "err", err)
+			return exitFailure
 		}
-	}()
+		return exitOK
+	})
+	defer closeWorld()
 	stop.lane(world.Running)
 	badges := &badgeHook{}
 	opts := station.Options{Logger: logger, Failpoint: failpointFromEnv(logger)}
@@ -113,7 +118,11 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	go world.Run(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		world.Run(ctx)
+	}()
 	fmt.Fprintf(stdout, "exitlane sim: data in %s\n", world.Dir())
 	fmt.Fprintf(stdout, "PayBy sandbox: %s (orders and checkout links on its front page)\n", world.SandboxURL())
 	for _, l := range world.Lanes() {
@@ -132,7 +141,7 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	if *headless {
 		<-ctx.Done()
-		return exitOK
+		return closeWorld()
 	}
 	var ctl ui.SimControls = world
 	if *noPanel {
@@ -147,6 +156,8 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		kiosks = append(kiosks, k)
 	}
+	returned := make(chan struct{})
+	go stop.outlive("display", stopped, returned, displayLimit, closeWorld)
 	done := stop.part("display")
 	err = runDisplay(ctx, world.Config(), logger, r, displayOptions{
 		Fullscreen: *full, Size: fyne.NewSize(w, h), Lang: *lang, Sim: ctl, Windows: *windows, Lanes: kiosks, Badges: badges, Started: started,
@@ -180,13 +191,14 @@ func runSim(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		},
 	})
+	close(returned)
 	done()
 	world.OnRelayFrame(nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "exitlane sim: %v\n", err)
 		return exitFailure
 	}
-	return exitOK
+	return closeWorld()
 }
 
 // redactURL hides a password in a connection URL.

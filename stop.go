@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -37,6 +39,7 @@ type stopper struct {
 	sigs   chan os.Signal
 	ended  chan struct{} // closed by release: the command returned
 	exit   func(code int)
+	stacks io.Writer // where giveUp writes every goroutine's stack (stderr)
 
 	mu      sync.Mutex
 	parts   map[string]bool // the command's own parts still running ("display")
@@ -48,7 +51,7 @@ type stopper struct {
 func stopOnSignal(log *slog.Logger, limit time.Duration) *stopper {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stopper{ctx: ctx, cancel: cancel, log: log, limit: limit,
-		sigs: make(chan os.Signal, 2), ended: make(chan struct{}), exit: os.Exit, parts: map[string]bool{}}
+		sigs: make(chan os.Signal, 2), ended: make(chan struct{}), exit: os.Exit, stacks: os.Stderr, parts: map[string]bool{}}
 	signal.Notify(s.sigs, os.Interrupt, syscall.SIGTERM)
 	go s.watch()
 	return s
@@ -77,12 +80,64 @@ func (s *stopper) watch() {
 	}
 }
 
-// giveUp logs what is still running and exits the process with status 1.
+// displayLimit is how long the display may take to close once the lane
+// has stopped. Fyne's ShowAndRun has been seen not to return after a
+// quit on a loaded machine (fyne-io/fyne#6021; once in CI here, the lane
+// stopped and the window stuck): the display holds nothing the ledger
+// does not, so past this limit the command finishes its stop without it.
+const displayLimit = 2 * time.Second
+
+// outlive finishes the command without the part name (the display) when
+// it has not returned limit after the command's context ended and
+// stopped closed (the lane has stopped): it logs a warning and every
+// goroutine's stack (where the part is stuck), runs finish (the rest of
+// the command's stop: the ledger closed, the simulation's servers
+// stopped) and exits with finish's code. returned closing first ends the
+// watch; so does release. finish may also be called by the command
+// itself: it must be safe to call twice (sync.OnceValue).
+func (s *stopper) outlive(name string, stopped, returned <-chan struct{}, limit time.Duration, finish func() int) {
+	for _, ch := range []<-chan struct{}{s.ctx.Done(), stopped} {
+		select {
+		case <-ch:
+		case <-returned:
+			return
+		case <-s.ended:
+			return
+		}
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-returned:
+		return
+	case <-s.ended:
+		return
+	case <-t.C:
+	}
+	s.log.Warn(name+" did not close; finishing the stop without it", "limit", limit.String())
+	s.writeStacks()
+	s.exit(finish())
+}
+
+// writeStacks writes every goroutine's stack, as SIGQUIT would print it.
+func (s *stopper) writeStacks() {
+	if s.stacks == nil {
+		return
+	}
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	fmt.Fprintf(s.stacks, "goroutines still running at exit:\n%s\n", buf)
+}
+
+// giveUp logs what is still running, writes every goroutine's stack
+// (what a hang is stuck in, as SIGQUIT would print it) and exits the
+// process with status 1.
 func (s *stopper) giveUp(msg string, attrs ...any) {
 	attrs = append(attrs, "still_running", s.stillRunning(), "goroutines", runtime.NumGoroutine())
 	logged := make(chan struct{})
 	go func() {
 		s.log.Error(msg, attrs...)
+		s.writeStacks()
 		close(logged)
 	}()
 	select {

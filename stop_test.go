@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ func stopperForTest(t *testing.T, limit time.Duration) (*stopper, *syncBuf, chan
 	s := stopOnSignal(slog.New(slog.NewJSONHandler(&logs, nil)), limit)
 	exited := make(chan int, 1)
 	s.exit = func(code int) { exited <- code }
+	s.stacks = io.Discard
 	t.Cleanup(s.release)
 	return s, &logs, exited
 }
@@ -58,6 +61,8 @@ func record(t *testing.T, logs, msg string) map[string]any {
 // that were still running.
 func TestStopperExitsPastTheLimit(t *testing.T) {
 	s, logs, exited := stopperForTest(t, 200*time.Millisecond)
+	var stacks syncBuf
+	s.stacks = &stacks
 	s.part("display")
 	s.lane(func() []string { return []string{"barrier halt", "relay link"} })
 	s.sigs <- syscall.SIGTERM
@@ -86,6 +91,11 @@ func TestStopperExitsPastTheLimit(t *testing.T) {
 	}
 	if want := []string{"display", "lane: barrier halt", "lane: relay link"}; !slices.Equal(got, want) {
 		t.Errorf("still_running %q, want %q", got, want)
+	}
+	// Every goroutine's stack, this test's own among them: what a hang
+	// is stuck in.
+	if st := stacks.String(); !strings.HasPrefix(st, "goroutines still running at exit:\ngoroutine ") || !strings.Contains(st, "TestStopperExitsPastTheLimit") {
+		t.Errorf("stacks written at exit:\n%.400s", st)
 	}
 }
 
@@ -126,5 +136,73 @@ func TestStopperReleased(t *testing.T) {
 	case <-exited2:
 		t.Fatal("exited without a signal")
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// A display that does not return after the lane stopped (a toolkit hang)
+// does not keep the process: past displayLimit the command's stop is
+// finished without it, with finish's exit code, the stacks written.
+func TestStopperOutlivesAStuckDisplay(t *testing.T) {
+	s, logs, exited := stopperForTest(t, time.Hour)
+	var stacks syncBuf
+	s.stacks = &stacks
+	stopped, returned := make(chan struct{}), make(chan struct{})
+	var finished atomic.Int32
+	go s.outlive("display", stopped, returned, 100*time.Millisecond, func() int { finished.Add(1); return exitOK })
+	s.sigs <- syscall.SIGTERM
+	<-s.ctx.Done()
+	// The lane still stopping: the display is not given up on.
+	select {
+	case <-exited:
+		t.Fatal("exited before the lane stopped")
+	case <-time.After(300 * time.Millisecond):
+	}
+	start := time.Now()
+	close(stopped)
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Errorf("exit %d, want finish's %d", code, exitOK)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no exit with the display stuck")
+	}
+	if took := time.Since(start); took < 100*time.Millisecond {
+		t.Errorf("gave up on the display %v after the lane stopped, limit 100ms", took)
+	}
+	if n := finished.Load(); n != 1 {
+		t.Errorf("finish called %d times, want 1", n)
+	}
+	record(t, logs.String(), "display did not close; finishing the stop without it")
+	if !strings.Contains(stacks.String(), "TestStopperOutlivesAStuckDisplay") {
+		t.Errorf("stacks written:\n%.400s", stacks.String())
+	}
+}
+
+// A display that returns, or a lane that ends without a signal, is not
+// given up on.
+func TestStopperOutliveWatchEnds(t *testing.T) {
+	finish := func() int { t.Error("finish called"); return exitFailure }
+	// The display returns within the limit.
+	s, _, exited := stopperForTest(t, time.Hour)
+	stopped, returned := make(chan struct{}), make(chan struct{})
+	ended := make(chan struct{})
+	go func() { defer close(ended); s.outlive("display", stopped, returned, 200*time.Millisecond, finish) }()
+	s.sigs <- syscall.SIGTERM
+	<-s.ctx.Done()
+	close(stopped)
+	close(returned)
+	<-ended
+	// The lane ends on its own (no signal): the display stays.
+	s2, _, exited2 := stopperForTest(t, time.Hour)
+	stopped2 := make(chan struct{})
+	close(stopped2)
+	go s2.outlive("display", stopped2, make(chan struct{}), 10*time.Millisecond, finish)
+	select {
+	case <-exited:
+		t.Fatal("exited with the display returned")
+	case <-exited2:
+		t.Fatal("exited without a signal")
+	case <-time.After(300 * time.Millisecond):
 	}
 }
