@@ -203,17 +203,32 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 		t.Helper()
 		waitUntil(t, fmt.Sprintf("%d pulses", want), 45*time.Second, func() bool { return pulses() >= want })
 	}
-	// scan presents a code once the lane is idle and waits until the
-	// screen has left the welcome screen (so a later wait for idle cannot
-	// see the welcome screen still showing before the scan's effect).
+	// The lane's log says when it took a scan and where its latest state
+	// change went: a screenshot every second or two (more under load)
+	// can miss a screen that shows for 2.5 s, the log cannot.
+	scans := func() int { return strings.Count(p.Stderr(), " msg=scan ") }
+	laneIdle := func() bool {
+		log := p.Stderr()
+		i := strings.LastIndex(log, " msg=state ")
+		if i < 0 {
+			return true // no change since it started idle
+		}
+		line, _, _ := strings.Cut(log[i:], "\n")
+		return strings.Contains(line, " state=idle ")
+	}
+	// scan presents a code once the lane is idle, in its log and on the
+	// screen, and waits until the lane has taken it (so a later wait for
+	// idle cannot see the welcome screen still showing before the scan's
+	// effect).
 	scan := func(code string) {
 		t.Helper()
-		waitUntil(t, "lane idle", 60*time.Second, idle)
+		waitUntil(t, "lane idle", 60*time.Second, func() bool { return laneIdle() && idle() })
 		time.Sleep(1100 * time.Millisecond) // past the scanner's 1 s dedup window
+		n := scans()
 		if err := world.Scanner().Send(code); err != nil {
 			t.Fatal(err)
 		}
-		waitUntil(t, "screen to change", 30*time.Second, func() bool { return !idle() })
+		waitUntil(t, "the lane to take the scan", 30*time.Second, func() bool { return scans() > n && !laneIdle() })
 	}
 
 	// 1. A paid visit: scan, QR on screen decodes to the order's tokenUrl, pay.
@@ -278,7 +293,7 @@ func TestSimBinaryEndToEnd(t *testing.T) {
 	waitUntil(t, "its QR on screen", 45*time.Second, func() bool { x.shot(t, shot); return qr(t, shot) == abandoned.TokenURL })
 
 	// 6. PayBy unreachable: no order, no opening.
-	waitUntil(t, "lane idle", 60*time.Second, idle)
+	waitUntil(t, "lane idle", 60*time.Second, func() bool { return laneIdle() && idle() })
 	if err := world.SetPayBy(ui.PayByUnreachable); err != nil {
 		t.Fatal(err)
 	}
