@@ -181,25 +181,13 @@ func laneReport(ctx context.Context, c *config.Config, kind string, from, to tim
 	case "orders":
 		t := reportTable{title: fmt.Sprintf("orders, lane %s, %s to %s", c.Site.Lane, from.In(loc).Format(time.RFC3339), to.In(loc).Format(time.RFC3339)),
 			header: []string{"at", "visit", "ticket", "merchant_order_no", "status", "amount"}}
-		// The history is read newest first, a page at a time, down to
-		// --from.
-		before := int64(0)
-		for {
-			page, err := db.Transactions(ctx, before, 500)
-			if err != nil {
-				return reportTable{}, err
-			}
-			for _, tr := range page {
-				if tr.Kind == "order" && !tr.At.Before(from) && tr.At.Before(to) {
-					t.rows = append(t.rows, []string{tr.At.In(loc).Format(time.RFC3339), strconv.FormatInt(tr.Visit, 10), tr.Ticket, tr.MerchantOrderNo, tr.Status, tr.Amount.Decimal()})
-				}
-			}
-			if len(page) < 500 || page[len(page)-1].At.Before(from) {
-				break
-			}
-			before = page[len(page)-1].ID
+		orders, err := db.Entries(ctx, "order", from, to)
+		if err != nil {
+			return reportTable{}, err
 		}
-		slices.Reverse(t.rows) // oldest first, as an accountant reads
+		for _, tr := range orders { // oldest first, as an accountant reads
+			t.rows = append(t.rows, []string{tr.At.In(loc).Format(time.RFC3339), strconv.FormatInt(tr.Visit, 10), tr.Ticket, tr.MerchantOrderNo, tr.Status, tr.Amount.Decimal()})
+		}
 		return t, nil
 	}
 	return reportTable{}, fmt.Errorf("unknown report %q", kind)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,7 +79,7 @@ func TestOpenMigratesOnceWithPragmas(t *testing.T) {
 	must(t, err)
 	files, err := fs.Glob(migrations, "migrations/*.sql")
 	must(t, err)
-	if len(names) != len(files) || len(names) < 4 || names[0] != "001_init.sql" || names[len(names)-1] != "006_plate_reentry.sql" {
+	if len(names) != len(files) || len(names) < 4 || names[0] != "001_init.sql" || names[len(names)-1] != "007_entries_kind_at.sql" {
 		t.Fatalf("migrations = %v, files %v", names, files)
 	}
 	for i, f := range files {
@@ -576,5 +578,50 @@ func TestMigrationMarksOldPulsesStarted(t *testing.T) {
 	}
 	if _, ok := findLine(t, l, "barrier", "interrupted"); !ok {
 		t.Fatal("the old pending pulse is not reported as interrupted")
+	}
+}
+
+// Entries: the history lines of one kind in [from, to), oldest first,
+// whatever else the history holds between them.
+func TestEntriesOfAKindInARange(t *testing.T) {
+	l, _ := open(t)
+	ctx := context.Background()
+	for i := int64(1); i <= 4; i++ {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		tk := fmt.Sprintf("T%d", i)
+		no := fmt.Sprintf("S-L-%s-1", tk)
+		rec(t, l, lane.VisitRec{Visit: i, At: at, TicketID: tk, Ticket: lane.TicketInfo{Serial: tk, Format: lane.FormatSigned},
+			Quote: lane.Quote{Fee: money.Fils(100 * i), Due: money.Fils(100 * i)}})
+		rec(t, l, lane.OrderRec{No: no, Visit: i, TicketID: tk, Key: "S-L-" + tk, Attempt: 1, Amount: money.Fils(100 * i), At: at, Expire: at.Add(5 * time.Minute)})
+		rec(t, l, status(no, lane.OrderFailed, lane.SourceCancel))
+	}
+	// From the second order's exact time (included) to the fourth's
+	// (excluded).
+	got, err := l.Entries(ctx, "order", t0.Add(2*time.Hour), t0.Add(4*time.Hour))
+	must(t, err)
+	var nos []string
+	for _, e := range got {
+		if e.Kind != "order" {
+			t.Errorf("line of kind %q", e.Kind)
+		}
+		nos = append(nos, e.MerchantOrderNo)
+	}
+	if want := []string{"S-L-T2-1", "S-L-T3-1"}; !slices.Equal(nos, want) {
+		t.Fatalf("orders %q, want %q (%+v)", nos, want, got)
+	}
+	if got[0].Amount != 200 || got[0].Ticket != "T2" || !got[0].At.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("first line %+v", got[0])
+	}
+	none, err := l.Entries(ctx, "order", t0.Add(5*time.Hour), t0.Add(6*time.Hour))
+	must(t, err)
+	if len(none) != 0 {
+		t.Errorf("orders after the last: %+v", none)
+	}
+	// The query uses the index, not a scan of the history.
+	var plan string
+	var id, parent, unused int
+	must(t, l.db.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT id FROM entries WHERE kind = 'order' AND at >= 0 AND at < 1 ORDER BY at, id`).Scan(&id, &parent, &unused, &plan))
+	if !strings.Contains(plan, "entries_kind_at") {
+		t.Errorf("query plan %q does not use entries_kind_at", plan)
 	}
 }

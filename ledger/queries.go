@@ -352,13 +352,29 @@ func (l *DB) Transactions(ctx context.Context, before int64, limit int) ([]lane.
 	if err != nil {
 		return nil, fmt.Errorf("ledger: transactions: %w", err)
 	}
+	return scanTransactions(rows)
+}
+
+// Entries lists the history lines of kind ("order", "exit", ...) with
+// from <= at < to, oldest first (index entries_kind_at).
+func (l *DB) Entries(ctx context.Context, kind string, from, to time.Time) ([]lane.Transaction, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT id, at, kind, visit_id, ticket, cause, amount, merchant_order_no, status, attendant, reason
+		FROM entries WHERE kind = ? AND at >= ? AND at < ? ORDER BY at, id`, kind, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("ledger: entries: %w", err)
+	}
+	return scanTransactions(rows)
+}
+
+// scanTransactions reads history lines (Transactions, Entries).
+func scanTransactions(rows *sql.Rows) ([]lane.Transaction, error) {
 	defer rows.Close()
 	var out []lane.Transaction
 	for rows.Next() {
 		var e lane.Transaction
 		var at, amount int64
 		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Visit, &e.Ticket, scanText(&e.Cause), &amount, &e.MerchantOrderNo, &e.Status, &e.Attendant, &e.Reason); err != nil {
-			return nil, fmt.Errorf("ledger: transactions: %w", err)
+			return nil, fmt.Errorf("ledger: history: %w", err)
 		}
 		e.At, e.Amount = time.UnixMilli(at).UTC(), money.Fils(amount)
 		out = append(out, e)
