@@ -854,6 +854,16 @@ func (a *Admin) act(label string, x lane.Action) {
 	go func() { defer a.pending.Done(); run() }()
 }
 
+// classLabel is a vehicle class in the attendant's language: the
+// catalogue's "class.<name>" where it has one (car, motorcycle, ...),
+// else the tariff's own name.
+func (a *Admin) classLabel(c string) string {
+	if l := a.tr.T("class." + c); l != "class."+c {
+		return l
+	}
+	return c
+}
+
 // describe turns a lane error into words for the attendant.
 func (a *Admin) describe(err error) string {
 	var ce *lane.ClassError
@@ -866,7 +876,11 @@ func (a *Admin) describe(err error) string {
 	case errors.Is(err, lane.ErrAmount):
 		return a.tr.T("admin.err.amount")
 	case errors.As(err, &ce):
-		return a.tr.T("admin.err.class", "class", ce.Class, "classes", strings.Join(ce.Classes, ", "))
+		labels := make([]string, len(ce.Classes))
+		for i, c := range ce.Classes {
+			labels[i] = a.classLabel(c)
+		}
+		return a.tr.T("admin.err.class", "class", ce.Class, "classes", strings.Join(labels, a.tr.T("list.separator")))
 	case errors.As(err, &re):
 		if re.Exit.IsZero() {
 			return a.tr.T("admin.err.no_exit", "serial", re.Serial)
@@ -936,13 +950,26 @@ func (a *Admin) actionsTab() fyne.CanvasObject {
 	if len(classes) == 0 {
 		classes = []string{lane.DefaultClass}
 	}
-	class := widget.NewSelect(classes, func(s string) { a.touch(); a.class = s })
-	class.Alignment = a.selectAlign()
-	class.Selected = lane.DefaultClass
-	if contains(classes, a.class) {
-		class.Selected = a.class
+	// Shown in the attendant's language where the catalogue names the
+	// class; the lane is told the tariff's own name.
+	labels := make([]string, len(classes))
+	byLabel := make(map[string]string, len(classes))
+	for i, c := range classes {
+		labels[i] = a.classLabel(c)
+		byLabel[labels[i]] = c
 	}
-	cls := func() string { return class.Selected }
+	class := widget.NewSelect(labels, func(s string) { a.touch(); a.class = byLabel[s] })
+	class.Alignment = a.selectAlign()
+	class.Selected = a.classLabel(lane.DefaultClass)
+	if contains(classes, a.class) {
+		class.Selected = a.classLabel(a.class)
+	}
+	cls := func() string {
+		if c, ok := byLabel[class.Selected]; ok {
+			return c
+		}
+		return lane.DefaultClass
+	}
 	// A lost ticket's entry time, when known another way, in the site's
 	// zone; blank: unknown.
 	entry := widget.NewEntry()

@@ -45,13 +45,15 @@ func TestAdminLostClassEntryReentry(t *testing.T) {
 	dubai, _ := time.LoadLocation("Asia/Dubai")
 	h.a.opt.Location = dubai
 	s := baseSnap()
-	s.Classes = []string{"car", "motorcycle", "bus"}
+	s.Classes = []string{"car", "motorcycle", "bus", "golf cart"}
 	h.a.Show(s)
 	h.enter(t, "2468")
 	tapButton(t, h.w, "Actions")
 
 	sels := findSelects(h.w.Canvas().Content())
-	if len(sels) != 2 || sels[1].Selected != "car" || strings.Join(sels[1].Options, ",") != "car,motorcycle,bus" {
+	// The classes in the attendant's words; one the catalogue does not
+	// know keeps the tariff's name.
+	if len(sels) != 2 || sels[1].Selected != "Car" || strings.Join(sels[1].Options, ",") != "Car,Motorcycle,Bus,golf cart" {
 		t.Fatalf("class drop-down: %d selects %+v", len(sels), sels)
 	}
 	entries := findEntries(h.w.Canvas().Content())
@@ -84,7 +86,7 @@ func TestAdminLostClassEntryReentry(t *testing.T) {
 	// A bus that entered at 10:00 Dubai time.
 	entries = findEntries(h.w.Canvas().Content())
 	entries[2].SetText("2026-11-26 10:00")
-	findSelects(h.w.Canvas().Content())[1].SetSelected("bus")
+	findSelects(h.w.Canvas().Content())[1].SetSelected("Bus")
 	tapButton(t, h.w, "Lost ticket")
 	want := lane.LostTicket{Attendant: "A1", Class: "bus", Entry: time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)}
 	if a, ok := h.con.next(t).(lane.LostTicket); !ok || a.Class != want.Class || !a.Entry.Equal(want.Entry) || a.Attendant != "A1" {
@@ -95,9 +97,14 @@ func TestAdminLostClassEntryReentry(t *testing.T) {
 	}
 
 	// The vehicle at the barrier is a motorcycle.
-	findSelects(h.w.Canvas().Content())[1].SetSelected("motorcycle")
+	findSelects(h.w.Canvas().Content())[1].SetSelected("Motorcycle")
 	tapButton(t, h.w, "Vehicle class")
 	if a := h.con.next(t); a != (lane.SetClass{Attendant: "A1", Class: "motorcycle"}) {
+		t.Errorf("set class: %#v", a)
+	}
+	findSelects(h.w.Canvas().Content())[1].SetSelected("golf cart")
+	tapButton(t, h.w, "Vehicle class")
+	if a := h.con.next(t); a != (lane.SetClass{Attendant: "A1", Class: "golf cart"}) {
 		t.Errorf("set class: %#v", a)
 	}
 
@@ -117,7 +124,7 @@ func TestAdminClassAndReentryRefusals(t *testing.T) {
 		err    error
 		en, ar string
 	}{
-		{&lane.ClassError{Class: "truck", Classes: []string{"car", "bus"}}, `unknown vehicle class "truck"; the tariff's classes: car, bus`, "فئة مركبة غير معروفة"},
+		{&lane.ClassError{Class: "truck", Classes: []string{"car", "bus"}}, `unknown vehicle class "truck"; the tariff's classes: Car, Bus`, "فئة مركبة غير معروفة \"truck\"؛ فئات التعرفة: سيارة، حافلة"},
 		{&lane.ReentryError{Serial: "118"}, "no exit of ticket 118 is recorded", "لا يوجد خروج مسجل للتذكرة 118"},
 		{&lane.ReentryError{Serial: "118", Exit: exit, Entry: exit.Add(3 * time.Hour), Window: 2 * time.Hour}, "ticket 118 exited at 2026-11-26 06:00: not within", "خرجت التذكرة 118"},
 		{lane.ErrEntryAfterNow, "the entry time is later than now", "وقت الدخول بعد الوقت الحالي"},
@@ -153,6 +160,10 @@ func TestAdminSelectsFollowLanguage(t *testing.T) {
 			sels := findSelects(h.w.Canvas().Content())
 			if len(sels) != 2 {
 				t.Fatalf("%d drop-downs, want reason and class", len(sels))
+			}
+			// The class in the attendant's language ("Car", "سيارة").
+			if want := map[string]string{LangEnglish: "Car", LangArabic: "سيارة"}[c.lang]; sels[1].Selected != want {
+				t.Errorf("class drop-down shows %q, want %q", sels[1].Selected, want)
 			}
 			for i, s := range sels {
 				if s.Alignment != c.align {
