@@ -188,9 +188,9 @@ func (c *Console) laneAlarms(ctx context.Context) ([]sitestore.Alarm, error) {
 		}
 		switch st.State {
 		case "fault":
-			out = append(out, sitestore.Alarm{Kind: AlarmLaneFault, Lane: st.Lane, Detail: st.Screen})
+			out = append(out, sitestore.Alarm{Kind: AlarmLaneFault, Lane: st.Lane, Detail: c.words.screen(st)})
 		case "closed":
-			out = append(out, sitestore.Alarm{Kind: AlarmLaneClosed, Lane: st.Lane, Detail: st.Screen})
+			out = append(out, sitestore.Alarm{Kind: AlarmLaneClosed, Lane: st.Lane, Detail: c.words.screen(st)})
 		}
 		for _, dev := range []string{sitestore.DevScanner, sitestore.DevRelay, sitestore.DevLoop, sitestore.DevPrinter, sitestore.DevLedger} {
 			if st.Devices[dev] == sitestore.DevDown {

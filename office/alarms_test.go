@@ -23,7 +23,7 @@ func TestAlarmsRaisedAndCleared(t *testing.T) {
 		}
 	}
 	devs := map[string]string{sitestore.DevScanner: sitestore.DevUp, sitestore.DevRelay: sitestore.DevDown, sitestore.DevPayBy: sitestore.DevDown}
-	if err := c.store.PublishLaneStatus(ctx, sitestore.LaneStatus{Lane: "A", Seq: 1, State: "fault", Screen: "Out of order", Devices: devs,
+	if err := c.store.PublishLaneStatus(ctx, sitestore.LaneStatus{Lane: "A", Seq: 1, State: "fault", Ready: true, Notice: "barrier_fault", Devices: devs,
 		StoreBehind: 150}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +48,16 @@ func TestAlarmsRaisedAndCleared(t *testing.T) {
 		}
 		return true
 	})
+	// The fault's detail is what the lane's driver sees, in the kiosk's words.
+	as, _, err := c.store.Alarms(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if a.Kind == "lane_fault" && a.Detail != "The barrier did not open" {
+			t.Errorf("lane fault detail %q, want the kiosk's words for barrier_fault", a.Detail)
+		}
+	}
 	// The visit's story offers a supervisor the resolve form for it.
 	sam := c.browser()
 	sam.mustLogin("sam")

@@ -96,6 +96,8 @@ type Console struct {
 	parts *template.Template // the partials alone (a lane's card)
 	mux   *http.ServeMux
 	hub   *hub
+	// words are the kiosk's, for what a lane's driver sees (screen.go).
+	words screenWords
 	// done is the one LISTEN on the store's finished commands that every
 	// action's wait for its lane's answer shares (run by Run).
 	done *sitestore.CommandWaiter
@@ -135,6 +137,9 @@ func NewConsole(cfg *config.Config, store *sitestore.Store, o ConsoleOptions) (*
 	}
 	if c.loc == nil {
 		c.loc = time.UTC
+	}
+	if c.words, err = loadScreenWords(); err != nil {
+		return nil, err
 	}
 	if c.dummyHash, err = HashPassword("not a password of anyone"); err != nil {
 		return nil, err

@@ -149,7 +149,7 @@ type Card struct {
 	State           string // the lane's state name, or "not_reporting"
 	StateText       string
 	Class           string // ok, busy, warn, bad: the card's colour
-	Screen          string
+	Screen          string // what its driver sees, in the kiosk's words
 	Ticket          string
 	Due             money.Fils
 	OrderNo         string
@@ -170,7 +170,7 @@ type Device struct{ Name, State string }
 
 // cardOf works out a lane's card from its status and the store's clock.
 func (c *Console) cardOf(st sitestore.LaneStatus, storeNow time.Time) Card {
-	k := Card{Lane: st.Lane, State: st.State, Screen: st.Screen, Ticket: st.Ticket, Due: st.Due, OrderNo: st.OrderNo,
+	k := Card{Lane: st.Lane, State: st.State, Screen: c.words.screen(st), Ticket: st.Ticket, Due: st.Due, OrderNo: st.OrderNo,
 		AttendantCalled: st.AttendantCalled, Status: st}
 	k.StateText = strings.ReplaceAll(st.State, "_", " ")
 	switch st.State {

@@ -112,7 +112,7 @@ func TestAlarmsLive(t *testing.T) {
 	next(t, alarms, "the list at connection", "alarmlist", func(d string) bool { return strings.Contains(listHTML(t, d), "No open alarm.") })
 
 	devs := map[string]string{sitestore.DevScanner: sitestore.DevUp, sitestore.DevRelay: sitestore.DevUp}
-	if err := c.store.PublishLaneStatus(ctx, sitestore.LaneStatus{Lane: "A", Seq: 1, State: "fault", Screen: "Out of order", Devices: devs}); err != nil {
+	if err := c.store.PublishLaneStatus(ctx, sitestore.LaneStatus{Lane: "A", Seq: 1, State: "fault", Ready: true, Notice: "barrier_fault", Devices: devs}); err != nil {
 		t.Fatal(err)
 	}
 	next(t, alarms, "the count", "alarms", func(d string) bool { return d == "1" })

@@ -175,7 +175,7 @@ func TestConsoleStreamNeedsSession(t *testing.T) {
 func TestConsoleEscapesStoreData(t *testing.T) {
 	c := newConsole(t, nil)
 	evil := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	if err := c.store.PublishLaneStatus(ctxT(t), sitestore.LaneStatus{Lane: "A", Seq: 1, State: "notice", Screen: evil, Ticket: evil}); err != nil {
+	if err := c.store.PublishLaneStatus(ctxT(t), sitestore.LaneStatus{Lane: "A", Seq: 1, State: "notice", Ready: true, Notice: evil, Ticket: evil}); err != nil {
 		t.Fatal(err)
 	}
 	b := c.browser()

@@ -58,8 +58,9 @@ const (
 )
 
 // LaneStatus is what a lane tells the office about itself: its state and
-// what its driver sees, its devices, and how far its records are behind
-// in the store. Instants are UTC.
+// the facts of what its driver sees (the office words them with the
+// kiosk's catalogue), its devices, and how far its records are behind in
+// the store. Instants are UTC.
 type LaneStatus struct {
 	Lane string `json:"lane"`
 	// Seq counts the lane's publications since it started (a restarted
@@ -73,12 +74,14 @@ type LaneStatus struct {
 	// State is the lane's (lane.State's names: idle, checking, fee_due,
 	// opening, open, notice, fault, closed), or StateUnknown.
 	State string `json:"state"`
-	// Screen is what the driver sees now, in English words ("Scan your
-	// ticket", "AED 15.00 due, QR shown").
-	Screen string `json:"screen"`
 	// Notice is the lane's notice kind (lane.NoticeKind's names; "" none).
 	Notice string `json:"notice,omitempty"`
-	Visit  int64  `json:"visit,omitempty"`
+	// Cause is why the barrier is opening (opening, open): lane.Cause's
+	// text form ("paid", "grace", "manual"...; "" none).
+	Cause string `json:"cause,omitempty"`
+	// QR says a payment code is on the screen (fee_due).
+	QR    bool  `json:"qr"`
+	Visit int64 `json:"visit,omitempty"`
 	// Ticket is the serial of the ticket being served.
 	Ticket string     `json:"ticket,omitempty"`
 	Fee    money.Fils `json:"fee"`

@@ -41,7 +41,7 @@ func TestLaneStatusPublishListen(t *testing.T) {
 	heardN := func() int { mu.Lock(); defer mu.Unlock(); return len(heard) }
 	// Listening: a publication is heard. Before the LISTEN it may be
 	// missed, so publish until one is heard (each is an upsert).
-	st := LaneStatus{Lane: "A", Seq: 1, LaneTime: t0, State: "fee_due", Screen: "AED 15.00 due, QR shown",
+	st := LaneStatus{Lane: "A", Seq: 1, LaneTime: t0, State: "fee_due", QR: true,
 		Visit: 7, Ticket: "S-7", Fee: 1500, Due: 1500, OrderNo: "MALL1-A-7-1", Deadline: t0.Add(3 * time.Minute),
 		Devices:  map[string]string{DevScanner: DevUp, DevRelay: DevUp, DevLoop: DevAbsent, DevPayBy: DevDown},
 		LaneOpen: true, Ready: true, Unresolved: 2, StoreBehind: 3, OldestUnshipped: t0.Add(-time.Second),
@@ -56,7 +56,10 @@ func TestLaneStatusPublishListen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Seq, st.State, st.Screen = 2, "open", "Please drive on"
+	if len(before) == 0 || !before[0].QR || before[0].Cause != "" {
+		t.Fatalf("the first publication %+v", before)
+	}
+	st.Seq, st.State, st.QR, st.Cause = 2, "open", false, "paid"
 	n := heardN()
 	if err := s.PublishLaneStatus(ctx, st); err != nil {
 		t.Fatal(err)
@@ -77,7 +80,7 @@ func TestLaneStatusPublishListen(t *testing.T) {
 	if b.State != StateUnknown || b.Seq != 0 || !b.Updated.IsZero() {
 		t.Fatalf("replicated-only lane %+v", b)
 	}
-	if a.Seq != 2 || a.State != "open" || a.Screen != "Please drive on" || a.Fee != 1500 || a.Due != 1500 ||
+	if a.Seq != 2 || a.State != "open" || a.Cause != "paid" || a.QR || a.Fee != 1500 || a.Due != 1500 ||
 		a.OrderNo != "MALL1-A-7-1" || a.Visit != 7 || a.Ticket != "S-7" || !a.Deadline.Equal(t0.Add(3*time.Minute)) ||
 		a.Devices[DevPayBy] != DevDown || a.Devices[DevLoop] != DevAbsent || !a.LaneOpen || !a.Ready || a.Unresolved != 2 ||
 		a.StoreBehind != 3 || !a.OldestUnshipped.Equal(t0.Add(-time.Second)) || !a.LastVisit.Equal(t0.Add(-time.Minute)) ||

@@ -1,7 +1,8 @@
 package station
 
 // The lane and the site office, through the site store: the lane
-// publishes its status (what its driver sees, its devices, how far its
+// publishes its status (the facts of what its driver sees, which the
+// office words with the kiosk's catalogue; its devices; how far its
 // records are behind) at every change and at a heartbeat, and carries out
 // the attendant actions the office asks of it, as actions of its own
 // audited with "office:<user>" as the attendant. Both run on goroutines of
@@ -124,7 +125,7 @@ func (s *Station) laneStatus(ctx context.Context, snap lane.Snapshot, seq uint64
 	h := snap.Health
 	st := sitestore.LaneStatus{
 		Lane: s.r.Params().Lane, Seq: seq, LaneTime: time.Now(),
-		State: snap.State.String(), Screen: screenText(snap), Visit: snap.Visit,
+		State: snap.State.String(), QR: snap.TokenURL != "", Visit: snap.Visit,
 		Fee: snap.Fee, Due: snap.Due, OrderNo: snap.MerchantOrderNo, Deadline: snap.Deadline,
 		Devices: map[string]string{
 			sitestore.DevScanner: devState(h.Scanner), sitestore.DevRelay: devState(h.Relay),
@@ -136,6 +137,9 @@ func (s *Station) laneStatus(ctx context.Context, snap lane.Snapshot, seq uint64
 	}
 	if snap.Notice != lane.NoticeNone {
 		st.Notice = snap.Notice.String()
+	}
+	if snap.Cause != lane.CauseNone {
+		st.Cause = snap.Cause.String()
 	}
 	if snap.Ticket != nil {
 		st.Ticket = snap.Ticket.Serial
@@ -165,92 +169,6 @@ func devState(d lane.DeviceState) string {
 		return sitestore.DevAbsent
 	}
 	return sitestore.DevUnknown
-}
-
-// noticeText are the kiosk's English words for each notice
-// (assets/i18n/en.json, "notice.*"; TestScreenTextIsTheKiosks keeps them
-// equal). Package station does not import assets: the kiosk's words are
-// data for the screens, these are for the office.
-var noticeText = map[lane.NoticeKind]string{
-	lane.NoticeInvalid:            "This ticket cannot be read",
-	lane.NoticeForged:             "This ticket is not valid",
-	lane.NoticeAlreadyUsed:        "This ticket has already been used to exit",
-	lane.NoticeExpired:            "The time to pay has run out",
-	lane.NoticePaymentUnavailable: "Payment is unavailable right now",
-	lane.NoticePaymentFailed:      "The payment did not go through",
-	lane.NoticeDeviceFault:        "This lane has a technical fault",
-	lane.NoticeLaneClosed:         "This lane is closed",
-	lane.NoticeOtherSite:          "This ticket belongs to another car park",
-	lane.NoticeFutureEntry:        "The entry time on this ticket is wrong",
-	lane.NoticePaidNotExited:      "Your ticket is already paid",
-	lane.NoticeCancelled:          "Payment cancelled",
-	lane.NoticeCallAttendant:      "Please call the attendant to pay",
-	lane.NoticeLedgerFault:        "This lane has a technical fault",
-	lane.NoticeBarrierFault:       "The barrier did not open",
-}
-
-// The kiosk's other English words the office shows (en.json keys in
-// comments).
-const (
-	textWelcome  = "Scan your ticket"            // welcome.title
-	textClosed   = "This lane is closed"         // welcome.closed
-	textStarting = "Starting, please wait"       // welcome.starting
-	textChecking = "Checking your ticket"        // checking.title
-	textPrepare  = "Preparing your payment code" // fee.preparing
-	textOpening  = "The barrier is opening"      // opening.title
-	textPaid     = "Paid, thank you"             // opening.paid
-	textFree     = "No charge"                   // opening.free
-	textManual   = "Opened by the attendant"     // opening.attendant
-	textOpen     = "Please drive on"             // open.title
-	textCalled   = "An attendant is on the way"  // call.on_the_way
-)
-
-// screenText is what the driver sees now, in English words.
-func screenText(s lane.Snapshot) string {
-	var out string
-	switch {
-	case !s.Ready:
-		out = textStarting
-	case s.State == lane.Closed:
-		out = textClosed
-	case s.State == lane.Idle:
-		out = textWelcome
-	case s.State == lane.Checking:
-		out = textChecking
-	case s.State == lane.FeeDue:
-		out = s.Due.String() + " due"
-		switch {
-		case s.Notice == lane.NoticePaymentUnavailable:
-			out += ", " + noticeText[s.Notice] + ", call attendant"
-		case s.Notice != lane.NoticeNone:
-			out += ", " + noticeText[s.Notice]
-		case s.TokenURL != "":
-			out += ", QR shown"
-		default:
-			out += ", " + textPrepare
-		}
-	case s.State == lane.Opening:
-		switch s.Cause {
-		case lane.CausePaid:
-			out = textPaid + ": " + textOpening
-		case lane.CauseManual, lane.CauseExempt, lane.CauseUnableToCollect, lane.CauseOverride:
-			out = textManual + ": " + textOpening
-		default:
-			out = textFree + ": " + textOpening
-		}
-	case s.State == lane.Open:
-		out = textOpen
-	case s.Notice != lane.NoticeNone && noticeText[s.Notice] != "":
-		out = noticeText[s.Notice]
-	case s.State == lane.Fault:
-		out = noticeText[lane.NoticeDeviceFault]
-	default:
-		out = s.State.String()
-	}
-	if s.AttendantCalled {
-		out += " (" + textCalled + ")"
-	}
-	return out
 }
 
 // runCommands carries out the office's commands for this lane until ctx

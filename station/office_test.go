@@ -104,7 +104,7 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 		return idle.State == "idle" && idle.Ready && idle.Devices[sitestore.DevRelay] == sitestore.DevUp &&
 			idle.Devices[sitestore.DevScanner] == sitestore.DevUp
 	})
-	if idle.Screen != "Scan your ticket" || !idle.LaneOpen || idle.Version == "" || idle.Devices[sitestore.DevLoop] != sitestore.DevAbsent ||
+	if idle.QR || idle.Notice != "" || idle.Cause != "" || idle.AttendantCalled || !idle.LaneOpen || idle.Version == "" || idle.Devices[sitestore.DevLoop] != sitestore.DevAbsent ||
 		idle.Devices[sitestore.DevLedger] != sitestore.DevUp || idle.LaneTime.IsZero() || idle.Updated.IsZero() {
 		t.Fatalf("idle status %+v", idle)
 	}
@@ -124,13 +124,19 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 		due = statusOf(t, store)
 		return due.State == "fee_due" && due.OrderNo == no
 	})
-	if due.Fee != 2000 || due.Due != 2000 || due.Screen != "AED 20.00 due, QR shown" || due.Ticket != "1001" ||
+	if due.Fee != 2000 || due.Due != 2000 || !due.QR || due.Notice != "" || due.Ticket != "1001" ||
 		due.Visit == 0 || due.Deadline.IsZero() || due.LastVisit.IsZero() {
 		t.Fatalf("fee due status %+v", due)
 	}
 	if err := rig.Sandbox.Pay(no); err != nil {
 		t.Fatal(err)
 	}
+	// The barrier opening for a payment (its screen stays lane.opened, 2 s):
+	// the office reads the cause, and no QR.
+	simtest.WaitFor(t, "a paid opening at the store", 10*time.Second, func() bool {
+		st := statusOf(t, store)
+		return (st.State == "opening" || st.State == "open") && st.Cause == "paid" && !st.QR
+	})
 	simtest.WaitFor(t, "pulse", 10*time.Second, func() bool { n, _ := rig.Pulses(); return n == 1 })
 	simtest.WaitFor(t, "idle", 10*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
 
@@ -164,7 +170,7 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 	}
 	simtest.WaitFor(t, "closed at the store", 5*time.Second, func() bool {
 		st := statusOf(t, store)
-		return st.State == "closed" && !st.LaneOpen && st.Screen == "This lane is closed"
+		return st.State == "closed" && !st.LaneOpen && !st.QR
 	})
 	simtest.WaitFor(t, "the close audited in the store", 10*time.Second, func() bool {
 		return storeCount(t, store, `SELECT count(*) FROM audit WHERE action = 'close_lane' AND attendant = 'office:ann'

@@ -1,0 +1,130 @@
+package office
+
+// What a lane's driver sees, in the office: the lane publishes the facts
+// (state, notice, cause, whether a QR is shown, the amount due, ready,
+// attendant called) and the office words them here with the kiosk's own
+// English catalogue (package assets), the one the kiosk's screens are
+// drawn from, so the office and the kiosk cannot say different things.
+// The choice of words for a state mirrors ui/kiosk.go.
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/exitlane/exitlane/assets"
+	"github.com/exitlane/exitlane/lane"
+	"github.com/exitlane/exitlane/sitestore"
+)
+
+// screenLang is the kiosk language the office shows a lane's screen in.
+const screenLang = "en"
+
+// screenWords words lanes' screens with the kiosk's catalogue, loaded
+// once when the console is built.
+type screenWords struct{ cat assets.Catalog }
+
+func loadScreenWords() (screenWords, error) {
+	cat, err := assets.Translations(screenLang)
+	if err != nil {
+		return screenWords{}, fmt.Errorf("office: the kiosk's words: %w", err)
+	}
+	return screenWords{cat: cat}, nil
+}
+
+// text is key's text with its {name} placeholders filled from kv pairs,
+// as the kiosk shows it (assets.Format). A key the catalogue lacks is
+// shown as itself, as on the kiosk: never an empty line.
+func (w screenWords) text(key string, kv ...string) string {
+	t, ok := w.cat[key]
+	if !ok || t.Other() == "" {
+		return key
+	}
+	if len(kv) == 0 {
+		return t.Other()
+	}
+	args := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
+	}
+	return assets.Format(t.Other(), args)
+}
+
+// notice is the kiosk's words for a notice kind (lane.NoticeKind's name).
+// A kind the catalogue does not know (a newer lane's) is its name.
+func (w screenWords) notice(kind string) string {
+	if t := w.cat["notice."+kind].Other(); t != "" {
+		return t
+	}
+	return kind
+}
+
+// screen is what st's driver sees now, in the kiosk's English words ("Scan
+// your ticket", "AED 20.00 due, QR shown"); "" for a lane that never
+// published its status.
+func (w screenWords) screen(st sitestore.LaneStatus) string {
+	if st.State == sitestore.StateUnknown {
+		return ""
+	}
+	state, known := laneState(st.State)
+	var out string
+	switch {
+	case !st.Ready:
+		out = w.text("welcome.starting")
+	case !known:
+		out = st.State // a newer lane's state: its name
+	case state == lane.Closed:
+		out = w.text("welcome.closed")
+	case state == lane.Idle:
+		out = w.text("welcome.title")
+	case state == lane.Checking:
+		out = w.text("checking.title")
+	case state == lane.FeeDue:
+		out = w.text("fee.amount", "amount", st.Due.Decimal()) + " due"
+		switch {
+		case st.Notice == lane.NoticePaymentUnavailable.String():
+			out += ", " + w.notice(st.Notice) + ", call attendant"
+		case st.Notice != "":
+			out += ", " + w.notice(st.Notice)
+		case st.QR:
+			out += ", QR shown"
+		default:
+			out += ", " + w.text("fee.preparing")
+		}
+	case state == lane.Opening:
+		var c lane.Cause
+		_ = c.UnmarshalText([]byte(st.Cause)) // a cause this office does not know: as none
+		head := "opening.free"
+		switch c {
+		case lane.CausePaid:
+			head = "opening.paid"
+		case lane.CauseManual, lane.CauseExempt, lane.CauseUnableToCollect, lane.CauseOverride:
+			head = "opening.attendant"
+		}
+		out = w.text(head) + ": " + w.text("opening.title")
+	case state == lane.Open:
+		out = w.text("open.title")
+	case st.Notice != "":
+		out = w.notice(st.Notice)
+	case state == lane.Fault:
+		out = w.notice(lane.NoticeDeviceFault.String())
+	default:
+		out = st.State
+	}
+	if st.AttendantCalled {
+		out += " (" + w.text("call.on_the_way") + ")"
+	}
+	return out
+}
+
+// laneState is the lane.State named name, and whether there is one.
+func laneState(name string) (lane.State, bool) {
+	for s := lane.Idle; ; s++ {
+		n := s.String()
+		if n == name {
+			return s, true
+		}
+		if strings.HasPrefix(n, "state(") {
+			return 0, false
+		}
+	}
+}
