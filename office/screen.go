@@ -49,10 +49,16 @@ func (w screenWords) text(key string, kv ...string) string {
 	return assets.Format(t.Other(), args)
 }
 
-// notice is the kiosk's words for a notice kind (lane.NoticeKind's name).
-// A kind the catalogue does not know (a newer lane's) is its name.
+// notice is the kiosk's words for a notice kind (lane.NoticeKind's name):
+// its reason line, which for "call the attendant" is what the attendant
+// collects (its own words are the kiosk's next step). A kind the catalogue
+// does not know (a newer lane's) is its name.
 func (w screenWords) notice(kind string) string {
-	if t := w.cat["notice."+kind].Other(); t != "" {
+	key := "notice." + kind
+	if kind == lane.NoticeCallAttendant.String() {
+		key = "fee.attendant_collects"
+	}
+	if t := w.cat[key].Other(); t != "" {
 		return t
 	}
 	return kind
@@ -68,11 +74,11 @@ func (w screenWords) screen(st sitestore.LaneStatus) string {
 	state, known := laneState(st.State)
 	var out string
 	switch {
-	case !st.Ready:
-		out = w.text("welcome.starting")
 	case !known:
 		out = st.State // a newer lane's state: its name
-	case state == lane.Closed:
+	case !st.Ready && state == lane.Idle:
+		out = w.text("welcome.starting")
+	case state == lane.Closed || (!st.LaneOpen && state == lane.Idle):
 		out = w.text("welcome.closed")
 	case state == lane.Idle:
 		out = w.text("welcome.title")

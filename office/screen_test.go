@@ -52,7 +52,11 @@ func TestScreenText(t *testing.T) {
 	}{
 		{"never published", sitestore.LaneStatus{Lane: "A", State: sitestore.StateUnknown}, ""},
 		{"starting", sitestore.LaneStatus{Lane: "A", State: "idle"}, "Starting, please wait"},
-		{"starting, closed", sitestore.LaneStatus{Lane: "A", State: "closed"}, "Starting, please wait"},
+		// As the kiosk: "starting" only on the welcome screen; a closed
+		// lane, or an idle one the attendant closed, says it is closed.
+		{"starting, closed", sitestore.LaneStatus{Lane: "A", State: "closed"}, "This lane is closed"},
+		{"not ready, checking", sitestore.LaneStatus{Lane: "A", State: "checking"}, "Checking your ticket"},
+		{"idle, closed by the attendant", with(func(s *sitestore.LaneStatus) { s.LaneOpen = false }), "This lane is closed"},
 		{"idle", ready, "Scan your ticket"},
 		{"checking", state("checking"), "Checking your ticket"},
 		{"closed", with(func(s *sitestore.LaneStatus) { s.State, s.LaneOpen = "closed", false }), "This lane is closed"},
@@ -65,7 +69,9 @@ func TestScreenText(t *testing.T) {
 			"AED 15.00 due, Payment is unavailable right now, call attendant"},
 		{"fee due, payment failed", due(1500, false, lane.NoticePaymentFailed), "AED 15.00 due, The payment did not go through"},
 		{"fee due, expired", due(1500, false, lane.NoticeExpired), "AED 15.00 due, The time to pay has run out"},
-		{"fee due, call attendant", due(90000, false, lane.NoticeCallAttendant), "AED 900.00 due, Please call the attendant to pay"},
+		// The kiosk's reason line for "call the attendant" (its own words
+		// are the kiosk's next step).
+		{"fee due, call attendant", due(90000, false, lane.NoticeCallAttendant), "AED 900.00 due, This fee is paid to the attendant"},
 		{"fee due, a notice before the QR", due(1500, true, lane.NoticePaymentFailed), "AED 15.00 due, The payment did not go through"},
 
 		{"opening, paid", opening("opening", lane.CausePaid), "Paid, thank you: The barrier is opening"},
@@ -94,7 +100,7 @@ func TestScreenText(t *testing.T) {
 		{"notice, future entry", notice("notice", lane.NoticeFutureEntry), "The entry time on this ticket is wrong"},
 		{"notice, paid not exited", notice("notice", lane.NoticePaidNotExited), "Your ticket is already paid"},
 		{"notice, cancelled", notice("notice", lane.NoticeCancelled), "Payment cancelled"},
-		{"notice, call attendant", notice("notice", lane.NoticeCallAttendant), "Please call the attendant to pay"},
+		{"notice, call attendant", notice("notice", lane.NoticeCallAttendant), "This fee is paid to the attendant"},
 		{"notice, ledger fault", notice("notice", lane.NoticeLedgerFault), "This lane has a technical fault"},
 		{"notice, barrier fault", notice("notice", lane.NoticeBarrierFault), "The barrier did not open"},
 		{"notice, a kind of a newer lane", with(func(s *sitestore.LaneStatus) { s.State, s.Notice = "notice", "teleported" }), "teleported"},
