@@ -91,6 +91,9 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	rig, cfg, store := officeLane(t, false)
+	// The opening's screen stays 8 s, not the rig's 2: long enough for
+	// its status to reach the store on a loaded machine.
+	cfg.Lane.Opened = 8 * time.Second
 	r, _ := start(t, cfg, station.Options{Logger: simtest.Logger()})
 	simtest.WaitFor(t, "lane ready", 10*time.Second, func() bool {
 		s := r.Snapshot()
@@ -131,14 +134,14 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 	if err := rig.Sandbox.Pay(no); err != nil {
 		t.Fatal(err)
 	}
-	// The barrier opening for a payment (its screen stays lane.opened, 2 s):
+	// The barrier opening for a payment (its screen stays lane.opened):
 	// the office reads the cause, and no QR.
 	simtest.WaitFor(t, "a paid opening at the store", 10*time.Second, func() bool {
 		st := statusOf(t, store)
 		return (st.State == "opening" || st.State == "open") && st.Cause == "paid" && !st.QR
 	})
 	simtest.WaitFor(t, "pulse", 10*time.Second, func() bool { n, _ := rig.Pulses(); return n == 1 })
-	simtest.WaitFor(t, "idle", 10*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
+	simtest.WaitFor(t, "idle", 20*time.Second, func() bool { return r.Snapshot().State == lane.Idle })
 
 	// Refund from the office: at PayBy, in the lane's ledger and in the
 	// store, audited under the office user.
