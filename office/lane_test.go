@@ -33,11 +33,13 @@ import (
 )
 
 // stamps records when each order's notification reached the office and
-// when the lane's runner received it.
+// when the lane's runner received it, and where the runner first learnt
+// that each order was paid.
 type stamps struct {
 	mu       sync.Mutex
 	posted   map[string]time.Time
 	received map[string]time.Time
+	paidBy   map[string]lane.Source
 }
 
 func (s *stamps) post(no string, at time.Time) {
@@ -50,13 +52,26 @@ func (s *stamps) post(no string, at time.Time) {
 
 func (s *stamps) trace(_ time.Time, ev lane.Event, _ []lane.Command, _ lane.State, _ error) {
 	now := time.Now()
-	if u, ok := ev.(lane.OrderUpdate); ok && u.Source == lane.SourceNotification {
-		s.mu.Lock()
-		if _, ok := s.received[u.No]; !ok {
-			s.received[u.No] = now
-		}
-		s.mu.Unlock()
+	u, ok := ev.(lane.OrderUpdate)
+	if !ok {
+		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.received[u.No]; !seen && u.Source == lane.SourceNotification {
+		s.received[u.No] = now
+	}
+	if _, seen := s.paidBy[u.No]; !seen && u.State.Status == lane.OrderPaid {
+		s.paidBy[u.No] = u.Source
+	}
+}
+
+// paidSource is where the runner first learnt that order no was paid.
+func (s *stamps) paidSource(no string) (lane.Source, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, ok := s.paidBy[no]
+	return src, ok
 }
 
 func (s *stamps) latency(no string) (time.Duration, bool) {
@@ -72,11 +87,11 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	// A speed target is measured, not asserted (a loaded CI machine is
-	// not the kiosk): by default 20 visits prove the path and the bound is
-	// a sanity check that the notification, not the 10-minute poll, opened
-	// the barrier. EXITLANE_MEASURE=1 runs the 200 visits the docs report
-	// (docs/metrics.md), still checked only against the sanity bound.
-	runs, bound := 20, 2*time.Second
+	// not the kiosk): by default 20 visits prove the path, each checked
+	// to have been paid for the runner by the notification, not by a poll.
+	// EXITLANE_MEASURE=1 runs the 200 visits the docs report
+	// (docs/metrics.md).
+	runs := 20
 	if os.Getenv("EXITLANE_MEASURE") != "" && !raceBuild {
 		runs = 200
 	}
@@ -87,7 +102,7 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stamps{posted: map[string]time.Time{}, received: map[string]time.Time{}}
+	st := &stamps{posted: map[string]time.Time{}, received: map[string]time.Time{}, paidBy: map[string]lane.Source{}}
 	h := office.NotifyHandler(store, pub, office.NotifyOptions{})
 	// The office's handler, with the time each notification arrived.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,15 +164,17 @@ func TestNotificationReachesWaitingLane(t *testing.T) {
 		if !ok {
 			t.Fatalf("run %d: no notification timing for %s", i, no)
 		}
+		// The notification, not the 10-minute poll, told the runner of
+		// the payment that opened the barrier.
+		if src, ok := st.paidSource(no); !ok || src != lane.SourceNotification {
+			t.Fatalf("run %d: the runner learnt %s was paid from %v (%t), want the notification", i, no, src, ok)
+		}
 		lat = append(lat, d)
 	}
 	slices.Sort(lat)
 	median, p99 := lat[len(lat)/2], lat[(len(lat)*99+99)/100-1]
 	t.Logf("notification, office POST to the lane's runner, %d runs: median %v, p99 %v, max %v",
 		runs, median.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
-	if p99 > bound {
-		t.Errorf("p99 %v, want under %v", p99, bound)
-	}
 	ns, err := store.Notifications(context.Background(), fmt.Sprintf("GRG01-X1-%d-1", 5000))
 	if err != nil || len(ns) != 1 || ns[0].Status != "PAID_SUCCESS" {
 		t.Errorf("stored: %+v %v", ns, err)

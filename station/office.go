@@ -173,7 +173,7 @@ func devState(d lane.DeviceState) string {
 
 // runCommands carries out the office's commands for this lane until ctx
 // ends: at once when the store announces one (ListenCommands), and every
-// commandPoll in case an announcement was missed. It first answers the
+// commandPoll (Options.CommandPoll) in case an announcement was missed. It first answers the
 // commands an earlier run took and never answered (InterruptTaken).
 func (s *Station) runCommands(ctx context.Context) {
 	laneID := s.r.Params().Lane
@@ -194,7 +194,7 @@ func (s *Station) runCommands(ctx context.Context) {
 	clog := &storeLog{log: s.log.With("component", "office_commands"), what: "office commands"}
 	var unfinished []finished // carried out, the answer not yet stored
 	started := false          // InterruptTaken done
-	poll := time.NewTicker(commandPoll)
+	poll := time.NewTicker(s.cmdPoll)
 	defer poll.Stop()
 	for {
 		select {

@@ -94,7 +94,10 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 	// The opening's screen stays 8 s, not the rig's 2: long enough for
 	// its status to reach the store on a loaded machine.
 	cfg.Lane.Opened = 8 * time.Second
-	r, _ := start(t, cfg, station.Options{Logger: simtest.Logger()})
+	// The lane looks for commands only when the store announces one: an
+	// answer within submit's deadline is the announcement's doing, not a
+	// poll's.
+	r, _ := start(t, cfg, station.Options{Logger: simtest.Logger(), CommandPoll: time.Hour})
 	simtest.WaitFor(t, "lane ready", 10*time.Second, func() bool {
 		s := r.Snapshot()
 		return s.Ready && s.Health.Relay == lane.DeviceOK && s.Health.Scanner == lane.DeviceOK
@@ -162,15 +165,14 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 		t.Fatalf("refund of too much: %+v", c)
 	}
 
-	// Close the lane from the office: closed within a second.
+	// Close the lane from the office: closed when the answer comes (the
+	// time is a figure, printed, not asserted: a loaded machine under the
+	// race detector is not the lane).
 	c, took := submit(t, store, sitestore.Command{Kind: sitestore.CmdCloseLane, Actor: "ann", Reason: "cleaning the lane"})
 	if !c.OK || c.Result != "lane closed" || r.Snapshot().State != lane.Closed {
 		t.Fatalf("close: %+v, lane %s", c, r.Snapshot().State)
 	}
 	t.Logf("close_lane submitted to answered: %v", took.Round(time.Millisecond))
-	if took > time.Second {
-		t.Errorf("close_lane took %v, want under 1s", took)
-	}
 	simtest.WaitFor(t, "closed at the store", 5*time.Second, func() bool {
 		st := statusOf(t, store)
 		return st.State == "closed" && !st.LaneOpen && !st.QR

@@ -75,6 +75,10 @@ type Options struct {
 	Trace func(time.Time, lane.Event, []lane.Command, lane.State, error)
 	// StopLimit replaces the package's StopLimit (tests).
 	StopLimit time.Duration
+	// CommandPoll replaces how often the lane looks for office commands
+	// without an announcement (5 s). A test sets it to hours to see that
+	// the announcement alone delivers a command.
+	CommandPoll time.Duration
 }
 
 // StopLimit is how long a station may take to stop once its Run's
@@ -92,6 +96,7 @@ type Station struct {
 	log       *slog.Logger
 	opened    time.Time
 	stopLimit time.Duration
+	cmdPoll   time.Duration // commandPoll unless Options.CommandPoll
 	db        *ledger.DB
 	r         *lane.Runner
 	dev       *devices
@@ -130,9 +135,12 @@ func Open(ctx context.Context, cfg *config.Config, o Options) (_ *Station, err e
 	for _, w := range cfg.Warnings() {
 		log.Warn("config setting not applied", "warning", w)
 	}
-	s := &Station{log: log, opened: time.Now(), stopLimit: o.StopLimit, metrics: metrics.NewLane(cfg.Site.ID, cfg.Site.Lane)}
+	s := &Station{log: log, opened: time.Now(), stopLimit: o.StopLimit, cmdPoll: o.CommandPoll, metrics: metrics.NewLane(cfg.Site.ID, cfg.Site.Lane)}
 	if s.stopLimit <= 0 {
 		s.stopLimit = StopLimit
+	}
+	if s.cmdPoll <= 0 {
+		s.cmdPoll = commandPoll
 	}
 	defer func() {
 		if err != nil {
