@@ -174,7 +174,14 @@ func TestCrashRecoveryRealBinary(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			time.Sleep(700 * time.Millisecond) // a pulse in flight would have shown by now
+			// The relay emulator reads the frames the dead process wrote on
+			// its own goroutine: wait for the pulses it must have seen, then
+			// long enough for one in flight to show.
+			simtest.WaitFor(t, "the pulses written before the kill", 10*time.Second, func() bool {
+				n, _ := rig.Pulses()
+				return n >= c.pulsesAfterKill
+			})
+			time.Sleep(700 * time.Millisecond)
 			if n, _ := rig.Pulses(); n != c.pulsesAfterKill {
 				t.Fatalf("pulses after kill = %d, want %d", n, c.pulsesAfterKill)
 			}

@@ -125,11 +125,19 @@ func TestOfficeStatusAndCommands(t *testing.T) {
 	}
 	no := "GRG01-X1-1001-1"
 	simtest.WaitFor(t, "QR", 10*time.Second, func() bool { return r.Snapshot().TokenURL != "" })
+	// The lane publishes at most one status a statusEvery: the number
+	// while the order is being placed ("Preparing your payment code"),
+	// then the QR. Wait for the QR's status, not the first with the number.
 	var due sitestore.LaneStatus
-	simtest.WaitFor(t, "fee due at the store", 5*time.Second, func() bool {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		due = statusOf(t, store)
-		return due.State == "fee_due" && due.OrderNo == no
-	})
+		if due.State == "fee_due" && due.OrderNo == no && due.QR {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the QR's fee due status at the store: %+v", due)
+		}
+	}
 	if due.Fee != 2000 || due.Due != 2000 || !due.QR || due.Notice != "" || due.Ticket != "1001" ||
 		due.Visit == 0 || due.Deadline.IsZero() || due.LastVisit.IsZero() {
 		t.Fatalf("fee due status %+v", due)
