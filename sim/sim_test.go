@@ -121,6 +121,7 @@ func TestRelayPulseEndToEnd(t *testing.T) {
 			if !sameFrames(r.Frames(), connect) {
 				t.Fatalf("frames at connect %v, want % X", r.Frames(), connect)
 			}
+			called := time.Now()
 			if err := b.Open(t.Context(), "test"); err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +139,18 @@ func TestRelayPulseEndToEnd(t *testing.T) {
 			if len(tl) != 2 || !tl[0].On || tl[1].On || tl[0].Channel != 1 {
 				t.Fatalf("timeline %v", tl)
 			}
-			if held := tl[1].At.Sub(tl[0].At); held < 190*time.Millisecond || held > 450*time.Millisecond {
+			// The emulator stamps a frame when it reads it, a little after
+			// it was written, and a loaded machine delays either read: a
+			// late "on" read makes the hold between the two reads look
+			// shorter than the pulse (177 ms once under load). The "off"
+			// was written at least the pulse after the "on", which was
+			// written after Open was called: its read is never earlier.
+			if off := tl[1].At.Sub(called); off < 200*time.Millisecond {
+				t.Errorf("off read %v after Open was called, before a 200ms pulse could end", off)
+			}
+			// Too long a hold: only the "off" read's own delay lengthens
+			// it, and the bound leaves 250 ms for that.
+			if held := tl[1].At.Sub(tl[0].At); held > 450*time.Millisecond {
 				t.Errorf("held %v, want 200ms", held)
 			}
 			if r.State(1) {
