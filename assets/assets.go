@@ -113,6 +113,26 @@ func ParseCatalog(b []byte) (Catalog, error) {
 	return c, nil
 }
 
+// Message is key's text (its "other" form) with its {name} placeholders
+// filled from kv, pairs of name and value; false when the catalog has no
+// such key.
+func (c Catalog) Message(key string, kv ...string) (string, bool) {
+	t, ok := c[key]
+	if !ok {
+		return "", false
+	}
+	return Format(t.Other(), Pairs(kv...)), true
+}
+
+// Pairs makes Format's arguments from pairs of name and value.
+func Pairs(kv ...string) map[string]string {
+	args := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		args[kv[i]] = kv[i+1]
+	}
+	return args
+}
+
 // Format replaces each {name} in text with args[name].
 func Format(text string, args map[string]string) string {
 	if len(args) == 0 {

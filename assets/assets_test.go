@@ -141,3 +141,16 @@ func FuzzParseCatalog(f *testing.F) {
 		}
 	})
 }
+
+func TestCatalogMessage(t *testing.T) {
+	c := Catalog{"fee.amount": Text{"other": "AED {amount}"}, "plain": Text{"other": "Scan"}}
+	if s, ok := c.Message("fee.amount", "amount", "20.00"); !ok || s != "AED 20.00" {
+		t.Errorf("fee.amount: %q %v", s, ok)
+	}
+	if s, ok := c.Message("plain"); !ok || s != "Scan" {
+		t.Errorf("plain: %q %v", s, ok)
+	}
+	if s, ok := c.Message("missing", "a", "b"); ok || s != "" {
+		t.Errorf("missing: %q %v", s, ok)
+	}
+}

@@ -61,3 +61,15 @@ func (c *Cause) UnmarshalText(b []byte) error {
 	}
 	return fmt.Errorf("lane: unknown cause %q", b)
 }
+
+// UnmarshalText reads a state's String ("idle", "fee_due", ...), as the
+// lane publishes it to the site store.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("lane: unknown state %q", b)
+}

@@ -49,3 +49,16 @@ func TestStatusAndCauseText(t *testing.T) {
 		t.Error("unknown cause read without error")
 	}
 }
+
+func TestStateText(t *testing.T) {
+	for s := Idle; int(s) < len(stateNames); s++ {
+		var got State
+		if err := got.UnmarshalText([]byte(s.String())); err != nil || got != s {
+			t.Errorf("%s: read back %v, %v", s, got, err)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("state(99)")); err == nil {
+		t.Error("an unknown state read without an error")
+	}
+}

@@ -9,7 +9,6 @@ package office
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/exitlane/exitlane/assets"
 	"github.com/exitlane/exitlane/lane"
@@ -35,18 +34,10 @@ func loadScreenWords() (screenWords, error) {
 // as the kiosk shows it (assets.Format). A key the catalogue lacks is
 // shown as itself, as on the kiosk: never an empty line.
 func (w screenWords) text(key string, kv ...string) string {
-	t, ok := w.cat[key]
-	if !ok || t.Other() == "" {
-		return key
+	if s, ok := w.cat.Message(key, kv...); ok && s != "" {
+		return s
 	}
-	if len(kv) == 0 {
-		return t.Other()
-	}
-	args := make(map[string]string, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		args[kv[i]] = kv[i+1]
-	}
-	return assets.Format(t.Other(), args)
+	return key
 }
 
 // notice is the kiosk's words for a notice kind (lane.NoticeKind's name):
@@ -71,7 +62,8 @@ func (w screenWords) screen(st sitestore.LaneStatus) string {
 	if st.State == sitestore.StateUnknown {
 		return ""
 	}
-	state, known := laneState(st.State)
+	var state lane.State
+	known := state.UnmarshalText([]byte(st.State)) == nil
 	var out string
 	switch {
 	case !known:
@@ -120,17 +112,4 @@ func (w screenWords) screen(st sitestore.LaneStatus) string {
 		out += " (" + w.text("call.on_the_way") + ")"
 	}
 	return out
-}
-
-// laneState is the lane.State named name, and whether there is one.
-func laneState(name string) (lane.State, bool) {
-	for s := lane.Idle; ; s++ {
-		n := s.String()
-		if n == name {
-			return s, true
-		}
-		if strings.HasPrefix(n, "state(") {
-			return 0, false
-		}
-	}
 }

@@ -81,33 +81,22 @@ func newTr(lang string) tr {
 
 func (t tr) rtl() bool { return t.lang == LangArabic }
 
-func pairs(kv []string) map[string]string {
-	args := make(map[string]string, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		args[kv[i]] = kv[i+1]
-	}
-	return args
-}
-
 // T returns the text of key with {name} placeholders filled from kv pairs.
 // A missing key shows the key itself, never an empty screen.
 func (t tr) T(key string, kv ...string) string {
-	s, ok := t.cat[key]
-	if !ok {
-		if s, ok = catalogs[LangEnglish][key]; !ok {
-			return key
-		}
+	if s, ok := t.cat.Message(key, kv...); ok {
+		return s
 	}
-	if len(kv) == 0 {
-		return s.Other()
+	if s, ok := catalogs[LangEnglish].Message(key, kv...); ok {
+		return s
 	}
-	return assets.Format(s.Other(), pairs(kv))
+	return key
 }
 
 // N returns the form of a counted text for n, chosen by the language's
 // CLDR plural rules, with {count} set to n and other placeholders from kv.
 func (t tr) N(key string, n int64, kv ...string) string {
-	args := pairs(kv)
+	args := assets.Pairs(kv...)
 	args["count"] = fmt.Sprint(n)
 	s, err := localizers[t.lang].Localize(&i18n.LocalizeConfig{
 		MessageID: key, PluralCount: n, TemplateData: args, TemplateParser: braces{},
