@@ -173,8 +173,9 @@ func devState(d lane.DeviceState) string {
 
 // runCommands carries out the office's commands for this lane until ctx
 // ends: at once when the store announces one (ListenCommands), and every
-// commandPoll (Options.CommandPoll) in case an announcement was missed. It first answers the
-// commands an earlier run took and never answered (InterruptTaken).
+// commandPoll (Options.CommandPoll) in case an announcement was missed.
+// It first answers the commands an earlier run took and never answered
+// (InterruptTaken).
 func (s *Station) runCommands(ctx context.Context) {
 	laneID := s.r.Params().Lane
 	wake := make(chan struct{}, 1)
